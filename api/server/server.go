@@ -1,0 +1,304 @@
+// Package server is Moisson's HTTP API: cross-territory dataset search with
+// facets, dataset lookup, harvest status, health and metrics.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opendatafrance/moisson/api/status"
+	"github.com/opendatafrance/moisson/indexer/index"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+)
+
+// Page sizes.
+const (
+	DefaultSize = 20
+	MaxSize     = 100
+)
+
+var metricRequests = promauto.NewHistogramVec(prometheus.HistogramOpts{
+	Name:    "moisson_api_request_seconds",
+	Help:    "API request latency, by route and status.",
+	Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+}, []string{"route", "code"})
+
+// Server answers the API.
+type Server struct {
+	Index index.Searcher
+	Runs  *status.Runs
+	Log   *zap.Logger
+	// Ready reports whether the dependencies answer (NATS connected...).
+	Ready func(ctx context.Context) error
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	route := func(pattern string, h http.HandlerFunc) {
+		mux.Handle(pattern, s.instrument(pattern, h))
+	}
+	route("GET /v1/datasets", s.datasets)
+	route("GET /v1/datasets/{id}", s.dataset)
+	route("GET /v1/sources", s.sources)
+	route("GET /v1/sources/{id}", s.source)
+	route("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	route("GET /readyz", s.ready)
+	mux.Handle("GET /metrics", promhttp.Handler())
+	mux.Handle("/", s.instrument("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "no such route: "+r.Method+" "+r.URL.Path)
+	}))
+	return mux
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) instrument(route string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		h(sw, r)
+		d := time.Since(start)
+		metricRequests.WithLabelValues(route, strconv.Itoa(sw.code)).Observe(d.Seconds())
+		if s.Log != nil {
+			s.Log.Debug("request", zap.String("method", r.Method), zap.String("path", r.URL.Path),
+				zap.Int("status", sw.code), zap.Duration("took", d))
+		}
+	})
+}
+
+// apiError is the body of every error.
+type apiError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	var e apiError
+	e.Error.Code, e.Error.Message = code, msg
+	writeJSON(w, status, e)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+var pj = protojson.MarshalOptions{UseProtoNames: true}
+
+// protoJSON renders a message as JSON with the .proto field names.
+func protoJSON(m proto.Message) json.RawMessage {
+	b, err := pj.Marshal(m)
+	if err != nil {
+		return json.RawMessage(`null`)
+	}
+	return b
+}
+
+// datasetParams are the parameters GET /v1/datasets accepts.
+var datasetParams = map[string]string{
+	"q": "", "size": "", "cursor": "", "sort": "",
+	"territory": index.FieldTerritory, "publisher": index.FieldPublisher, "format": index.FieldFormat,
+	"license": index.FieldLicense, "source": index.FieldSource, "protocol": index.FieldProtocol,
+	"theme": index.FieldTheme, "schema": index.FieldSchema,
+}
+
+var sorts = map[string]string{
+	"relevance": index.SortRelevance, "-modified": index.SortModified, "modified": index.SortModified, "title": index.SortTitle,
+}
+
+// ParseQuery reads the search parameters; the error is for a 400.
+func ParseQuery(v url.Values) (index.Query, error) {
+	q := index.Query{Size: DefaultSize, Filters: map[string][]string{}, Facets: []string{
+		index.FieldTerritory, index.FieldPublisher, index.FieldFormat, index.FieldLicense,
+	}, FacetSize: 20}
+	var unknown []string
+	for k := range v {
+		if _, ok := datasetParams[k]; !ok {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		known := make([]string, 0, len(datasetParams))
+		for k := range datasetParams {
+			known = append(known, k)
+		}
+		sort.Strings(known)
+		return q, fmt.Errorf("unknown parameter %s (accepted: %s)", strings.Join(unknown, ", "), strings.Join(known, ", "))
+	}
+	q.Text = strings.TrimSpace(v.Get("q"))
+	if len(q.Text) > 500 {
+		return q, errors.New("q is longer than 500 characters")
+	}
+	if s := v.Get("size"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxSize {
+			return q, fmt.Errorf("size must be a whole number from 1 to %d, got %q", MaxSize, s)
+		}
+		q.Size = n
+	}
+	if s := v.Get("sort"); s != "" {
+		so, ok := sorts[s]
+		if !ok {
+			return q, fmt.Errorf("sort must be one of relevance, -modified, title; got %q", s)
+		}
+		q.Sort = so
+	}
+	q.Cursor = v.Get("cursor")
+	for param, field := range datasetParams {
+		if field == "" {
+			continue
+		}
+		for _, val := range v[param] {
+			if val = strings.TrimSpace(val); val != "" {
+				q.Filters[field] = append(q.Filters[field], val)
+			}
+		}
+	}
+	return q, nil
+}
+
+type searchResponse struct {
+	Total      int64                         `json:"total"`
+	Items      []json.RawMessage             `json:"items"`
+	Facets     map[string][]index.FacetCount `json:"facets"`
+	NextCursor string                        `json:"next_cursor"`
+}
+
+func (s *Server) datasets(w http.ResponseWriter, r *http.Request) {
+	q, err := ParseQuery(r.URL.Query())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_parameter", err.Error())
+		return
+	}
+	res, err := s.Index.Search(r.Context(), q)
+	if errors.Is(err, index.ErrBadCursor) {
+		writeError(w, http.StatusBadRequest, "bad_cursor", "cursor is not one this API issued for this sort; start again without it")
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := searchResponse{Total: res.Total, Items: []json.RawMessage{}, Facets: res.Facets, NextCursor: res.NextCursor}
+	for _, d := range res.Items {
+		out.Items = append(out.Items, protoJSON(d))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) dataset(w http.ResponseWriter, r *http.Request) {
+	d, err := s.Index.Get(r.Context(), r.PathValue("id"))
+	if errors.Is(err, index.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "no dataset with id "+strconv.Quote(r.PathValue("id")))
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, _ = w.Write(protoJSON(d))
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if s.Log != nil {
+		s.Log.Error("request failed", zap.String("path", r.URL.Path), zap.Error(err))
+	}
+	writeError(w, http.StatusInternalServerError, "internal", "the index could not answer: "+err.Error())
+}
+
+// sourceJSON is one source in /v1/sources.
+type sourceJSON struct {
+	SourceID       string            `json:"source_id"`
+	TerritoryID    string            `json:"territory_id"`
+	PortalURL      string            `json:"portal_url"`
+	Protocol       string            `json:"protocol"`
+	Status         string            `json:"status"`
+	LastRun        json.RawMessage   `json:"last_run"`
+	LastRunSeconds float64           `json:"last_run_seconds,omitempty"`
+	LastSuccess    json.RawMessage   `json:"last_success"`
+	Runs           []json.RawMessage `json:"runs,omitempty"`
+}
+
+func toSourceJSON(src status.Source, withRuns bool) sourceJSON {
+	out := sourceJSON{SourceID: src.SourceID, TerritoryID: src.TerritoryID, PortalURL: src.PortalURL,
+		Protocol: src.Protocol, LastRun: json.RawMessage(`null`), LastSuccess: json.RawMessage(`null`)}
+	if src.Last != nil {
+		out.Status = src.Last.GetStatus().String()
+		out.LastRun = protoJSON(src.Last)
+		if src.Last.GetFinishedAt() != nil {
+			out.LastRunSeconds = src.Last.GetFinishedAt().AsTime().Sub(src.Last.GetStartedAt().AsTime()).Seconds()
+		}
+	}
+	if src.LastSuccess != nil {
+		out.LastSuccess = protoJSON(src.LastSuccess)
+	}
+	if withRuns {
+		out.Runs = []json.RawMessage{}
+		for _, run := range src.Runs {
+			out.Runs = append(out.Runs, protoJSON(run))
+		}
+	}
+	return out
+}
+
+func (s *Server) sources(w http.ResponseWriter, r *http.Request) {
+	list := []sourceJSON{}
+	for _, src := range s.Runs.Sources() {
+		list = append(list, toSourceJSON(src, false))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sources": list})
+}
+
+func (s *Server) source(w http.ResponseWriter, r *http.Request) {
+	src, ok := s.Runs.Source(r.PathValue("id"))
+	if !ok {
+		writeError(w, http.StatusNotFound, "not_found", "no harvest run known for source "+strconv.Quote(r.PathValue("id")))
+		return
+	}
+	writeJSON(w, http.StatusOK, toSourceJSON(src, true))
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.Index.Count(r.Context()); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "not_ready", "index: "+err.Error())
+		return
+	}
+	if s.Ready != nil {
+		if err := s.Ready(r.Context()); err != nil {
+			writeError(w, http.StatusServiceUnavailable, "not_ready", err.Error())
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -1,0 +1,296 @@
+// Package app is Moisson all in one process: an embedded NATS server with
+// JetStream, the embedded index (bleve), the harvester, the indexer and the
+// API — and, for the demo and tests, the portal simulator serving the nine
+// territories. The services are the same code the scale-out binaries run.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/opendatafrance/moisson/api/server"
+	"github.com/opendatafrance/moisson/api/status"
+	"github.com/opendatafrance/moisson/harvester/config"
+	"github.com/opendatafrance/moisson/harvester/fetch"
+	"github.com/opendatafrance/moisson/harvester/harvest"
+	"github.com/opendatafrance/moisson/harvester/simulator"
+	"github.com/opendatafrance/moisson/harvester/source"
+	"github.com/opendatafrance/moisson/indexer/consumer"
+	"github.com/opendatafrance/moisson/indexer/index/bleve"
+	"github.com/opendatafrance/moisson/proto/bus"
+	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
+	"go.uber.org/zap"
+)
+
+// Options configure the all-in-one.
+type Options struct {
+	DataDir     string // NATS store and index live here
+	Addr        string // API listen address, e.g. 127.0.0.1:8080
+	NATSListen  string // expose the embedded NATS on this address ("" = in-process only)
+	ConfigPath  string // territories file ("" = the embedded nine territories)
+	Simulate    bool   // serve the territories from the simulator instead of the real portals
+	SimAddr     string // simulator listen address (default 127.0.0.1:0)
+	SimDatasets int    // datasets per simulated source
+	SimSeed     int64
+	Concurrency int  // sources harvested at once
+	NoHarvest   bool // do not harvest at start
+	Log         *zap.Logger
+}
+
+// App is a running all-in-one.
+type App struct {
+	opts    Options
+	log     *zap.Logger
+	cfg     *config.Config
+	ns      *natsserver.Server
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	idx     *bleve.Index
+	sim     *simulator.Simulator
+	simURL  string
+	runs    *status.Runs
+	runner  *harvest.Runner
+	http    *http.Server
+	apiURL  string
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	harvest sync.WaitGroup
+}
+
+// Start brings everything up and, unless NoHarvest, starts harvesting every
+// source once in the background.
+func Start(ctx context.Context, o Options) (a *App, err error) {
+	if o.Log == nil {
+		o.Log = zap.NewNop()
+	}
+	if o.DataDir == "" {
+		o.DataDir = "moisson-data"
+	}
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:8080"
+	}
+	if o.SimAddr == "" {
+		o.SimAddr = "127.0.0.1:0"
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 4
+	}
+	a = &App{opts: o, log: o.Log}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
+		return nil, err
+	}
+	if o.ConfigPath != "" {
+		if a.cfg, err = config.Load(o.ConfigPath); err != nil {
+			return nil, err
+		}
+	} else {
+		a.cfg = config.Default()
+	}
+
+	// NATS with JetStream, storing in the data directory.
+	nopts := &natsserver.Options{
+		ServerName: "moisson",
+		JetStream:  true,
+		StoreDir:   filepath.Join(o.DataDir, "nats"),
+		DontListen: o.NATSListen == "",
+		NoSigs:     true,
+	}
+	if o.NATSListen != "" {
+		host, port, err := net.SplitHostPort(o.NATSListen)
+		if err != nil {
+			return nil, fmt.Errorf("nats listen address: %w", err)
+		}
+		nopts.Host = host
+		if nopts.Port, err = net.LookupPort("tcp", port); err != nil {
+			return nil, err
+		}
+	}
+	if a.ns, err = natsserver.NewServer(nopts); err != nil {
+		return nil, fmt.Errorf("nats server: %w", err)
+	}
+	a.ns.Start()
+	if !a.ns.ReadyForConnections(30 * time.Second) {
+		return nil, errors.New("the embedded NATS server did not start")
+	}
+	if a.nc, err = nats.Connect("", nats.InProcessServer(a.ns), nats.Name("moisson-all-in-one")); err != nil {
+		return nil, err
+	}
+	if a.js, err = jetstream.New(a.nc); err != nil {
+		return nil, err
+	}
+	if err := bus.EnsureStreams(ctx, a.js, bus.Options{}); err != nil {
+		return nil, err
+	}
+
+	// The index.
+	if a.idx, err = bleve.Open(filepath.Join(o.DataDir, "index")); err != nil {
+		return nil, err
+	}
+
+	// The simulator, and the configuration pointed at it.
+	cfg := a.cfg
+	if o.Simulate {
+		a.sim = simulator.New(a.cfg, simulator.Options{Seed: o.SimSeed, DatasetsPerSource: o.SimDatasets})
+		if a.simURL, err = a.sim.Start(o.SimAddr); err != nil {
+			return nil, fmt.Errorf("simulator: %w", err)
+		}
+		cfg = a.sim.Rewrite(a.cfg, a.simURL)
+		a.log.Info("portal simulator serving the territories", zap.String("url", a.simURL), zap.Int("datasets", a.sim.Total()))
+	}
+	a.cfg = cfg
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+
+	// Harvest status, from the RUNS stream.
+	a.runs = status.New()
+	if err := a.runs.Watch(runCtx, a.js, a.log); err != nil {
+		return nil, err
+	}
+
+	// The indexer.
+	cons := &consumer.Consumer{JS: a.js, Index: a.idx, Log: a.log.Named("indexer")}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := cons.Run(runCtx); err != nil {
+			a.log.Error("indexer stopped", zap.Error(err))
+		}
+	}()
+
+	// The API.
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	a.apiURL = "http://" + ln.Addr().String()
+	srv := &server.Server{Index: a.idx, Runs: a.runs, Log: a.log.Named("api"), Ready: func(context.Context) error {
+		if !a.nc.IsConnected() {
+			return errors.New("nats: not connected")
+		}
+		return nil
+	}}
+	a.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("api stopped", zap.Error(err))
+		}
+	}()
+	a.log.Info("api listening", zap.String("url", a.apiURL))
+
+	// The harvester.
+	a.runner = &harvest.Runner{
+		Env: source.Env{Client: fetch.New(fetch.Options{
+			Contact:      a.cfg.Contact,
+			AllowPrivate: a.cfg.AllowPrivateAddresses,
+			BackoffBase:  200 * time.Millisecond,
+		}), Log: a.log.Named("harvester")},
+		Publisher: harvest.NewJetStreamPublisher(a.js),
+		Log:       a.log.Named("harvester"),
+		Worker:    "all-in-one",
+	}
+	if !o.NoHarvest {
+		a.harvest.Add(1)
+		go func() {
+			defer a.harvest.Done()
+			a.HarvestAll(runCtx)
+		}()
+	}
+	return a, nil
+}
+
+// HarvestAll harvests every supported source once.
+func (a *App) HarvestAll(ctx context.Context) []*moissonv1.HarvestRun {
+	start := time.Now()
+	runs := a.runner.RunAll(ctx, a.cfg, a.opts.Concurrency)
+	var seen int64
+	for _, r := range runs {
+		seen += r.GetSeen()
+	}
+	a.log.Info("harvest of every source done", zap.Int("sources", len(runs)), zap.Int64("datasets", seen), zap.Duration("took", time.Since(start)))
+	return runs
+}
+
+// Harvest harvests one source once.
+func (a *App) Harvest(ctx context.Context, sourceID string) (*moissonv1.HarvestRun, error) {
+	src := a.cfg.Source(sourceID)
+	if src == nil {
+		return nil, fmt.Errorf("no source %q", sourceID)
+	}
+	return a.runner.Run(ctx, src), nil
+}
+
+// WaitHarvest waits for the start-up harvest to end.
+func (a *App) WaitHarvest() { a.harvest.Wait() }
+
+// APIURL is the API's base URL.
+func (a *App) APIURL() string { return a.apiURL }
+
+// Simulator is the portal simulator (nil when harvesting real portals).
+func (a *App) Simulator() *simulator.Simulator { return a.sim }
+
+// Config is the configuration harvested (pointed at the simulator if any).
+func (a *App) Config() *config.Config { return a.cfg }
+
+// IndexCount is the number of indexed datasets.
+func (a *App) IndexCount(ctx context.Context) (int64, error) { return a.idx.Count(ctx) }
+
+// Pending is the number of records not yet acknowledged by the indexer.
+func (a *App) Pending(ctx context.Context) (uint64, error) {
+	c, err := a.js.Consumer(ctx, bus.RecordsStream, bus.IndexerDurable)
+	if err != nil {
+		return 0, err
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.NumPending + uint64(info.NumAckPending), nil
+}
+
+// Close stops everything, in order: harvest, API, indexer, index, NATS.
+func (a *App) Close() error {
+	if a.cancel != nil {
+		a.cancel()
+	}
+	a.harvest.Wait()
+	if a.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = a.http.Shutdown(ctx)
+		cancel()
+	}
+	a.wg.Wait()
+	var errs []error
+	if a.sim != nil {
+		errs = append(errs, a.sim.Close())
+	}
+	if a.idx != nil {
+		errs = append(errs, a.idx.Close())
+	}
+	if a.nc != nil {
+		_ = a.nc.Drain()
+		a.nc.Close()
+	}
+	if a.ns != nil {
+		a.ns.Shutdown()
+		a.ns.WaitForShutdown()
+	}
+	return errors.Join(errs...)
+}

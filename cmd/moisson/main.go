@@ -1,0 +1,100 @@
+// Command moisson runs Moisson all in one process: embedded NATS JetStream,
+// embedded index, harvester, indexer and API. By default it harvests the
+// nine pilot territories from the portal simulator; with -simulate=false it
+// harvests the real portals.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/opendatafrance/moisson/app"
+	"go.uber.org/zap"
+)
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func envBool(name string, def bool) bool {
+	if v, err := strconv.ParseBool(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+func main() {
+	var o app.Options
+	flag.StringVar(&o.Addr, "addr", env("MOISSON_ADDR", "127.0.0.1:8080"), "API listen address (env MOISSON_ADDR)")
+	flag.StringVar(&o.DataDir, "data", env("MOISSON_DATA", "moisson-data"), "data directory: NATS store and index (env MOISSON_DATA)")
+	flag.StringVar(&o.ConfigPath, "config", env("MOISSON_CONFIG", ""), "territories file (default: the embedded nine territories; env MOISSON_CONFIG)")
+	flag.BoolVar(&o.Simulate, "simulate", envBool("MOISSON_SIMULATE", true), "harvest the portal simulator instead of the real portals (env MOISSON_SIMULATE)")
+	flag.StringVar(&o.SimAddr, "sim-addr", env("MOISSON_SIM_ADDR", "127.0.0.1:0"), "simulator listen address")
+	flag.IntVar(&o.SimDatasets, "sim-datasets", envInt("MOISSON_SIM_DATASETS", 200), "datasets per simulated source")
+	seed := flag.Int64("sim-seed", 1, "simulator seed")
+	flag.StringVar(&o.NATSListen, "nats-listen", env("MOISSON_NATS_LISTEN", ""), "also expose the embedded NATS server on this address (e.g. 127.0.0.1:4222)")
+	flag.IntVar(&o.Concurrency, "concurrency", 4, "sources harvested at once")
+	debug := flag.Bool("debug", false, "debug logs")
+	flag.Parse()
+	o.SimSeed = *seed
+
+	lc := zap.NewProductionConfig()
+	lc.Encoding = "console"
+	lc.EncoderConfig = zap.NewDevelopmentEncoderConfig()
+	if *debug {
+		lc.Level = zap.NewAtomicLevelAt(zap.DebugLevel)
+	}
+	log, err := lc.Build()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	o.Log = log
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	a, err := app.Start(ctx, o)
+	if err != nil {
+		log.Fatal("could not start", zap.Error(err))
+	}
+	log.Info("Moisson is up", zap.String("api", a.APIURL()), zap.String("try", a.APIURL()+"/v1/datasets?q=deliberation"))
+	go reportWhenSearchable(ctx, a, start, log)
+	<-ctx.Done()
+	log.Info("stopping")
+	if err := a.Close(); err != nil {
+		log.Error("stopped with an error", zap.Error(err))
+		os.Exit(1)
+	}
+	log.Info("stopped")
+}
+
+// reportWhenSearchable logs once the start-up harvest is indexed.
+func reportWhenSearchable(ctx context.Context, a *app.App, start time.Time, log *zap.Logger) {
+	a.WaitHarvest()
+	for ctx.Err() == nil {
+		pending, err := a.Pending(ctx)
+		if err == nil && pending == 0 {
+			n, _ := a.IndexCount(ctx)
+			log.Info("everything harvested is searchable", zap.Int64("datasets", n), zap.Duration("since start", time.Since(start)))
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

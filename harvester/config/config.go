@@ -1,0 +1,227 @@
+// Package config reads the territories configuration: territories → members →
+// portals, each portal with one or more sources (a protocol and an endpoint).
+//
+// The file is written by people: YAML, with comments. The default
+// configuration (the nine OpenDataLocale pilot territories) is embedded in
+// the binary; a file given with --config replaces it.
+package config
+
+import (
+	_ "embed"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+//go:embed territories.yaml
+var defaultYAML []byte
+
+// Default returns the embedded configuration of the nine pilot territories.
+func Default() *Config {
+	c, err := Parse(strings.NewReader(string(defaultYAML)))
+	if err != nil {
+		panic("embedded territories.yaml is invalid: " + err.Error())
+	}
+	return c
+}
+
+// DefaultYAML returns the embedded configuration as written.
+func DefaultYAML() []byte { return append([]byte(nil), defaultYAML...) }
+
+// Config is the whole harvest configuration.
+type Config struct {
+	// Contact is put in the User-Agent of every request (mailto: or URL).
+	Contact string `yaml:"contact"`
+	// AllowPrivateAddresses lets the harvester fetch loopback and private
+	// addresses (the simulator needs it; real portals never do).
+	AllowPrivateAddresses bool         `yaml:"allow_private_addresses"`
+	Territories           []*Territory `yaml:"territories"`
+}
+
+// Territory is one of the pilot territories.
+type Territory struct {
+	ID      string    `yaml:"id"`
+	Name    string    `yaml:"name"`
+	Members []*Member `yaml:"members"`
+}
+
+// Member is an organisation of a territory (a region, a city, a syndicate).
+type Member struct {
+	ID      string    `yaml:"id"`
+	Name    string    `yaml:"name"`
+	Portals []*Portal `yaml:"portals"`
+}
+
+// Portal is a website that publishes datasets, read through its sources.
+type Portal struct {
+	ID       string    `yaml:"id"`
+	Name     string    `yaml:"name"`
+	URL      string    `yaml:"url"`      // the portal's home page
+	Software string    `yaml:"software"` // ods, ckan, d4c, datafair, udata, geonetwork
+	Note     string    `yaml:"note"`     // what is known or doubtful about it
+	Sources  []*Source `yaml:"sources"`
+}
+
+// Source is one machine endpoint of a portal, read with one protocol.
+type Source struct {
+	ID       string            `yaml:"id"`
+	Protocol string            `yaml:"protocol"` // ckan, dcat, ods, d4c, datafair, udata, csw
+	Endpoint string            `yaml:"endpoint"` // API root or catalogue URL
+	Params   map[string]string `yaml:"params"`   // protocol-specific (organization, page_size, format...)
+	Interval Duration          `yaml:"interval"` // harvest schedule; 0 = once at start
+	Disabled string            `yaml:"disabled"` // non-empty: not harvested, and why
+
+	// Filled by Parse: where the source sits.
+	Territory *Territory `yaml:"-"`
+	Member    *Member    `yaml:"-"`
+	Portal    *Portal    `yaml:"-"`
+}
+
+// Duration is a time.Duration written as "6h", "30m".
+type Duration time.Duration
+
+// UnmarshalYAML reads a duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	if s == "" {
+		*d = 0
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+var idRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+
+// Protocols the configuration accepts.
+var Protocols = []string{"ckan", "dcat", "ods", "d4c", "datafair", "udata", "csw"}
+
+// Load reads a configuration file.
+func Load(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	c, err := Parse(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse reads and validates a configuration.
+func Parse(r io.Reader) (*Config, error) {
+	dec := yaml.NewDecoder(r)
+	dec.KnownFields(true)
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return &c, nil
+}
+
+func (c *Config) validate() error {
+	ids := map[string]string{}
+	seen := func(kind, id string) error {
+		if !idRe.MatchString(id) {
+			return fmt.Errorf("%s id %q: use lower-case letters, digits and dashes", kind, id)
+		}
+		if prev, ok := ids[id]; ok && prev == kind {
+			return fmt.Errorf("%s id %q is used twice", kind, id)
+		}
+		ids[id] = kind
+		return nil
+	}
+	if len(c.Territories) == 0 {
+		return fmt.Errorf("no territories")
+	}
+	for _, t := range c.Territories {
+		if err := seen("territory", t.ID); err != nil {
+			return err
+		}
+		for _, m := range t.Members {
+			if err := seen("member", m.ID); err != nil {
+				return fmt.Errorf("territory %s: %w", t.ID, err)
+			}
+			for _, p := range m.Portals {
+				if err := seen("portal", p.ID); err != nil {
+					return fmt.Errorf("territory %s: %w", t.ID, err)
+				}
+				for _, s := range p.Sources {
+					if err := seen("source", s.ID); err != nil {
+						return fmt.Errorf("portal %s: %w", p.ID, err)
+					}
+					if !contains(Protocols, s.Protocol) {
+						return fmt.Errorf("source %s: unknown protocol %q (one of %s)", s.ID, s.Protocol, strings.Join(Protocols, ", "))
+					}
+					u, err := url.Parse(s.Endpoint)
+					if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+						return fmt.Errorf("source %s: endpoint %q is not an http(s) URL", s.ID, s.Endpoint)
+					}
+					s.Territory, s.Member, s.Portal = t, m, p
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Sources lists every source of the configuration, in file order.
+func (c *Config) Sources() []*Source {
+	var out []*Source
+	for _, t := range c.Territories {
+		for _, m := range t.Members {
+			for _, p := range m.Portals {
+				out = append(out, p.Sources...)
+			}
+		}
+	}
+	return out
+}
+
+// Source finds a source by id.
+func (c *Config) Source(id string) *Source {
+	for _, s := range c.Sources() {
+		if s.ID == id {
+			return s
+		}
+	}
+	return nil
+}
+
+// TerritoryIDs lists the territory ids, sorted.
+func (c *Config) TerritoryIDs() []string {
+	var ids []string
+	for _, t := range c.Territories {
+		ids = append(ids, t.ID)
+	}
+	sort.Strings(ids)
+	return ids
+}

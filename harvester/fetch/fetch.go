@@ -1,0 +1,294 @@
+// Package fetch is the harvester's HTTP client: polite (User-Agent naming
+// Moisson and a contact, retries with jittered backoff honouring
+// Retry-After), bounded (timeouts on connect, headers and body; a body size
+// limit) and safe (no private, loopback or link-local addresses unless the
+// configuration allows them).
+package fetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// Options configure a Client.
+type Options struct {
+	Contact        string        // put in the User-Agent
+	AllowPrivate   bool          // allow loopback/private/link-local addresses (simulator)
+	ConnectTimeout time.Duration // default 10s
+	HeaderTimeout  time.Duration // default 30s
+	RequestTimeout time.Duration // whole request including body; default 5 min
+	MaxBodyBytes   int64         // default 512 MiB
+	Retries        int           // extra attempts on 429/5xx/network errors; default 3 (negative: none)
+	BackoffBase    time.Duration // default 500ms
+	BackoffMax     time.Duration // default 30s
+}
+
+// Client fetches portal endpoints.
+type Client struct {
+	opt  Options
+	http *http.Client
+	ua   string
+}
+
+// Version is put in the User-Agent.
+const Version = "0.1"
+
+// New builds a client.
+func New(opt Options) *Client {
+	if opt.ConnectTimeout == 0 {
+		opt.ConnectTimeout = 10 * time.Second
+	}
+	if opt.HeaderTimeout == 0 {
+		opt.HeaderTimeout = 30 * time.Second
+	}
+	if opt.RequestTimeout == 0 {
+		opt.RequestTimeout = 5 * time.Minute
+	}
+	if opt.MaxBodyBytes == 0 {
+		opt.MaxBodyBytes = 512 << 20
+	}
+	if opt.Retries == 0 {
+		opt.Retries = 3
+	}
+	if opt.Retries < 0 {
+		opt.Retries = 0
+	}
+	if opt.BackoffBase == 0 {
+		opt.BackoffBase = 500 * time.Millisecond
+	}
+	if opt.BackoffMax == 0 {
+		opt.BackoffMax = 30 * time.Second
+	}
+	dialer := &net.Dialer{Timeout: opt.ConnectTimeout, KeepAlive: 30 * time.Second}
+	if !opt.AllowPrivate {
+		dialer.Control = refusePrivate
+	}
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           dialer.DialContext,
+		ResponseHeaderTimeout: opt.HeaderTimeout,
+		TLSHandshakeTimeout:   opt.ConnectTimeout,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+	}
+	ua := "Moisson/" + Version + " (open data harvester"
+	if opt.Contact != "" {
+		ua += "; +" + opt.Contact
+	}
+	ua += ")"
+	return &Client{opt: opt, http: &http.Client{Transport: tr}, ua: ua}
+}
+
+// ErrForbiddenAddress is returned for an address the harvester must not call.
+var ErrForbiddenAddress = errors.New("refusing to connect to a private, loopback or link-local address")
+
+func refusePrivate(network, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: %s", ErrForbiddenAddress, address)
+	}
+	a := ap.Addr().Unmap()
+	if a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
+		a.IsUnspecified() || a.IsMulticast() || a.IsInterfaceLocalMulticast() {
+		return fmt.Errorf("%w: %s", ErrForbiddenAddress, address)
+	}
+	return nil
+}
+
+// HTTPError is a response with an unexpected status.
+type HTTPError struct {
+	URL     string
+	Status  int
+	Excerpt string
+}
+
+func (e *HTTPError) Error() string {
+	msg := fmt.Sprintf("HTTP %d from %s", e.Status, e.URL)
+	if e.Excerpt != "" {
+		msg += ": " + e.Excerpt
+	}
+	return msg
+}
+
+// ErrTooLarge is returned when a body exceeds the size limit.
+var ErrTooLarge = errors.New("response body exceeds the size limit")
+
+// Request is one GET.
+type Request struct {
+	URL    string
+	Accept string
+	Header http.Header
+}
+
+// Response is an answered request. Close it.
+type Response struct {
+	URL    string // after redirects
+	Status int
+	Header http.Header
+	Body   io.ReadCloser // size-limited; reading past the limit returns ErrTooLarge
+	cancel context.CancelFunc
+}
+
+// Close releases the response.
+func (r *Response) Close() error {
+	err := r.Body.Close()
+	r.cancel()
+	return err
+}
+
+// Get fetches a URL, retrying 429, 5xx and network errors with jittered
+// exponential backoff (Retry-After honoured). A 304 is returned as a
+// response, other non-2xx statuses as *HTTPError.
+func (c *Client) Get(ctx context.Context, req Request) (*Response, error) {
+	var last error
+	for attempt := 0; ; attempt++ {
+		resp, retryAfter, err := c.once(ctx, req)
+		if err == nil {
+			return resp, nil
+		}
+		last = err
+		if attempt >= c.opt.Retries || !retryable(err) || ctx.Err() != nil {
+			return nil, last
+		}
+		wait := c.backoff(attempt)
+		if retryAfter > 0 {
+			wait = retryAfter
+		}
+		if wait > c.opt.BackoffMax {
+			wait = c.opt.BackoffMax
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, last
+		case <-t.C:
+		}
+	}
+}
+
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.opt.BackoffBase << attempt
+	if d > c.opt.BackoffMax || d <= 0 {
+		d = c.opt.BackoffMax
+	}
+	// full jitter between d/2 and d
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+func retryable(err error) bool {
+	var he *HTTPError
+	if errors.As(err, &he) {
+		return he.Status == http.StatusTooManyRequests || he.Status >= 500
+	}
+	if errors.Is(err, ErrForbiddenAddress) || errors.Is(err, ErrTooLarge) {
+		return false
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+		return false
+	}
+	return true // network errors, timeouts
+}
+
+func (c *Client) once(ctx context.Context, req Request) (*Response, time.Duration, error) {
+	rctx, cancel := context.WithTimeout(ctx, c.opt.RequestTimeout)
+	hreq, err := http.NewRequestWithContext(rctx, http.MethodGet, req.URL, nil)
+	if err != nil {
+		cancel()
+		return nil, 0, err
+	}
+	for k, v := range req.Header {
+		hreq.Header[k] = v
+	}
+	hreq.Header.Set("User-Agent", c.ua)
+	if req.Accept != "" {
+		hreq.Header.Set("Accept", req.Accept)
+	}
+	resp, err := c.http.Do(hreq)
+	if err != nil {
+		cancel()
+		return nil, 0, err
+	}
+	if resp.StatusCode == http.StatusNotModified || (resp.StatusCode >= 200 && resp.StatusCode < 300) {
+		return &Response{
+			URL:    resp.Request.URL.String(),
+			Status: resp.StatusCode,
+			Header: resp.Header,
+			Body:   &limitedBody{rc: resp.Body, left: c.opt.MaxBodyBytes},
+			cancel: cancel,
+		}, 0, nil
+	}
+	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+	resp.Body.Close()
+	cancel()
+	return nil, parseRetryAfter(resp.Header.Get("Retry-After")), &HTTPError{URL: req.URL, Status: resp.StatusCode, Excerpt: Excerpt(excerpt)}
+}
+
+func parseRetryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+type limitedBody struct {
+	rc   io.ReadCloser
+	left int64
+}
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		// one more byte tells a body of exactly the limit from a larger one
+		var one [1]byte
+		n, _ := l.rc.Read(one[:])
+		if n > 0 {
+			return 0, ErrTooLarge
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.rc.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+func (l *limitedBody) Close() error { return l.rc.Close() }
+
+// Excerpt shortens a payload for an error report.
+func Excerpt(b []byte) string {
+	const max = 200
+	s := []rune(string(b))
+	if len(s) > max {
+		return string(s[:max]) + "…"
+	}
+	return string(s)
+}
+
+// KindOf classifies an error: timeout or http.
+func KindOf(err error) string {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return "timeout"
+	}
+	return "http"
+}

@@ -1,0 +1,132 @@
+package harvest
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/opendatafrance/moisson/proto/bus"
+	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
+)
+
+// Publisher sends what a run produces.
+type Publisher interface {
+	// Record queues an envelope; errors may surface at Flush.
+	Record(ctx context.Context, env *moissonv1.RecordEnvelope) error
+	// Flush waits until every queued envelope is stored by the stream.
+	Flush(ctx context.Context) error
+	// Run publishes a harvest run event.
+	Run(ctx context.Context, run *moissonv1.HarvestRun) error
+}
+
+// JetStreamPublisher publishes to the RECORDS and RUNS streams, with async
+// publishes in windows: a window's failed publishes are retried one by one
+// (the Nats-Msg-Id makes a retry of a stored message harmless).
+type JetStreamPublisher struct {
+	js      jetstream.JetStream
+	window  int
+	pending []pending
+	Retries int           // per message, after the async attempt; default 5
+	Backoff time.Duration // default 500ms, doubled per retry
+}
+
+type pending struct {
+	msg *nats.Msg
+	fut jetstream.PubAckFuture
+}
+
+// NewJetStreamPublisher builds a publisher on js.
+func NewJetStreamPublisher(js jetstream.JetStream) *JetStreamPublisher {
+	return &JetStreamPublisher{js: js, window: 256, Retries: 5, Backoff: 500 * time.Millisecond}
+}
+
+// Record queues an envelope.
+func (p *JetStreamPublisher) Record(ctx context.Context, env *moissonv1.RecordEnvelope) error {
+	m, err := bus.RecordMsg(env)
+	if err != nil {
+		return err
+	}
+	fut, err := p.js.PublishMsgAsync(m)
+	if err != nil {
+		// The async queue refused it (too many pending, connection down):
+		// settle the window, then publish this one synchronously.
+		if ferr := p.Flush(ctx); ferr != nil {
+			return ferr
+		}
+		return p.publishSync(ctx, m)
+	}
+	p.pending = append(p.pending, pending{msg: m, fut: fut})
+	if len(p.pending) >= p.window {
+		return p.Flush(ctx)
+	}
+	return nil
+}
+
+// Flush waits for the window's acks, retrying failures.
+func (p *JetStreamPublisher) Flush(ctx context.Context) error {
+	win := p.pending
+	p.pending = p.pending[:0:0]
+	for _, pm := range win {
+		select {
+		case <-pm.fut.Ok():
+		case err := <-pm.fut.Err():
+			_ = err
+			if rerr := p.publishSync(ctx, pm.msg); rerr != nil {
+				return rerr
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(30 * time.Second):
+			if rerr := p.publishSync(ctx, pm.msg); rerr != nil {
+				return rerr
+			}
+		}
+	}
+	return nil
+}
+
+func (p *JetStreamPublisher) publishSync(ctx context.Context, m *nats.Msg) error {
+	wait := p.Backoff
+	var err error
+	for i := 0; i <= p.Retries; i++ {
+		// A message can be re-sent as is: same data, same Nats-Msg-Id.
+		if _, err = p.js.PublishMsg(ctx, m); err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+	return fmt.Errorf("publishing %s: %w", m.Subject, err)
+}
+
+// Run publishes a harvest run event, retrying like records.
+func (p *JetStreamPublisher) Run(ctx context.Context, run *moissonv1.HarvestRun) error {
+	wait := p.Backoff
+	var err error
+	for i := 0; i <= p.Retries; i++ {
+		if err = bus.PublishRun(ctx, p.js, run); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+	return err
+}
+
+// Fork returns a publisher on the same connection with its own window.
+func (p *JetStreamPublisher) Fork() Publisher {
+	return &JetStreamPublisher{js: p.js, window: p.window, Retries: p.Retries, Backoff: p.Backoff}
+}

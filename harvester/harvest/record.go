@@ -1,0 +1,58 @@
+package harvest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
+	"github.com/opendatafrance/moisson/harvester/config"
+	"github.com/opendatafrance/moisson/harvester/normalize"
+	"github.com/opendatafrance/moisson/harvester/source"
+	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// DatasetID is the stable id of a record: the source id and a hash of the
+// portal's own identifier, so the same dataset read again keeps its id.
+func DatasetID(sourceID, originalID string) string {
+	h := sha256.Sum256([]byte(sourceID + "\x00" + originalID))
+	return sourceID + "-" + hex.EncodeToString(h[:8])
+}
+
+// Finish completes a record read from src: identity, SCDL evidence, content
+// hash and provenance.
+func Finish(src *config.Source, rec source.Record, runID string, at time.Time) *moissonv1.Dataset {
+	d := rec.Dataset
+	d.SourceId = src.ID
+	d.Protocol = src.Protocol
+	if src.Territory != nil {
+		d.TerritoryId = src.Territory.ID
+	}
+	if src.Member != nil {
+		d.MemberId = src.Member.ID
+	}
+	if src.Portal != nil {
+		d.PortalUrl = src.Portal.URL
+	}
+	d.Id = DatasetID(src.ID, d.GetOriginalId())
+	d.Scdl = normalize.SCDL(d.GetTitle(), d.GetKeywords(), d.GetConformsTo(), rec.Columns)
+	d.HarvestedAt, d.RunId, d.ContentHash = nil, "", ""
+	d.ContentHash = ContentHash(d)
+	d.HarvestedAt = timestamppb.New(at)
+	d.RunId = runID
+	return d
+}
+
+// ContentHash hashes the normalised content of a dataset, provenance fields
+// excluded, so it stays the same across runs when nothing changed.
+func ContentHash(d *moissonv1.Dataset) string {
+	c := proto.Clone(d).(*moissonv1.Dataset)
+	c.HarvestedAt, c.RunId, c.ContentHash = nil, "", ""
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(c)
+	if err != nil {
+		panic(err) // a Dataset always marshals
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:16])
+}

@@ -1,0 +1,100 @@
+package rdf
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// cp1252 maps bytes 0x80-0x9F of windows-1252 to Unicode (0 = undefined,
+// mapped to the C1 control of the same value as browsers do).
+var cp1252 = [32]rune{
+	0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
+	0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
+}
+
+// singleByteReader converts a single-byte encoding to UTF-8.
+type singleByteReader struct {
+	r       io.ByteReader
+	win1252 bool
+	asciiOK bool // us-ascii: reject bytes >= 0x80
+	pend    [4]byte
+	np, ip  int
+}
+
+func (s *singleByteReader) ReadByte() (byte, error) {
+	if s.ip < s.np {
+		b := s.pend[s.ip]
+		s.ip++
+		return b, nil
+	}
+	b, err := s.r.ReadByte()
+	if err != nil || b < 0x80 {
+		return b, err
+	}
+	if s.asciiOK {
+		return 0, fmt.Errorf("byte 0x%02X is not US-ASCII", b)
+	}
+	r := rune(b)
+	if s.win1252 && b < 0xA0 && cp1252[b-0x80] != 0 {
+		r = cp1252[b-0x80]
+	}
+	s.np = utf8.EncodeRune(s.pend[:], r)
+	s.ip = 1
+	return s.pend[0], nil
+}
+
+func (s *singleByteReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		b, err := s.ReadByte()
+		if err != nil {
+			if n > 0 && err == io.EOF {
+				return n, nil
+			}
+			return n, err
+		}
+		p[n] = b
+		n++
+	}
+	return n, nil
+}
+
+type byteReaderAdapter struct{ r io.Reader }
+
+func (b byteReaderAdapter) ReadByte() (byte, error) {
+	var x [1]byte
+	for {
+		n, err := b.r.Read(x[:])
+		if n == 1 {
+			return x[0], nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
+// charsetReader implements xml.Decoder.CharsetReader for the single-byte
+// encodings commonly found on French portals.
+func charsetReader(label string, input io.Reader) (io.Reader, error) {
+	br, ok := input.(io.ByteReader)
+	if !ok {
+		br = byteReaderAdapter{input}
+	}
+	switch strings.ToLower(strings.TrimSpace(label)) {
+	case "iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "iso_8859-1", "cp819", "ibm819", "iso-ir-100":
+		// As in the WHATWG encoding standard, ISO-8859-1 is decoded as its
+		// windows-1252 superset: real-world files labelled latin-1 routinely
+		// contain 0x80-0x9F bytes meaning €, ’, œ...
+		return &singleByteReader{r: br, win1252: true}, nil
+	case "windows-1252", "cp1252", "x-cp1252":
+		return &singleByteReader{r: br, win1252: true}, nil
+	case "us-ascii", "ascii", "iso646-us":
+		return &singleByteReader{r: br, asciiOK: true}, nil
+	case "utf8":
+		return input, nil
+	}
+	return nil, fmt.Errorf("unsupported encoding %q (supported: UTF-8, ISO-8859-1, windows-1252, US-ASCII)", label)
+}

@@ -1,0 +1,702 @@
+package simulator
+
+import (
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/opendatafrance/moisson/harvester/config"
+)
+
+// Dataset is a generated dataset, independent of any portal software. Each
+// protocol renderer writes it the way its portal would.
+type Dataset struct {
+	ID          string // the portal's own identifier (CKAN package id, ODS dataset_id)
+	Name        string // URL slug (CKAN name)
+	Title       string
+	Description string
+	Keywords    []string
+	Themes      []string // portal theme labels (ODS themes, CKAN groups' titles)
+	Publisher   string   // organisation name
+	OrgSlug     string   // organisation slug (CKAN organization.name)
+	OrgID       string   // organisation id (CKAN organization.id)
+
+	// License as the portal writes it: a CKAN license_id for ckan sources,
+	// an IRI or a label for dcat sources; LicenseTitle and LicenseURL are
+	// the CKAN license_title/license_url (also filled for dcat sources).
+	License      string
+	LicenseTitle string
+	LicenseURL   string
+
+	Created  time.Time
+	Modified time.Time
+
+	LandingPage string
+	URI         string // the DCAT dataset IRI (dcat sources), "" for ckan
+	Contact     string // contact e-mail
+	Resources   []Resource
+
+	// ConformsTo lists the schema URLs the dataset declares (empty when it
+	// declares nothing, even if it is an SCDL instance).
+	ConformsTo []string
+	// Columns are the field names of the main file (SCDL evidence for
+	// portals that expose them; ckan and dcat renderers do not).
+	Columns []string
+	// SCDL is the schema id the dataset really is an instance of ("" if
+	// none) and Evidence how it shows: "declared", "columns" or "title".
+	SCDL     string
+	Evidence string
+
+	SpatialLabel string
+	SpatialINSEE string // INSEE commune code, "" for a territory-wide dataset
+	Lat, Lon     float64
+}
+
+// Resource is a file of a dataset (CKAN resource, DCAT distribution).
+type Resource struct {
+	ID        string
+	Title     string
+	URL       string
+	Format    string // as the portal writes it ("CSV", "geojson", "SHP"...)
+	MediaType string
+	Size      int64  // 0 = unknown
+	Schema    string // SCDL schema id the file declares, or ""
+	Modified  time.Time
+	// BlankNode: in DCAT, the distribution is a blank node (else an IRI).
+	BlankNode bool
+}
+
+// SchemaURL is the schema.data.gouv.fr URL of a schema id.
+func SchemaURL(id string) string {
+	return "https://schema.data.gouv.fr/schemas/" + id + "/latest/schema.json"
+}
+
+// ---- deterministic randomness --------------------------------------------
+
+// rng draws only from PCG's Uint64 (whose output is fixed by the algorithm),
+// never from math/rand helpers, so results are stable across Go versions.
+type rng struct{ p *rand.PCG }
+
+func newRNG(seed int64, source string, i int) *rng {
+	h := fnv.New64a()
+	h.Write([]byte(source))
+	return &rng{rand.NewPCG(uint64(seed), h.Sum64()^(uint64(i)+1)*0x9E3779B97F4A7C15)}
+}
+
+func (r *rng) intn(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	return int(r.p.Uint64() % uint64(n))
+}
+
+func (r *rng) chance(percent int) bool { return r.intn(100) < percent }
+
+func (r *rng) pick(list []string) string { return list[r.intn(len(list))] }
+
+func (r *rng) uuid() string {
+	a, b := r.p.Uint64(), r.p.Uint64()
+	a = a&^(0xf<<12) | 4<<12   // version 4
+	b = b&^(0x3<<62) | 0x2<<62 // variant
+	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", a>>32, (a>>16)&0xffff, a&0xffff, b>>48, b&0xffffffffffff)
+}
+
+// timeBetween returns a time in [from, to), with microseconds.
+func (r *rng) timeBetween(from, to time.Time) time.Time {
+	span := to.Sub(from) / time.Microsecond
+	if span <= 0 {
+		return from
+	}
+	return from.Add(time.Duration(r.p.Uint64()%uint64(span)) * time.Microsecond)
+}
+
+// ---- templates -----------------------------------------------------------
+
+var (
+	genStart = time.Date(2016, 1, 1, 0, 0, 0, 0, time.UTC)
+	genEnd   = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	modEnd   = time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC)
+)
+
+const (
+	thAdmin   = "Administration, Gouvernement, Finances, Citoyenneté"
+	thEnv     = "Environnement"
+	thTransp  = "Transports, Déplacements"
+	thSport   = "Sports, Loisirs"
+	thSociety = "Population, Société"
+	thHealth  = "Santé"
+	thUrba    = "Urbanisme, Aménagement du territoire"
+	thEnergy  = "Énergie"
+	thEduc    = "Éducation, Formation, Recherche, Enseignement"
+)
+
+// tmpl is a kind of dataset: how to title and describe it, its files.
+type tmpl struct {
+	key      string
+	weight   int
+	schema   string // SCDL schema id, "" for an ordinary dataset
+	title    func(g *genCtx) string
+	desc     func(g *genCtx) string
+	keywords []string
+	themes   []string
+	formats  []string // canonical formats, the first is the main file
+	columns  []string
+}
+
+// genCtx is what a template may use.
+type genCtx struct {
+	r        *rng
+	commune  commune
+	year     int
+	member   string
+	terrName string
+}
+
+func (g *genCtx) de() string { return deCommune(g.commune.Name) }
+func (g *genCtx) a() string  { return aCommune(g.commune.Name) }
+
+// deCommune writes "de Rennes", "d'Annecy", "de La Rochelle".
+func deCommune(name string) string {
+	if startsWithVowel(name) {
+		return "d'" + name
+	}
+	if strings.HasPrefix(name, "Le ") {
+		return "du " + name[3:]
+	}
+	return "de " + name
+}
+
+func aCommune(name string) string {
+	if strings.HasPrefix(name, "Le ") {
+		return "au " + name[3:]
+	}
+	return "à " + name
+}
+
+func startsWithVowel(s string) bool {
+	for _, c := range foldAccents(s) {
+		return strings.ContainsRune("AEIOUYaeiouyH", c)
+	}
+	return false
+}
+
+var templates = []tmpl{
+	// --- SCDL ---
+	{key: "deliberations", weight: 9, schema: "scdl/deliberations",
+		title: func(g *genCtx) string {
+			if g.r.chance(25) {
+				return fmt.Sprintf("Délibérations du conseil communautaire %d", g.year)
+			}
+			return "Délibérations du conseil municipal " + g.de()
+		},
+		desc: func(g *genCtx) string {
+			return fmt.Sprintf("Liste des délibérations adoptées en conseil %s depuis %d : objet, date de séance, matière et résultat des votes (pour, contre, abstentions). Publication au format du Socle commun des données locales.", g.de(), g.year)
+		},
+		keywords: []string{"délibérations", "conseil municipal", "vote", "SCDL"},
+		themes:   []string{thAdmin}, formats: []string{"CSV", "JSON"},
+		columns: []string{"COLL_NOM", "COLL_SIRET", "DELIB_ID", "DELIB_DATE", "DELIB_MATIERE_CODE", "DELIB_MATIERE_NOM", "DELIB_OBJET", "BUDG_ANNEE", "VOTE_EFFECTIF", "VOTE_REEL", "VOTE_POUR", "VOTE_CONTRE", "VOTE_ABSTENTION", "DELIB_URL"}},
+	{key: "subventions", weight: 6, schema: "scdl/subventions",
+		title: func(g *genCtx) string { return fmt.Sprintf("Subventions attribuées aux associations %d", g.year) },
+		desc: func(g *genCtx) string {
+			return fmt.Sprintf("Données essentielles des conventions de subvention conclues en %d par %s avec les associations : bénéficiaire, objet, montant et date de la convention (montants supérieurs à 23 000 €).", g.year, g.member)
+		},
+		keywords: []string{"subventions", "associations", "transparence"},
+		themes:   []string{thAdmin}, formats: []string{"CSV", "XLSX"},
+		columns: []string{"nomAttribuant", "idAttribuant", "dateConvention", "referenceDecision", "nomBeneficiaire", "idBeneficiaire", "objet", "montant", "nature", "conditionsVersement"}},
+	{key: "equipements", weight: 6, schema: "scdl/equipements",
+		title: func(g *genCtx) string {
+			if g.r.chance(60) {
+				return "Équipements sportifs " + g.de()
+			}
+			return "Équipements publics " + g.de()
+		},
+		desc: func(g *genCtx) string {
+			return "Localisation et caractéristiques des équipements collectifs publics " + g.de() + " : gymnases, stades, salles, bibliothèques, avec le type d'équipement et ses coordonnées."
+		},
+		keywords: []string{"équipements", "sport", "gymnase"},
+		themes:   []string{thSport}, formats: []string{"CSV", "GeoJSON", "SHP"},
+		columns: []string{"COLL_NOM", "COLL_SIRET", "EQUIP_UID", "EQUIP_THEME", "EQUIP_TYPE", "EQUIP_NOM", "ADR_NUMERO", "ADR_NOMVOIE", "ADR_CODEPOSTAL", "ADR_COMMUNE", "EQUIP_LAT", "EQUIP_LONG"}},
+	{key: "budget", weight: 5, schema: "scdl/budget",
+		title: func(g *genCtx) string {
+			if g.r.chance(30) {
+				return fmt.Sprintf("Compte administratif %d", g.year)
+			}
+			return fmt.Sprintf("Budget primitif %d", g.year)
+		},
+		desc: func(g *genCtx) string {
+			return fmt.Sprintf("Budget de %s pour l'exercice %d, par nature et par fonction (nomenclature M57), en dépenses et en recettes.", g.member, g.year)
+		},
+		keywords: []string{"budget", "finances", "comptabilité publique"},
+		themes:   []string{thAdmin}, formats: []string{"CSV", "PDF"},
+		columns: []string{"BGT_NATDEC", "BGT_ANNEE", "BGT_SIRET", "BGT_NOM", "BGT_CONTNAT", "BGT_NATURE", "BGT_FONCTION", "BGT_OPERATION", "BGT_MTREAL", "BGT_MTBUDGPREC"}},
+	{key: "prenoms", weight: 4, schema: "scdl/prenoms",
+		title: func(g *genCtx) string { return "Prénoms des enfants nés " + g.a() },
+		desc: func(g *genCtx) string {
+			return fmt.Sprintf("Prénoms déclarés à l'état civil %s depuis %d, par sexe et par année, avec le nombre d'occurrences.", g.de(), g.year)
+		},
+		keywords: []string{"prénoms", "état civil", "naissances"},
+		themes:   []string{thSociety}, formats: []string{"CSV", "JSON"},
+		columns: []string{"COLL_INSEE", "COLL_NOM", "ENFANT_SEXE", "ENFANT_PRENOM", "NOMBRE_OCCURRENCES", "ANNEE"}},
+	{key: "menus", weight: 3, schema: "scdl/menus-collectifs",
+		title: func(g *genCtx) string { return "Menus des restaurants scolaires" },
+		desc: func(g *genCtx) string {
+			return "Menus servis dans les restaurants scolaires " + g.de() + " : entrée, plat, fromage et dessert, avec l'indication des produits bio et d'origine locale."
+		},
+		keywords: []string{"menus", "cantine", "restauration scolaire"},
+		themes:   []string{thEduc}, formats: []string{"CSV", "JSON"},
+		columns: []string{"menuCollNom", "menuCollSiret", "menuDate", "menuRepasType", "menuPlatType", "menuPlatNom", "menuPlatId"}},
+	{key: "bal", weight: 4, schema: "etalab/schema-bal",
+		title: func(g *genCtx) string { return "Base Adresse Locale " + g.de() },
+		desc: func(g *genCtx) string {
+			return "Adresses de la commune " + g.de() + " certifiées par la mairie : numéros, voies, lieux-dits et positions, au format BAL 1.4."
+		},
+		keywords: []string{"adresses", "BAL", "voies"},
+		themes:   []string{thUrba}, formats: []string{"CSV"},
+		columns: []string{"uid_adresse", "cle_interop", "commune_insee", "commune_nom", "voie_nom", "numero", "suffixe", "position", "x", "y", "long", "lat", "source", "date_der_maj"}},
+	{key: "irve", weight: 3, schema: "etalab/schema-irve-statique",
+		title: func(g *genCtx) string {
+			return "Infrastructures de recharge pour véhicules électriques (IRVE) " + g.de()
+		},
+		desc: func(g *genCtx) string {
+			return "Bornes de recharge pour véhicules électriques " + g.de() + " : aménageur, opérateur, puissance nominale et conditions d'accès de chaque point de charge."
+		},
+		keywords: []string{"IRVE", "bornes de recharge", "mobilité électrique"},
+		themes:   []string{thTransp, thEnergy}, formats: []string{"CSV", "GeoJSON"},
+		columns: []string{"nom_amenageur", "siren_amenageur", "nom_operateur", "id_station_itinerance", "nom_station", "id_pdc_itinerance", "puissance_nominale", "coordonneesXY", "date_mise_en_service"}},
+	{key: "dae", weight: 3, schema: "atlasante/schema-dae",
+		title: func(g *genCtx) string { return "Défibrillateurs (DAE) " + g.de() },
+		desc: func(g *genCtx) string {
+			return "Emplacement des défibrillateurs automatisés externes accessibles au public " + g.de() + ", avec les horaires d'accès."
+		},
+		keywords: []string{"défibrillateurs", "DAE", "santé"},
+		themes:   []string{thHealth}, formats: []string{"CSV", "GeoJSON"},
+		columns: []string{"gid", "nom", "lat_coor1", "long_coor1", "adr_num", "adr_voie", "com_cp", "com_insee", "com_nom", "acc", "acc_lib", "disp_j", "disp_h"}},
+	{key: "decp", weight: 3, schema: "139bercy/format-commande-publique",
+		title: func(g *genCtx) string { return fmt.Sprintf("Données essentielles des marchés publics %d", g.year) },
+		desc: func(g *genCtx) string {
+			return fmt.Sprintf("Marchés publics conclus par %s en %d : objet, procédure, titulaires et montants (données essentielles de la commande publique).", g.member, g.year)
+		},
+		keywords: []string{"marchés publics", "DECP", "commande publique"},
+		themes:   []string{thAdmin}, formats: []string{"JSON", "XML"},
+		columns: []string{"id", "acheteur.id", "nature", "objet", "codeCPV", "procedure", "dureeMois", "dateNotification", "montant", "titulaires"}},
+	// --- ordinary datasets ---
+	{key: "air", weight: 5,
+		title: func(g *genCtx) string {
+			return fmt.Sprintf("Qualité de l'air : mesures horaires %s %d", g.de(), g.year)
+		},
+		desc: func(g *genCtx) string {
+			return "Concentrations horaires de NO2, PM10 et O3 relevées par les stations de l'agglomération " + g.de() + ". Valeurs en µg/m³ ; seuil d'information pour le NO2 : > 200 µg/m³ & seuil d'alerte < 400 µg/m³.\nSource : association agréée de surveillance de la qualité de l'air."
+		},
+		keywords: []string{"qualité de l'air", "pollution", "NO2"}, themes: []string{thEnv}, formats: []string{"CSV", "JSON"}},
+	{key: "stationnement", weight: 5,
+		title: func(g *genCtx) string { return "Parkings et places de stationnement " + g.de() },
+		desc: func(g *genCtx) string {
+			return "Localisation des parkings publics " + g.de() + ", nombre de places, tarifs et places réservées aux personnes à mobilité réduite."
+		},
+		keywords: []string{"stationnement", "parkings", "mobilité"}, themes: []string{thTransp}, formats: []string{"GeoJSON", "CSV", "SHP"}},
+	{key: "piscines", weight: 4,
+		title: func(g *genCtx) string { return "Horaires des piscines municipales " + g.de() },
+		desc: func(g *genCtx) string {
+			return "Horaires d'ouverture au public des piscines " + g.de() + " en période scolaire et pendant les vacances, avec les fermetures exceptionnelles."
+		},
+		keywords: []string{"piscines", "horaires", "natation"}, themes: []string{thSport}, formats: []string{"CSV", "JSON"}},
+	{key: "arbres", weight: 4,
+		title: func(g *genCtx) string { return "Arbres d'alignement " + g.de() },
+		desc: func(g *genCtx) string {
+			return "Patrimoine arboré : essence, hauteur, circonférence et année de plantation des arbres d'alignement gérés par la collectivité. L'inventaire est mis à jour après chaque campagne d'élagage."
+		},
+		keywords: []string{"arbres", "patrimoine arboré", "espaces verts"}, themes: []string{thEnv}, formats: []string{"GeoJSON", "SHP", "CSV"}},
+	{key: "velo", weight: 4,
+		title: func(g *genCtx) string { return fmt.Sprintf("Comptages vélo %d %s", g.year, g.commune.Name) },
+		desc: func(g *genCtx) string {
+			return fmt.Sprintf("Nombre de passages de vélos relevés chaque heure par les compteurs automatiques %s en %d.", g.de(), g.year)
+		},
+		keywords: []string{"vélo", "comptages", "mobilités douces"}, themes: []string{thTransp}, formats: []string{"CSV", "JSON"}},
+	{key: "population", weight: 3,
+		title: func(g *genCtx) string {
+			return fmt.Sprintf("Population légale %d des communes : %s", g.year, g.terrName)
+		},
+		desc: func(g *genCtx) string {
+			return fmt.Sprintf("Populations municipales, comptées à part et totales en vigueur au 1er janvier %d (recensement de l'Insee), pour chaque commune du territoire.", g.year)
+		},
+		keywords: []string{"population", "recensement", "démographie"}, themes: []string{thSociety}, formats: []string{"XLSX", "CSV"}},
+	{key: "elections", weight: 3,
+		title: func(g *genCtx) string {
+			kind := g.r.pick([]string{"municipales", "européennes", "législatives", "présidentielle"})
+			return fmt.Sprintf("Résultats des élections %s %d %s par bureau de vote", kind, g.year, g.commune.Name)
+		},
+		desc: func(g *genCtx) string {
+			return "Résultats par bureau de vote " + g.de() + " : inscrits, votants, exprimés et voix obtenues par chaque liste ou candidat."
+		},
+		keywords: []string{"élections", "résultats", "bureaux de vote"}, themes: []string{thAdmin}, formats: []string{"CSV", "XLSX"}},
+	{key: "dechets", weight: 4,
+		title: func(g *genCtx) string { return "Collecte des déchets : calendrier et secteurs " + g.de() },
+		desc: func(g *genCtx) string {
+			return "Jours de collecte des ordures ménagères et des emballages par secteur, et points d'apport volontaire d'équipements de tri (verre, papier) " + g.de() + "."
+		},
+		keywords: []string{"déchets", "collecte", "tri sélectif"}, themes: []string{thEnv}, formats: []string{"CSV", "GeoJSON", "PDF"}},
+	{key: "transports", weight: 4,
+		title: func(g *genCtx) string { return "Arrêts et lignes du réseau de transports en commun " + g.de() },
+		desc: func(g *genCtx) string {
+			return "Offre théorique du réseau de bus et de tramway " + g.de() + " au format GTFS, et localisation des arrêts. Le fichier \"stops.txt\" décrit les arrêts."
+		},
+		keywords: []string{"transports en commun", "GTFS", "bus"}, themes: []string{thTransp}, formats: []string{"ZIP", "GeoJSON"}},
+	{key: "eau", weight: 3,
+		title: func(g *genCtx) string {
+			return fmt.Sprintf("Qualité de l'eau potable distribuée %s %d", g.a(), g.year)
+		},
+		desc: func(g *genCtx) string {
+			return "Résultats du contrôle sanitaire de l'eau distribuée " + g.de() + " : paramètres bactériologiques et physico-chimiques, conformité aux limites de qualité."
+		},
+		keywords: []string{"eau potable", "contrôle sanitaire", "santé"}, themes: []string{thHealth, thEnv}, formats: []string{"CSV", "PDF"}},
+	{key: "plu", weight: 2,
+		title: func(g *genCtx) string { return "Plan local d'urbanisme (PLU) " + g.de() },
+		desc: func(g *genCtx) string {
+			return "Zonage, prescriptions et servitudes du plan local d'urbanisme " + g.de() + " en vigueur, au standard CNIG."
+		},
+		keywords: []string{"urbanisme", "PLU", "zonage"}, themes: []string{thUrba}, formats: []string{"SHP", "PDF"}},
+	{key: "marches", weight: 2,
+		title: func(g *genCtx) string { return "Marchés forains et marchés de plein air " + g.de() },
+		desc: func(g *genCtx) string {
+			return "Lieux, jours et horaires des marchés alimentaires et forains " + g.de() + "."
+		},
+		keywords: []string{"marchés", "commerce", "alimentation"}, themes: []string{"Économie, Entreprises"}, formats: []string{"CSV", "GeoJSON"}},
+}
+
+var templateWeight = func() int {
+	t := 0
+	for _, tp := range templates {
+		t += tp.weight
+	}
+	return t
+}()
+
+func pickTemplate(r *rng) *tmpl {
+	n := r.intn(templateWeight)
+	for i := range templates {
+		if n < templates[i].weight {
+			return &templates[i]
+		}
+		n -= templates[i].weight
+	}
+	return &templates[len(templates)-1]
+}
+
+// ---- formats and licences ------------------------------------------------
+
+type formatInfo struct {
+	ckan      []string // spellings seen on CKAN portals
+	ods       string   // OpenDataSoft-style label
+	mediaType string
+	ext       string
+}
+
+var formats = map[string]formatInfo{
+	"CSV":     {[]string{"CSV", "csv", "text/csv"}, "CSV", "text/csv", "csv"},
+	"JSON":    {[]string{"JSON", "json"}, "JSON", "application/json", "json"},
+	"GeoJSON": {[]string{"GeoJSON", "geojson", "GEOJSON"}, "GeoJSON", "application/geo+json", "geojson"},
+	"SHP":     {[]string{"SHP", "Shapefile (zip)", "ZIP"}, "SHP", "application/zip", "zip"},
+	"XLSX":    {[]string{"XLSX", "xlsx"}, "XLSX", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"},
+	"PDF":     {[]string{"PDF", "pdf"}, "PDF", "application/pdf", "pdf"},
+	"XML":     {[]string{"XML", "xml"}, "XML", "application/xml", "xml"},
+	"ZIP":     {[]string{"ZIP", "GTFS", "zip"}, "ZIP", "application/zip", "zip"},
+}
+
+type licence struct {
+	ckanID, title, url string
+	dcatIRI, dcatLabel string
+	weight             int
+}
+
+var licences = []licence{
+	{"fr-lo", "Licence Ouverte (Etalab)", "https://www.etalab.gouv.fr/licence-ouverte-open-licence", "https://www.etalab.gouv.fr/licence-ouverte-open-licence", "Licence Ouverte (Etalab)", 25},
+	{"lov2", "Licence Ouverte v2.0 (Etalab)", "https://www.etalab.gouv.fr/wp-content/uploads/2017/04/ETALAB-Licence-Ouverte-v2.0.pdf", "https://www.etalab.gouv.fr/licence-ouverte-open-licence", "Licence Ouverte v2.0 (Etalab)", 40},
+	{"odc-odbl", "Open Data Commons Open Database License (ODbL)", "http://www.opendefinition.org/licenses/odc-odbl", "https://opendatacommons.org/licenses/odbl/1-0/", "Open Database License (ODbL)", 25},
+	{"cc-by", "Creative Commons Attribution", "http://www.opendefinition.org/licenses/cc-by", "https://creativecommons.org/licenses/by/4.0/", "CC BY 4.0", 10},
+}
+
+func pickLicence(r *rng) licence {
+	n := r.intn(100)
+	for _, l := range licences {
+		if n < l.weight {
+			return l
+		}
+		n -= l.weight
+	}
+	return licences[0]
+}
+
+// ---- the generator -------------------------------------------------------
+
+// generator makes the datasets of one source; dataset i depends only on the
+// seed, the source id, i and the titles of datasets 0..i-1 (uniqueness), so
+// growing a source keeps its first datasets unchanged.
+type generator struct {
+	seed     int64
+	src      *config.Source
+	protocol string
+	communes []commune
+	main     int
+	titles   map[string]bool
+	ids      map[string]bool
+}
+
+func newGenerator(seed int64, src *config.Source) *generator {
+	member, terr := "", ""
+	if src.Member != nil {
+		member = src.Member.Name
+	}
+	if src.Territory != nil {
+		terr = src.Territory.ID
+	}
+	list, main := communesOf(terr, member)
+	return &generator{seed: seed, src: src, protocol: src.Protocol, communes: list, main: main,
+		titles: map[string]bool{}, ids: map[string]bool{}}
+}
+
+// portalURL is the site root the portal's own URLs start with: for CKAN
+// the endpoint without /api/3/action, else the endpoint's scheme and host.
+func (g *generator) portalURL() string { return siteURL(g.src) }
+
+func siteURL(src *config.Source) string {
+	u, err := url.Parse(src.Endpoint)
+	if err != nil || u.Host == "" {
+		if src.Portal != nil && src.Portal.URL != "" {
+			return strings.TrimRight(src.Portal.URL, "/")
+		}
+		return "https://portal.example.org"
+	}
+	root := u.Scheme + "://" + u.Host
+	if src.Protocol == "ckan" {
+		p := strings.TrimRight(u.Path, "/")
+		for _, suffix := range []string{"/api/3/action", "/api/action", "/api/3"} {
+			if strings.HasSuffix(p, suffix) {
+				return root + strings.TrimSuffix(p, suffix)
+			}
+		}
+	}
+	return root
+}
+
+func (g *generator) host() string {
+	u := g.portalURL()
+	if i := strings.Index(u, "://"); i >= 0 {
+		u = u[i+3:]
+	}
+	if i := strings.IndexByte(u, '/'); i >= 0 {
+		u = u[:i]
+	}
+	return u
+}
+
+func (g *generator) gen(i int) Dataset {
+	r := newRNG(g.seed, g.src.ID, i)
+	tp := pickTemplate(r)
+	c := g.communes[r.intn(len(g.communes))]
+	if g.main >= 0 && r.chance(70) {
+		c = g.communes[g.main]
+	}
+	memberName, memberID, terrName, terrID := "Collectivité", "collectivite", "", ""
+	if g.src.Member != nil {
+		memberName, memberID = g.src.Member.Name, g.src.Member.ID
+	}
+	if g.src.Territory != nil {
+		terrName, terrID = g.src.Territory.Name, g.src.Territory.ID
+	}
+	ctx := &genCtx{r: r, commune: c, year: 2016 + r.intn(10), member: memberName, terrName: terrName}
+
+	var d Dataset
+	// Publisher: the member, or (20% on an unfiltered source) a commune's
+	// own organisation hosted on the same portal.
+	d.Publisher, d.OrgSlug = memberName, memberID
+	if org := g.src.Params["organization"]; org != "" {
+		d.OrgSlug = org
+	} else if r.chance(20) {
+		d.Publisher = "Ville " + deCommune(c.Name)
+		d.OrgSlug = slugify(d.Publisher)
+	}
+	d.OrgID = uuidFrom(g.seed, "org:"+d.OrgSlug)
+
+	// Title, unique within the source.
+	base := tp.title(ctx)
+	title := base
+	for k := 0; g.titles[title]; k++ {
+		switch k {
+		case 0:
+			title = fmt.Sprintf("%s (%d)", base, ctx.year)
+		case 1:
+			title = fmt.Sprintf("%s – %s", base, c.Name)
+		case 2:
+			title = fmt.Sprintf("%s – %s (%d)", base, c.Name, ctx.year)
+		default:
+			title = fmt.Sprintf("%s – édition %d", base, k-1)
+		}
+	}
+	g.titles[title] = true
+	d.Title = title
+	d.Description = tp.desc(ctx)
+	if r.chance(10) {
+		d.Description += "\n\nMise à jour « " + r.pick([]string{"quotidienne", "hebdomadaire", "mensuelle", "annuelle"}) + " ». Contact : <opendata@" + g.host() + ">."
+	}
+
+	// Identifiers.
+	d.Name = uniqueID(g.ids, slugify(title))
+	switch g.protocol {
+	case "ckan":
+		d.ID = r.uuid()
+	default:
+		d.ID = dcatIDPrefix[terrID] + strings.ReplaceAll(d.Name, "-", "_")
+		if g.ids[d.ID] && d.ID != d.Name {
+			d.ID = uniqueID(g.ids, d.ID)
+		} else {
+			g.ids[d.ID] = true
+		}
+	}
+
+	d.Keywords = append([]string(nil), tp.keywords...)
+	if r.chance(50) {
+		d.Keywords = append(d.Keywords, strings.ToLower(c.Name))
+	}
+	d.Themes = append([]string(nil), tp.themes...)
+
+	lic := pickLicence(r)
+	d.LicenseTitle, d.LicenseURL = lic.title, lic.url
+	switch g.protocol {
+	case "ckan":
+		d.License = lic.ckanID
+	default:
+		if r.chance(75) {
+			d.License = lic.dcatIRI
+		} else {
+			d.License = lic.dcatLabel
+		}
+	}
+
+	d.Created = r.timeBetween(genStart, genEnd)
+	d.Modified = r.timeBetween(d.Created, modEnd)
+
+	portal := g.portalURL()
+	switch g.protocol {
+	case "ckan":
+		d.LandingPage = portal + "/dataset/" + d.Name
+	default:
+		d.LandingPage = portal + "/explore/dataset/" + d.ID + "/"
+		d.URI = d.LandingPage
+	}
+	d.Contact = "opendata@" + g.host()
+
+	if r.chance(80) {
+		d.SpatialLabel, d.SpatialINSEE, d.Lat, d.Lon = c.Name, c.INSEE, c.Lat, c.Lon
+	} else {
+		d.SpatialLabel = terrName
+	}
+
+	// SCDL evidence.
+	declared := false
+	if tp.schema != "" {
+		d.SCDL = tp.schema
+		switch n := r.intn(100); {
+		case n < 50:
+			d.Evidence, declared = "declared", true
+			d.ConformsTo = []string{SchemaURL(tp.schema)}
+			d.Columns = append([]string(nil), tp.columns...)
+		case n < 80:
+			d.Evidence = "columns"
+			d.Columns = append([]string(nil), tp.columns...)
+		default:
+			d.Evidence = "title"
+			d.Columns = []string{"id", "nom", "date", "valeur"}
+		}
+	} else {
+		d.Columns = []string{"id", "nom", "commune", "date_maj", "valeur"}
+	}
+
+	// Resources: the main format first, then 0–2 others of the template.
+	nres := 1 + r.intn(len(tp.formats))
+	blank := r.chance(50)
+	for k := 0; k < nres; k++ {
+		canon := tp.formats[k]
+		fi := formats[canon]
+		res := Resource{ID: r.uuid(), BlankNode: blank}
+		res.MediaType = fi.mediaType
+		if g.protocol == "ckan" {
+			res.Format = r.pick(fi.ckan)
+		} else {
+			res.Format = fi.ods
+		}
+		file := d.Name + "." + fi.ext
+		res.Title = fmt.Sprintf("%s (%s)", d.Title, canon)
+		if k == 0 && r.chance(50) {
+			res.Title = file
+		}
+		if g.protocol == "ckan" {
+			res.URL = portal + "/dataset/" + d.ID + "/resource/" + res.ID + "/download/" + file
+		} else {
+			res.URL = portal + "/api/explore/v2.1/catalog/datasets/" + d.ID + "/exports/" + strings.ToLower(fi.ext)
+		}
+		if !r.chance(15) {
+			res.Size = int64(2000 + r.intn(20_000_000))
+		}
+		if declared && k == 0 {
+			res.Schema = tp.schema
+		}
+		res.Modified = r.timeBetween(d.Created, d.Modified.Add(time.Second))
+		d.Resources = append(d.Resources, res)
+	}
+	return d
+}
+
+// uuidFrom derives a stable UUID from a string.
+func uuidFrom(seed int64, s string) string {
+	return newRNG(seed, s, 0).uuid()
+}
+
+func uniqueID(seen map[string]bool, id string) string {
+	out := id
+	for k := 2; seen[out]; k++ {
+		out = fmt.Sprintf("%s-%d", id, k)
+	}
+	seen[out] = true
+	return out
+}
+
+// slugify makes a CKAN-style name: lower-case ASCII letters, digits, dashes.
+func slugify(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, c := range foldAccents(strings.ToLower(s)) {
+		switch {
+		case c < 128 && (unicode.IsLetter(c) || unicode.IsDigit(c)):
+			b.WriteRune(c)
+			dash = false
+		default:
+			if !dash && b.Len() > 0 {
+				b.WriteByte('-')
+				dash = true
+			}
+		}
+	}
+	out := strings.TrimRight(b.String(), "-")
+	if len(out) > 90 {
+		out = strings.TrimRight(out[:90], "-")
+	}
+	if out == "" {
+		out = "jeu-de-donnees"
+	}
+	return out
+}
+
+var accentFolder = strings.NewReplacer(
+	"à", "a", "â", "a", "ä", "a", "á", "a", "ç", "c", "é", "e", "è", "e", "ê", "e", "ë", "e",
+	"î", "i", "ï", "i", "í", "i", "ô", "o", "ö", "o", "ó", "o", "ù", "u", "û", "u", "ü", "u", "ú", "u",
+	"ÿ", "y", "ñ", "n", "œ", "oe", "æ", "ae",
+	"À", "A", "Â", "A", "Ä", "A", "Ç", "C", "É", "E", "È", "E", "Ê", "E", "Ë", "E",
+	"Î", "I", "Ï", "I", "Ô", "O", "Ö", "O", "Ù", "U", "Û", "U", "Ü", "U", "Œ", "OE", "Æ", "AE",
+)
+
+// foldAccents removes the diacritics of French letters.
+func foldAccents(s string) string { return accentFolder.Replace(s) }

@@ -1,0 +1,616 @@
+// Package ckan reads a CKAN portal through its Action API: package_search
+// paged by rows/start with a stable sort, optionally filtered on one
+// organisation. Packages are decoded one at a time from the response stream.
+package ckan
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/opendatafrance/moisson/harvester/config"
+	"github.com/opendatafrance/moisson/harvester/fetch"
+	"github.com/opendatafrance/moisson/harvester/normalize"
+	"github.com/opendatafrance/moisson/harvester/source"
+	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// DefaultRows is the page size when the source sets none.
+const DefaultRows = 100
+
+// Source reads one CKAN endpoint.
+type Source struct {
+	endpoint string // the API root, ending in /api/3/action (or /api/action)
+	portal   string // the portal's home page, for landing pages
+	org      string
+	rows     int
+	sort     string
+	env      source.Env
+}
+
+// New is the source.Factory of CKAN.
+func New(src *config.Source, env source.Env) (source.Source, error) {
+	s := &Source{
+		endpoint: strings.TrimRight(src.Endpoint, "/"),
+		rows:     DefaultRows,
+		sort:     "id asc",
+		env:      env,
+		org:      src.Params["organization"],
+	}
+	if src.Portal != nil {
+		s.portal = strings.TrimRight(src.Portal.URL, "/")
+	}
+	if v := src.Params["page_size"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return nil, fmt.Errorf("ckan source %s: page_size %q must be 1..1000", src.ID, v)
+		}
+		s.rows = n
+	}
+	if v := src.Params["sort"]; v != "" {
+		s.sort = v
+	}
+	return s, nil
+}
+
+// Harvest walks package_search to its end.
+func (s *Source) Harvest(ctx context.Context, sink source.Sink) error {
+	start := 0
+	var declared int64 = -1
+	for page := 1; ; page++ {
+		u := s.pageURL(start)
+		n, count, err := s.readPage(ctx, u, sink)
+		if err != nil {
+			return err
+		}
+		if count >= 0 {
+			if declared >= 0 && count != declared {
+				sink.Problem(source.Problem{Kind: source.KindPaging, URL: u,
+					Message: fmt.Sprintf("declared count changed during the walk: %d then %d", declared, count)})
+			}
+			declared = count
+		}
+		sink.Page(u, declared)
+		start += n
+		if n == 0 {
+			if declared >= 0 && int64(start) < declared {
+				return &source.Error{Kind: source.KindPaging, URL: u,
+					Err: fmt.Errorf("empty page at start=%d before the declared count %d", start, declared)}
+			}
+			return nil
+		}
+		if n < s.rows && declared >= 0 && int64(start) < declared {
+			// A page shorter than asked, before the end: a silent row cap.
+			return &source.Error{Kind: source.KindPaging, URL: u,
+				Err: fmt.Errorf("page returned %d rows of %d asked at start=%d, before the declared count %d (silent row cap?)", n, s.rows, start-n, declared)}
+		}
+		if declared >= 0 && int64(start) >= declared {
+			return nil
+		}
+	}
+}
+
+func (s *Source) pageURL(start int) string {
+	q := url.Values{}
+	q.Set("rows", strconv.Itoa(s.rows))
+	q.Set("start", strconv.Itoa(start))
+	q.Set("sort", s.sort)
+	if s.org != "" {
+		q.Set("fq", fmt.Sprintf("organization:%q", s.org))
+	}
+	return s.endpoint + "/package_search?" + q.Encode()
+}
+
+// readPage reads one package_search answer, handing each package to the sink
+// as soon as it is decoded. It returns the number of packages and the
+// declared count (-1 if absent).
+func (s *Source) readPage(ctx context.Context, u string, sink source.Sink) (int, int64, error) {
+	resp, err := s.env.Client.Get(ctx, fetch.Request{URL: u, Accept: "application/json"})
+	if err != nil {
+		return 0, -1, &source.Error{Kind: fetch.KindOf(err), URL: u, Err: err}
+	}
+	defer resp.Close()
+	n, count, err := DecodeSearch(resp.Body, func(p *Package) error {
+		rec, perr := s.Record(p)
+		if perr != nil {
+			sink.Problem(source.Problem{Kind: source.KindNormalise, URL: u, DatasetID: p.ID, Message: perr.Error()})
+			return nil
+		}
+		return sink.Record(ctx, rec)
+	})
+	if err != nil {
+		var pe *ParseError
+		if errors.As(err, &pe) {
+			return n, count, &source.Error{Kind: source.KindParse, URL: u, Err: err}
+		}
+		if ctx.Err() == nil && !errors.Is(err, errStop) {
+			return n, count, &source.Error{Kind: fetch.KindOf(err), URL: u, Err: err}
+		}
+		return n, count, err
+	}
+	return n, count, nil
+}
+
+var errStop = errors.New("stopped")
+
+// ParseError is an answer that is not a package_search answer.
+type ParseError struct{ Msg string }
+
+func (e *ParseError) Error() string { return "ckan: " + e.Msg }
+
+// DecodeSearch streams a package_search answer ({"success", "result":
+// {"count", "results": [...]}}) and calls fn for each package. It also
+// accepts package_show answers (result is one package) and bare package
+// lists. It returns the number of packages and the declared count (-1 if
+// absent).
+func DecodeSearch(r io.Reader, fn func(*Package) error) (int, int64, error) {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	n := 0
+	var count int64 = -1
+	tok, err := dec.Token()
+	if err != nil {
+		return 0, -1, &ParseError{Msg: "not JSON: " + err.Error()}
+	}
+	switch tok {
+	case json.Delim('['):
+		return decodeArray(dec, fn)
+	case json.Delim('{'):
+	default:
+		return 0, -1, &ParseError{Msg: fmt.Sprintf("expected a JSON object, got %v", tok)}
+	}
+	success := true
+	var apiErr json.RawMessage
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return n, count, &ParseError{Msg: err.Error()}
+		}
+		switch key {
+		case "success":
+			if err := dec.Decode(&success); err != nil {
+				return n, count, &ParseError{Msg: "success: " + err.Error()}
+			}
+		case "error":
+			if err := dec.Decode(&apiErr); err != nil {
+				return n, count, &ParseError{Msg: "error: " + err.Error()}
+			}
+		case "result":
+			t, err := dec.Token()
+			if err != nil {
+				return n, count, &ParseError{Msg: "result: " + err.Error()}
+			}
+			switch t {
+			case json.Delim('['):
+				k, _, err := decodeArray(dec, fn)
+				n += k
+				if err != nil {
+					return n, count, err
+				}
+			case json.Delim('{'):
+				k, c, err := decodeResult(dec, fn)
+				n += k
+				if c >= 0 {
+					count = c
+				}
+				if err != nil {
+					return n, count, err
+				}
+			default:
+				return n, count, &ParseError{Msg: fmt.Sprintf("result: unexpected %v", t)}
+			}
+		default:
+			if err := skip(dec); err != nil {
+				return n, count, &ParseError{Msg: err.Error()}
+			}
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return n, count, &ParseError{Msg: "truncated answer: " + err.Error()}
+	}
+	if !success {
+		return n, count, &ParseError{Msg: "the API answered success=false: " + string(apiErr)}
+	}
+	return n, count, nil
+}
+
+// decodeResult reads the inside of "result": {...}: either a search result
+// (count, results) or a single package (package_show).
+func decodeResult(dec *json.Decoder, fn func(*Package) error) (int, int64, error) {
+	n := 0
+	var count int64 = -1
+	single := map[string]json.RawMessage{}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return n, count, &ParseError{Msg: err.Error()}
+		}
+		k, _ := key.(string)
+		switch k {
+		case "count":
+			var c json.Number
+			if err := dec.Decode(&c); err != nil {
+				return n, count, &ParseError{Msg: "count: " + err.Error()}
+			}
+			v, err := c.Int64()
+			if err != nil {
+				return n, count, &ParseError{Msg: "count: " + err.Error()}
+			}
+			count = v
+		case "results":
+			t, err := dec.Token()
+			if err != nil || t != json.Delim('[') {
+				return n, count, &ParseError{Msg: "results is not a list"}
+			}
+			k, _, err := decodeArray(dec, fn)
+			n += k
+			if err != nil {
+				return n, count, err
+			}
+		default:
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return n, count, &ParseError{Msg: err.Error()}
+			}
+			single[k] = raw
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return n, count, &ParseError{Msg: err.Error()}
+	}
+	if count < 0 && n == 0 && single["id"] != nil {
+		// package_show: the result is the package itself.
+		raw, _ := json.Marshal(single)
+		var p Package
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return 0, -1, &ParseError{Msg: "package: " + err.Error()}
+		}
+		if err := fn(&p); err != nil {
+			return 0, -1, err
+		}
+		return 1, 1, nil
+	}
+	return n, count, nil
+}
+
+// decodeArray reads packages until the closing bracket (the opening one is consumed).
+func decodeArray(dec *json.Decoder, fn func(*Package) error) (int, int64, error) {
+	n := 0
+	for dec.More() {
+		var p Package
+		if err := dec.Decode(&p); err != nil {
+			return n, -1, &ParseError{Msg: fmt.Sprintf("package %d: %v", n+1, err)}
+		}
+		n++
+		if err := fn(&p); err != nil {
+			return n, -1, err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return n, -1, &ParseError{Msg: "truncated list: " + err.Error()}
+	}
+	return n, int64(n), nil
+}
+
+func skip(dec *json.Decoder) error {
+	var raw json.RawMessage
+	return dec.Decode(&raw)
+}
+
+// Package is the part of a CKAN package dict Moisson reads.
+type Package struct {
+	ID               string         `json:"id"`
+	Name             string         `json:"name"`
+	Title            Text           `json:"title"`
+	Notes            Text           `json:"notes"`
+	URL              string         `json:"url"`
+	LicenseID        string         `json:"license_id"`
+	LicenseTitle     string         `json:"license_title"`
+	LicenseURL       string         `json:"license_url"`
+	MetadataCreated  string         `json:"metadata_created"`
+	MetadataModified string         `json:"metadata_modified"`
+	Organization     *Organization  `json:"organization"`
+	Tags             []Tag          `json:"tags"`
+	Groups           []Group        `json:"groups"`
+	Extras           []Extra        `json:"extras"`
+	Resources        []Resource     `json:"resources"`
+	Language         Text           `json:"language"`
+	Author           string         `json:"author"`
+	AuthorEmail      string         `json:"author_email"`
+	Maintainer       string         `json:"maintainer"`
+	MaintainerEmail  string         `json:"maintainer_email"`
+	Frequency        string         `json:"frequency"`
+	Spatial          string         `json:"spatial"`
+	Fields           map[string]any `json:"-"`
+}
+
+// Text is a CKAN string that may be a translated object ({"fr": "...", "en": "..."}).
+type Text string
+
+// UnmarshalJSON accepts a string, null, or a language map (French preferred).
+func (t *Text) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*t = Text(s)
+		return nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err == nil {
+		for _, k := range []string{"fr", "en"} {
+			if m[k] != "" {
+				*t = Text(m[k])
+				return nil
+			}
+		}
+		for _, v := range m {
+			if v != "" {
+				*t = Text(v)
+				break
+			}
+		}
+		return nil
+	}
+	var list []string
+	if err := json.Unmarshal(b, &list); err == nil {
+		*t = Text(strings.Join(list, ", "))
+		return nil
+	}
+	return nil // numbers, booleans: ignored
+}
+
+// Organization of a package.
+type Organization struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Title Text   `json:"title"`
+}
+
+// Tag of a package.
+type Tag struct {
+	Name        string `json:"name"`
+	DisplayName string `json:"display_name"`
+}
+
+// Group of a package.
+type Group struct {
+	Name  string `json:"name"`
+	Title Text   `json:"title"`
+}
+
+// Extra is a key/value of a package.
+type Extra struct {
+	Key   string `json:"key"`
+	Value Text   `json:"value"`
+}
+
+// Resource of a package.
+type Resource struct {
+	ID           string          `json:"id"`
+	Name         Text            `json:"name"`
+	URL          string          `json:"url"`
+	Format       string          `json:"format"`
+	Mimetype     string          `json:"mimetype"`
+	Size         json.RawMessage `json:"size"`
+	LastModified string          `json:"last_modified"`
+	Schema       json.RawMessage `json:"schema"`
+	ConformsTo   json.RawMessage `json:"conforms_to"`
+	AccessURL    string          `json:"access_url"`
+	DownloadURL  string          `json:"download_url"`
+}
+
+// Record normalises a package.
+func (s *Source) Record(p *Package) (source.Record, error) {
+	if p.ID == "" && p.Name == "" {
+		return source.Record{}, errors.New("package without id nor name")
+	}
+	if strings.TrimSpace(string(p.Title)) == "" && p.Name == "" {
+		return source.Record{}, fmt.Errorf("package %s has no title", p.ID)
+	}
+	extras := map[string]string{}
+	for _, e := range p.Extras {
+		extras[e.Key] = string(e.Value)
+	}
+	d := &moissonv1.Dataset{
+		OriginalId:  firstNonEmpty(p.ID, p.Name),
+		Title:       normalize.Text(firstNonEmpty(string(p.Title), p.Name)),
+		Description: normalize.Text(string(p.Notes)),
+		Language:    firstNonEmpty(string(p.Language), extras["language"]),
+		Uri:         extras["uri"],
+	}
+	if s.portal != "" && p.Name != "" {
+		d.LandingPage = s.portal + "/dataset/" + p.Name
+	}
+	if v := extras["landing_page"]; v != "" {
+		d.LandingPage = v
+	}
+	for _, t := range p.Tags {
+		if name := firstNonEmpty(t.DisplayName, t.Name); name != "" {
+			d.Keywords = append(d.Keywords, name)
+		}
+	}
+	for _, g := range p.Groups {
+		if v := firstNonEmpty(string(g.Title), g.Name); v != "" {
+			d.RawThemes = append(d.RawThemes, v)
+		}
+	}
+	if v := extras["theme"]; v != "" {
+		d.RawThemes = append(d.RawThemes, splitList(v)...)
+	}
+	d.Themes = normalize.Themes(append(append([]string{}, d.RawThemes...), d.Keywords...))
+	// Licence: the id is the most precise, then the URL, then the label.
+	raw := firstNonEmpty(p.LicenseTitle, p.LicenseID, p.LicenseURL, extras["license"])
+	norm := "unknown"
+	for _, cand := range []string{p.LicenseID, p.LicenseURL, p.LicenseTitle, extras["license"]} {
+		if cand == "" {
+			continue
+		}
+		if n := normalize.License(cand); n != "unknown" {
+			norm = n
+			if n != "other" {
+				break
+			}
+		}
+	}
+	d.License = &moissonv1.License{Raw: raw, Normalized: norm}
+	if p.Organization != nil {
+		d.Publisher = &moissonv1.Publisher{Name: firstNonEmpty(string(p.Organization.Title), p.Organization.Name)}
+	}
+	if v := firstNonEmpty(extras["publisher_name"], extras["dcat_publisher_name"]); v != "" {
+		if d.Publisher == nil {
+			d.Publisher = &moissonv1.Publisher{}
+		}
+		if d.Publisher.Name == "" {
+			d.Publisher.Name = v
+		}
+	}
+	if v := extras["publisher_uri"]; v != "" {
+		if d.Publisher == nil {
+			d.Publisher = &moissonv1.Publisher{}
+		}
+		d.Publisher.Uri = v
+	}
+	if d.Publisher != nil {
+		d.Publisher.Siren = normalize.SIREN(firstNonEmpty(extras["siren"], extras["siret"], d.Publisher.GetUri()))
+	}
+	if email := firstNonEmpty(p.MaintainerEmail, p.AuthorEmail, extras["contact_email"]); email != "" || p.Maintainer != "" || p.Author != "" {
+		d.ContactPoint = &moissonv1.ContactPoint{Name: firstNonEmpty(p.Maintainer, p.Author, extras["contact_name"]), Email: email}
+	}
+	if t, ok := normalize.Time(firstNonEmpty(extras["issued"], p.MetadataCreated)); ok {
+		d.Issued = timestamppb.New(t)
+	}
+	if t, ok := normalize.Time(firstNonEmpty(extras["modified"], p.MetadataModified)); ok {
+		d.Modified = timestamppb.New(t)
+	}
+	d.AccrualPeriodicity = firstNonEmpty(p.Frequency, extras["frequency"], extras["accrual_periodicity"])
+	if su := firstNonEmpty(extras["spatial_uri"], extras["spatial-uri"]); su != "" || extras["spatial_text"] != "" {
+		d.Spatial = &moissonv1.Spatial{Uri: su, Label: extras["spatial_text"], InseeCode: normalize.INSEE(su)}
+	}
+	d.ConformsTo = append(d.ConformsTo, splitList(extras["conforms_to"])...)
+	for _, r := range p.Resources {
+		dist := &moissonv1.Distribution{
+			Url:         firstNonEmpty(r.AccessURL, r.URL),
+			DownloadUrl: firstNonEmpty(r.DownloadURL, r.URL),
+			MediaType:   r.Mimetype,
+			Title:       normalize.Text(string(r.Name)),
+		}
+		dist.Format = normalize.Format(r.Format)
+		if dist.Format == "" {
+			dist.Format = normalize.Format(r.Mimetype)
+		}
+		if dist.Format == "" {
+			dist.Format = normalize.FormatFromURL(r.URL)
+		}
+		if dist.MediaType == "" {
+			dist.MediaType = normalize.MediaType(dist.Format)
+		}
+		dist.ByteSize = parseSize(r.Size)
+		dist.ConformsTo = append(schemaRefs(r.Schema), schemaRefs(r.ConformsTo)...)
+		d.ConformsTo = append(d.ConformsTo, dist.ConformsTo...)
+		d.Distributions = append(d.Distributions, dist)
+	}
+	d.ConformsTo = dedupe(d.ConformsTo)
+	return source.Record{Dataset: d}, nil
+}
+
+// schemaRefs reads a resource schema: a string, a list, or udata's
+// {"name": "scdl/deliberations", "url": ...}.
+func schemaRefs(raw json.RawMessage) []string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return splitList(s)
+	}
+	var list []string
+	if json.Unmarshal(raw, &list) == nil {
+		return list
+	}
+	var obj struct {
+		Name string `json:"name"`
+		URL  string `json:"url"`
+	}
+	if json.Unmarshal(raw, &obj) == nil {
+		var out []string
+		for _, v := range []string{obj.Name, obj.URL} {
+			if v != "" {
+				out = append(out, v)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// splitList reads a value that may be a JSON list, or a comma-separated list.
+func splitList(v string) []string {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil
+	}
+	if strings.HasPrefix(v, "[") {
+		var list []string
+		if json.Unmarshal([]byte(v), &list) == nil {
+			return list
+		}
+	}
+	if strings.HasPrefix(v, "http") || !strings.Contains(v, ",") {
+		return []string{v}
+	}
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parseSize(raw json.RawMessage) int64 {
+	if len(raw) == 0 {
+		return 0
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) == nil {
+		if v, err := n.Int64(); err == nil && v > 0 {
+			return v
+		}
+		if f, err := n.Float64(); err == nil && f > 0 {
+			return int64(f)
+		}
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil && v > 0 {
+			return v
+		}
+	}
+	return 0
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s = strings.TrimSpace(s); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func dedupe(list []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, v := range list {
+		if v != "" && !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}

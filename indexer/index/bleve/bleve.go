@@ -1,0 +1,410 @@
+// Package bleve is the embedded index: one directory on disk, French
+// analysis (elision, lower case, accent folding, stop words, light stemming),
+// the same query semantics as the Elasticsearch backend.
+package bleve
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/analysis/char/asciifolding"
+	"github.com/blevesearch/bleve/v2/analysis/lang/fr"
+	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
+	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
+	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+	"github.com/opendatafrance/moisson/indexer/index"
+	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
+)
+
+// Analyzer is the name of the French analyser of full-text fields.
+const Analyzer = "moisson_fr"
+
+// Index is a bleve index implementing index.Index.
+type Index struct {
+	idx bleve.Index
+	mu  sync.Mutex // serialises writes (version checks)
+}
+
+var _ index.Index = (*Index)(nil)
+
+// Open opens the index at path, creating it if needed.
+func Open(path string) (*Index, error) {
+	var idx bleve.Index
+	var err error
+	if _, statErr := os.Stat(path); statErr == nil {
+		idx, err = bleve.Open(path)
+	} else {
+		idx, err = bleve.New(path, Mapping())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bleve index %s: %w", path, err)
+	}
+	return &Index{idx: idx}, nil
+}
+
+// OpenMem opens an index in memory (tests, benchmarks).
+func OpenMem() (*Index, error) {
+	idx, err := bleve.NewMemOnly(Mapping())
+	if err != nil {
+		return nil, err
+	}
+	return &Index{idx: idx}, nil
+}
+
+// Mapping is the index mapping.
+func Mapping() mapping.IndexMapping {
+	m := bleve.NewIndexMapping()
+	err := m.AddCustomAnalyzer(Analyzer, map[string]any{
+		"type":          custom.Name,
+		"char_filters":  []any{asciifolding.Name},
+		"tokenizer":     unicode.Name,
+		"token_filters": []any{fr.ElisionName, lowercase.Name, fr.StopName, fr.LightStemmerName},
+	})
+	if err != nil {
+		panic(err)
+	}
+	doc := bleve.NewDocumentStaticMapping()
+	text := func(store bool) *mapping.FieldMapping {
+		f := bleve.NewTextFieldMapping()
+		f.Analyzer = Analyzer
+		f.Store = store
+		f.IncludeTermVectors = false
+		f.IncludeInAll = false
+		return f
+	}
+	kw := func() *mapping.FieldMapping {
+		f := bleve.NewKeywordFieldMapping()
+		f.Analyzer = keyword.Name
+		f.Store = false
+		f.IncludeInAll = false
+		f.DocValues = true
+		return f
+	}
+	doc.AddFieldMappingsAt("title", text(false))
+	doc.AddFieldMappingsAt("description", text(false))
+	doc.AddFieldMappingsAt("keywords", text(false))
+	for _, f := range []string{"territory", "source", "protocol", "portal", "publisher", "format", "license", "theme", "schema", "title_sort"} {
+		doc.AddFieldMappingsAt(f, kw())
+	}
+	mod := bleve.NewDateTimeFieldMapping()
+	mod.Store = false
+	mod.IncludeInAll = false
+	doc.AddFieldMappingsAt("modified", mod)
+	ver := bleve.NewNumericFieldMapping()
+	ver.Store = true
+	ver.Index = false
+	ver.IncludeInAll = false
+	doc.AddFieldMappingsAt("version", ver)
+	raw := bleve.NewTextFieldMapping()
+	raw.Index = false
+	raw.Store = true
+	raw.IncludeInAll = false
+	raw.DocValues = false
+	doc.AddFieldMappingsAt("raw", raw)
+	m.DefaultMapping = doc
+	m.DefaultAnalyzer = Analyzer
+	return m
+}
+
+// Close closes the index.
+func (x *Index) Close() error { return x.idx.Close() }
+
+// tombstones keep the version of deleted documents, so a late redelivery of
+// an older upsert does not resurrect them.
+func tombKey(id string) []byte { return []byte("tomb:" + id) }
+
+// Write applies ops, never letting a smaller version overwrite a larger one.
+func (x *Index) Write(ctx context.Context, ops []index.Op) ([]error, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	items := make([]error, len(ops))
+	batch := x.idx.NewBatch()
+	// Versions decided inside this batch, for ops on the same id.
+	pending := map[string]int64{}
+	for i, op := range ops {
+		if op.ID == "" {
+			items[i] = &index.PermanentError{Reason: "record without id"}
+			continue
+		}
+		cur, ok := pending[op.ID]
+		if !ok {
+			v, err := x.currentVersion(op.ID)
+			if err != nil {
+				return nil, err
+			}
+			cur = v
+		}
+		if op.Version < cur {
+			continue // superseded: a newer version is already there
+		}
+		if op.Delete {
+			batch.Delete(op.ID)
+			batch.SetInternal(tombKey(op.ID), []byte(strconv.FormatInt(op.Version, 10)))
+			pending[op.ID] = op.Version
+			continue
+		}
+		if op.Dataset == nil {
+			items[i] = &index.PermanentError{Reason: "upsert without dataset"}
+			continue
+		}
+		doc, err := index.NewDocument(op.Dataset, op.Version)
+		if err != nil {
+			items[i] = &index.PermanentError{Reason: err.Error()}
+			continue
+		}
+		if err := batch.Index(op.ID, doc); err != nil {
+			items[i] = &index.PermanentError{Reason: err.Error()}
+			continue
+		}
+		batch.DeleteInternal(tombKey(op.ID))
+		pending[op.ID] = op.Version
+	}
+	if batch.Size() > 0 {
+		if err := x.idx.Batch(batch); err != nil {
+			return nil, err
+		}
+	}
+	return items, nil
+}
+
+// currentVersion is the version of id in the index or its tombstone, -1 if none.
+func (x *Index) currentVersion(id string) (int64, error) {
+	if t, err := x.idx.GetInternal(tombKey(id)); err != nil {
+		return 0, err
+	} else if t != nil {
+		v, _ := strconv.ParseInt(string(t), 10, 64)
+		return v, nil
+	}
+	req := bleve.NewSearchRequest(query.NewDocIDQuery([]string{id}))
+	req.Fields = []string{"version"}
+	req.Size = 1
+	res, err := x.idx.Search(req)
+	if err != nil {
+		return 0, err
+	}
+	if len(res.Hits) == 0 {
+		return -1, nil
+	}
+	if f, ok := res.Hits[0].Fields["version"].(float64); ok {
+		return int64(f), nil
+	}
+	return -1, nil
+}
+
+// Get returns a dataset by id.
+func (x *Index) Get(ctx context.Context, id string) (*moissonv1.Dataset, error) {
+	req := bleve.NewSearchRequest(query.NewDocIDQuery([]string{id}))
+	req.Fields = []string{"raw"}
+	req.Size = 1
+	res, err := x.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Hits) == 0 {
+		return nil, index.ErrNotFound
+	}
+	raw, _ := res.Hits[0].Fields["raw"].(string)
+	return index.DecodeRaw(raw)
+}
+
+// Count is the number of datasets.
+func (x *Index) Count(ctx context.Context) (int64, error) {
+	n, err := x.idx.DocCount()
+	return int64(n), err
+}
+
+// fieldOf maps the API's filter names to document fields.
+var fieldOf = map[string]string{
+	index.FieldTerritory: "territory",
+	index.FieldPublisher: "publisher",
+	index.FieldFormat:    "format",
+	index.FieldLicense:   "license",
+	index.FieldSource:    "source",
+	index.FieldProtocol:  "protocol",
+	index.FieldTheme:     "theme",
+	index.FieldSchema:    "schema",
+}
+
+// textQuery: every word of the text must match, in the title (×3), the
+// keywords (×2) or the description. Words go through the index's analyser
+// and become term queries: no query syntax ever reaches bleve.
+func (x *Index) textQuery(text string) (query.Query, error) {
+	an := x.idx.Mapping().AnalyzerNamed(Analyzer)
+	if an == nil {
+		return nil, errors.New("analyser missing")
+	}
+	toks := an.Analyze([]byte(text))
+	if len(toks) == 0 {
+		if strings.TrimSpace(text) == "" {
+			return query.NewMatchAllQuery(), nil
+		}
+		// Only stop words or punctuation: nothing can match.
+		return query.NewMatchNoneQuery(), nil
+	}
+	seen := map[string]bool{}
+	var conj []query.Query
+	for _, t := range toks {
+		term := string(t.Term)
+		if seen[term] {
+			continue
+		}
+		seen[term] = true
+		var dis []query.Query
+		for _, f := range []struct {
+			name  string
+			boost float64
+		}{{"title", 3}, {"keywords", 2}, {"description", 1}} {
+			q := query.NewTermQuery(term)
+			q.SetField(f.name)
+			q.SetBoost(f.boost)
+			dis = append(dis, q)
+		}
+		conj = append(conj, query.NewDisjunctionQuery(dis))
+	}
+	return query.NewConjunctionQuery(conj), nil
+}
+
+func (x *Index) buildQuery(q index.Query) (query.Query, error) {
+	tq, err := x.textQuery(q.Text)
+	if err != nil {
+		return nil, err
+	}
+	parts := []query.Query{tq}
+	for name, values := range q.Filters {
+		field, ok := fieldOf[name]
+		if !ok {
+			return nil, fmt.Errorf("unknown filter %q", name)
+		}
+		if len(values) == 0 {
+			continue
+		}
+		var dis []query.Query
+		for _, v := range values {
+			t := query.NewTermQuery(v)
+			t.SetField(field)
+			dis = append(dis, t)
+		}
+		parts = append(parts, query.NewDisjunctionQuery(dis))
+	}
+	if len(parts) == 1 {
+		return tq, nil
+	}
+	return query.NewConjunctionQuery(parts), nil
+}
+
+type cursor struct {
+	Sort  string   `json:"s"`
+	After []string `json:"a"`
+}
+
+// Search runs a query.
+func (x *Index) Search(ctx context.Context, q index.Query) (*index.Result, error) {
+	bq, err := x.buildQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	size := q.Size
+	if size <= 0 {
+		size = 20
+	}
+	req := bleve.NewSearchRequestOptions(bq, size, 0, false)
+	req.Fields = []string{"raw"}
+	switch q.Sort {
+	case "", index.SortRelevance:
+		req.SortBy([]string{"-_score", "_id"})
+	case index.SortModified:
+		req.SortBy([]string{"-modified", "_id"})
+	case index.SortTitle:
+		req.SortBy([]string{"title_sort", "_id"})
+	default:
+		return nil, fmt.Errorf("unknown sort %q", q.Sort)
+	}
+	sortName := q.Sort
+	if sortName == "" {
+		sortName = index.SortRelevance
+	}
+	if q.Cursor != "" {
+		c, err := decodeCursor(q.Cursor)
+		if err != nil || c.Sort != sortName || len(c.After) != 2 {
+			return nil, index.ErrBadCursor
+		}
+		req.SearchAfter = c.After
+	}
+	facetSize := q.FacetSize
+	if facetSize <= 0 {
+		facetSize = 10
+	}
+	for _, f := range q.Facets {
+		field, ok := fieldOf[f]
+		if !ok {
+			return nil, fmt.Errorf("unknown facet %q", f)
+		}
+		req.AddFacet(f, bleve.NewFacetRequest(field, facetSize))
+	}
+	res, err := x.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	out := &index.Result{Total: int64(res.Total), Facets: map[string][]index.FacetCount{}}
+	for _, h := range res.Hits {
+		raw, _ := h.Fields["raw"].(string)
+		d, err := index.DecodeRaw(raw)
+		if err != nil {
+			return nil, fmt.Errorf("document %s: %w", h.ID, err)
+		}
+		out.Items = append(out.Items, d)
+	}
+	if len(res.Hits) == size {
+		last := res.Hits[len(res.Hits)-1]
+		out.NextCursor = encodeCursor(cursor{Sort: sortName, After: hitSort(last)})
+		// No next page when this page ends the results.
+		if q.Cursor == "" && int64(size) >= out.Total {
+			out.NextCursor = ""
+		}
+	}
+	for _, f := range q.Facets {
+		fr := res.Facets[f]
+		list := []index.FacetCount{}
+		if fr != nil && fr.Terms != nil {
+			for _, t := range fr.Terms.Terms() {
+				list = append(list, index.FacetCount{Key: t.Term, Count: int64(t.Count)})
+			}
+		}
+		out.Facets[f] = list
+	}
+	return out, nil
+}
+
+func hitSort(h *search.DocumentMatch) []string {
+	return append([]string(nil), h.Sort...)
+}
+
+func encodeCursor(c cursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (cursor, error) {
+	var c cursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return c, err
+	}
+	err = json.Unmarshal(b, &c)
+	return c, err
+}

@@ -1,0 +1,163 @@
+// Package bus holds the JetStream side of the contract between Moisson's
+// services: stream names, subjects, message ids, and how records and harvest
+// runs are encoded on the wire (protobuf).
+package bus
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// Streams and subjects (contract).
+const (
+	RecordsStream  = "RECORDS"
+	RecordsSubject = "moisson.record" // moisson.record.<territory>.<source>
+	RunsStream     = "RUNS"
+	RunsSubject    = "moisson.run" // moisson.run.<source>
+	DeadStream     = "DEADLETTER"
+	DeadSubject    = "moisson.dead" // moisson.dead.<source>
+
+	// IndexerDurable is the durable consumer the indexers share on RECORDS.
+	IndexerDurable = "indexer"
+
+	// HeaderReason carries why a record went to the dead letters.
+	HeaderReason = "Moisson-Reason"
+
+	// DuplicateWindow is how long JetStream remembers message ids.
+	DuplicateWindow = 10 * time.Minute
+	// RunHistory is how many runs per source RUNS keeps.
+	RunHistory = 100
+)
+
+// Options tune stream creation: Replicas > 1 on a cluster.
+type Options struct {
+	Replicas int
+}
+
+// EnsureStreams creates or updates the streams Moisson uses.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream, opt Options) error {
+	if opt.Replicas < 1 {
+		opt.Replicas = 1
+	}
+	cfgs := []jetstream.StreamConfig{
+		{
+			Name:        RecordsStream,
+			Description: "normalised dataset records (RecordEnvelope, protobuf)",
+			Subjects:    []string{RecordsSubject + ".>"},
+			Storage:     jetstream.FileStorage,
+			Retention:   jetstream.LimitsPolicy,
+			Duplicates:  DuplicateWindow,
+			MaxAge:      30 * 24 * time.Hour,
+			Replicas:    opt.Replicas,
+		},
+		{
+			Name:              RunsStream,
+			Description:       "harvest run events (HarvestRun, protobuf); last per subject is the current status",
+			Subjects:          []string{RunsSubject + ".>"},
+			Storage:           jetstream.FileStorage,
+			Retention:         jetstream.LimitsPolicy,
+			MaxMsgsPerSubject: RunHistory * 2, // a RUNNING and a final event per run
+			Replicas:          opt.Replicas,
+		},
+		{
+			Name:        DeadStream,
+			Description: "records the index rejected, with the reason in the " + HeaderReason + " header",
+			Subjects:    []string{DeadSubject + ".>"},
+			Storage:     jetstream.FileStorage,
+			Retention:   jetstream.LimitsPolicy,
+			MaxAge:      90 * 24 * time.Hour,
+			Replicas:    opt.Replicas,
+		},
+	}
+	for _, c := range cfgs {
+		if _, err := js.CreateOrUpdateStream(ctx, c); err != nil {
+			return fmt.Errorf("stream %s: %w", c.Name, err)
+		}
+	}
+	return nil
+}
+
+// token makes an id safe as one subject token.
+func token(s string) string {
+	if s == "" {
+		return "_"
+	}
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '.', '*', '>', ' ', '\t', '\r', '\n':
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+// RecordSubject is the subject of a record of a source.
+func RecordSubject(territory, source string) string {
+	return RecordsSubject + "." + token(territory) + "." + token(source)
+}
+
+// RunSubject is the subject of the runs of a source.
+func RunSubject(source string) string { return RunsSubject + "." + token(source) }
+
+// DeadSubjectFor is the dead-letter subject of a source.
+func DeadSubjectFor(source string) string { return DeadSubject + "." + token(source) }
+
+// MsgID is the Nats-Msg-Id of an envelope: JetStream drops a second copy of
+// the same content inside its duplicate window.
+func MsgID(env *moissonv1.RecordEnvelope) string {
+	id := env.GetDataset().GetId()
+	if env.GetOp() == moissonv1.RecordEnvelope_DELETE {
+		return id + ":deleted:" + env.GetRunId()
+	}
+	return id + ":" + env.GetContentHash()
+}
+
+// RecordMsg builds the message of an envelope.
+func RecordMsg(env *moissonv1.RecordEnvelope) (*nats.Msg, error) {
+	data, err := proto.Marshal(env)
+	if err != nil {
+		return nil, err
+	}
+	m := nats.NewMsg(RecordSubject(env.GetDataset().GetTerritoryId(), env.GetSourceId()))
+	m.Data = data
+	m.Header.Set(jetstream.MsgIDHeader, MsgID(env))
+	return m, nil
+}
+
+// DecodeRecord reads an envelope.
+func DecodeRecord(data []byte) (*moissonv1.RecordEnvelope, error) {
+	var env moissonv1.RecordEnvelope
+	if err := proto.Unmarshal(data, &env); err != nil {
+		return nil, fmt.Errorf("record envelope: %w", err)
+	}
+	return &env, nil
+}
+
+// PublishRun publishes a harvest run event and waits for JetStream's ack.
+func PublishRun(ctx context.Context, js jetstream.JetStream, run *moissonv1.HarvestRun) error {
+	data, err := proto.Marshal(run)
+	if err != nil {
+		return err
+	}
+	m := nats.NewMsg(RunSubject(run.GetSourceId()))
+	m.Data = data
+	m.Header.Set(jetstream.MsgIDHeader, run.GetRunId()+":"+run.GetStatus().String())
+	_, err = js.PublishMsg(ctx, m)
+	return err
+}
+
+// DecodeRun reads a harvest run event.
+func DecodeRun(data []byte) (*moissonv1.HarvestRun, error) {
+	var run moissonv1.HarvestRun
+	if err := proto.Unmarshal(data, &run); err != nil {
+		return nil, fmt.Errorf("harvest run: %w", err)
+	}
+	return &run, nil
+}
