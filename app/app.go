@@ -38,6 +38,7 @@ type Options struct {
 	Addr        string // API listen address, e.g. 127.0.0.1:8080
 	NATSListen  string // expose the embedded NATS on this address ("" = in-process only)
 	ConfigPath  string // territories file ("" = the embedded nine territories)
+	Config      *config.Config // or the configuration itself (tests)
 	Simulate    bool   // serve the territories from the simulator instead of the real portals
 	SimAddr     string // simulator listen address (default 127.0.0.1:0)
 	SimDatasets int    // datasets per simulated source
@@ -94,11 +95,14 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
 		return nil, err
 	}
-	if o.ConfigPath != "" {
+	switch {
+	case o.Config != nil:
+		a.cfg = o.Config
+	case o.ConfigPath != "":
 		if a.cfg, err = config.Load(o.ConfigPath); err != nil {
 			return nil, err
 		}
-	} else {
+	default:
 		a.cfg = config.Default()
 	}
 

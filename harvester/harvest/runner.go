@@ -14,21 +14,13 @@ import (
 
 	"github.com/opendatafrance/moisson/harvester/config"
 	"github.com/opendatafrance/moisson/harvester/source"
-	"github.com/opendatafrance/moisson/harvester/source/ckan"
-	"github.com/opendatafrance/moisson/harvester/source/dcat"
+	"github.com/opendatafrance/moisson/harvester/source/all"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
-
-// Adapters maps a protocol to its adapter. Protocols missing here are
-// listed in the configuration but not harvested yet.
-var Adapters = map[string]source.Factory{
-	"ckan": ckan.New,
-	"dcat": dcat.New,
-}
 
 // MaxRunErrors is how many errors a run event carries (all are counted).
 const MaxRunErrors = 100
@@ -80,7 +72,7 @@ var ErrNoAdapter = errors.New("no adapter for this protocol yet")
 
 // Supported tells whether a source can be harvested.
 func Supported(src *config.Source) bool {
-	_, ok := Adapters[src.Protocol]
+	_, ok := all.Protocols[src.Protocol]
 	return ok && src.Disabled == ""
 }
 
@@ -109,12 +101,12 @@ func (r *Runner) Run(ctx context.Context, src *config.Source) *moissonv1.Harvest
 	log.Info("harvest started", zap.String("protocol", src.Protocol), zap.String("endpoint", src.Endpoint))
 
 	var err error
-	f, ok := Adapters[src.Protocol]
+	p, ok := all.Protocols[src.Protocol]
 	var s source.Source
 	if !ok {
 		err = fmt.Errorf("%w: %s", ErrNoAdapter, src.Protocol)
 	} else {
-		s, err = f(src, r.Env)
+		s, err = p.New(src, r.Env)
 	}
 	sink := &runSink{r: r, src: src, run: run, log: log, seen: map[string]bool{}}
 	if err == nil {

@@ -154,6 +154,9 @@ func validChars(s string) string {
 // escapeString escapes a literal's lexical form for "…" in N-Triples/Turtle.
 func escapeString(s string) string {
 	s = validChars(s)
+	if !strings.ContainsAny(s, "\"\\\n\r\t") {
+		return s
+	}
 	var b strings.Builder
 	for _, c := range s {
 		switch c {

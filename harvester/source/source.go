@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/opendatafrance/moisson/harvester/config"
 	"github.com/opendatafrance/moisson/harvester/fetch"
@@ -86,4 +87,20 @@ func KindOf(err error) string {
 		return se.Kind
 	}
 	return fetch.KindOf(err)
+}
+
+// DocumentReader reads one saved document of a protocol (one answer, one
+// page, one file) and hands its datasets to the sink. base is the URL the
+// document came from (for relative links), or "" for a file.
+type DocumentReader func(ctx context.Context, r io.Reader, base string, sink Sink) error
+
+// Protocol is one protocol adapter: how to harvest a configured source, and
+// how to read one saved document of it (harvester inspect, tests).
+type Protocol struct {
+	Name string
+	New  Factory
+	Read DocumentReader
+	// Sniff tells, from the first bytes of a document, whether it is likely
+	// this protocol's (for inspect --format auto). May be nil.
+	Sniff func(head []byte) bool
 }

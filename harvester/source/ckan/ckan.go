@@ -614,3 +614,32 @@ func dedupe(list []string) []string {
 	}
 	return out
 }
+
+// Protocol is the CKAN adapter.
+var Protocol = source.Protocol{Name: "ckan", New: New, Read: Read, Sniff: sniff}
+
+// Read reads one saved CKAN answer (package_search, package_show, or a bare
+// package or list of packages).
+func Read(ctx context.Context, r io.Reader, base string, sink source.Sink) error {
+	s := &Source{portal: strings.TrimRight(base, "/")}
+	n, count, err := DecodeSearch(r, func(p *Package) error {
+		rec, perr := s.Record(p)
+		if perr != nil {
+			sink.Problem(source.Problem{Kind: source.KindNormalise, URL: base, DatasetID: p.ID, Message: perr.Error()})
+			return nil
+		}
+		return sink.Record(ctx, rec)
+	})
+	if err != nil {
+		return err
+	}
+	_ = n
+	sink.Page(base, count)
+	return nil
+}
+
+func sniff(head []byte) bool {
+	s := string(head)
+	return strings.Contains(s, `"package_search`) || strings.Contains(s, `"package_show`) ||
+		(strings.Contains(s, `"license_id"`) || strings.Contains(s, `"resources"`) && strings.Contains(s, `"notes"`))
+}

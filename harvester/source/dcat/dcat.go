@@ -4,6 +4,7 @@
 package dcat
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -451,4 +452,56 @@ func dedupe(list []string) []string {
 		}
 	}
 	return out
+}
+
+// Protocol is the DCAT adapter.
+var Protocol = source.Protocol{Name: "dcat", New: New, Read: ReadDocument, Sniff: sniff}
+
+// ReadDocument reads one saved DCAT document; its syntax is told from the
+// base's suffix, else from its first bytes.
+func ReadDocument(ctx context.Context, r io.Reader, base string, sink source.Sink) error {
+	br := bufio.NewReader(r)
+	syntax := Detect("", base)
+	if syntax == "" {
+		head, _ := br.Peek(4096)
+		syntax = Sniff(head)
+	}
+	paging, err := Read(br, syntax, base, func(rec source.Record) error {
+		return sink.Record(ctx, rec)
+	}, func(id, msg string) {
+		sink.Problem(source.Problem{Kind: source.KindNormalise, URL: base, DatasetID: id, Message: msg})
+	})
+	if err != nil {
+		return err
+	}
+	sink.Page(base, paging.TotalItems)
+	return nil
+}
+
+// Sniff tells an RDF syntax from a document's first bytes ("" if none).
+func Sniff(head []byte) string {
+	s := strings.TrimSpace(strings.TrimPrefix(string(head), "\ufeff"))
+	switch {
+	case strings.HasPrefix(s, "<?xml") || strings.HasPrefix(s, "<rdf:RDF") || strings.Contains(s, "<rdf:RDF"):
+		return RDFXML
+	case strings.HasPrefix(s, "{") || strings.HasPrefix(s, "["):
+		return JSONLD
+	case strings.HasPrefix(s, "@prefix") || strings.HasPrefix(s, "@base") || strings.HasPrefix(s, "PREFIX") || strings.HasPrefix(s, "prefix"):
+		return Turtle
+	case strings.HasPrefix(s, "<http") || strings.HasPrefix(s, "_:"):
+		if strings.Contains(s, "\n") && !strings.Contains(s, ";") {
+			return NTriples
+		}
+		return Turtle
+	}
+	return ""
+}
+
+func sniff(head []byte) bool {
+	s := string(head)
+	syn := Sniff(head)
+	if syn == JSONLD {
+		return strings.Contains(s, "dcat") || strings.Contains(s, "@context") || strings.Contains(s, "@graph")
+	}
+	return syn != ""
 }

@@ -390,8 +390,21 @@ func (x *Index) Search(ctx context.Context, q index.Query) (*index.Result, error
 	return out, nil
 }
 
+// hitSort gives the sort values of a hit in the form SearchAfter takes:
+// decoded values, and the score itself where the sort says _score.
 func hitSort(h *search.DocumentMatch) []string {
-	return append([]string(nil), h.Sort...)
+	vals := h.Sort
+	if len(h.DecodedSort) == len(h.Sort) {
+		vals = h.DecodedSort
+	}
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		if h.Sort[i] == "_score" {
+			v = strconv.FormatFloat(h.Score, 'g', -1, 64)
+		}
+		out[i] = v
+	}
+	return out
 }
 
 func encodeCursor(c cursor) string {
