@@ -225,3 +225,11 @@ func (c *Config) TerritoryIDs() []string {
 	sort.Strings(ids)
 	return ids
 }
+
+// MarshalYAML writes a duration as "6h0m0s" (or nothing when zero).
+func (d Duration) MarshalYAML() (any, error) {
+	if d == 0 {
+		return "", nil
+	}
+	return time.Duration(d).String(), nil
+}

@@ -203,7 +203,13 @@ func cleanIRI(s string) string {
 	return b.String()
 }
 
-func badIRIChar(c rune) bool { return c <= 0x20 || strings.ContainsRune("<>\"{}|^`\\", c) }
+func badIRIChar(c rune) bool {
+	switch c {
+	case '<', '>', '"', '{', '}', '|', '^', '`', '\\':
+		return true
+	}
+	return c <= 0x20
+}
 
 func ntTerm(t term) string {
 	switch t.kind {

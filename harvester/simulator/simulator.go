@@ -372,7 +372,7 @@ func (s *Simulator) Describe() string {
 		case src.proto == nil:
 			count = "not simulated (" + src.cfg.Protocol + ")"
 		}
-		fmt.Fprintf(&b, "%-24s %-24s %-5s %s  %s\n", terr, id, src.cfg.Protocol, u, count)
+		fmt.Fprintf(&b, "%-24s %-24s %-8s %s  %s\n", terr, id, src.cfg.Protocol, u, count)
 	}
 	return b.String()
 }

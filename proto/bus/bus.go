@@ -161,3 +161,44 @@ func DecodeRun(data []byte) (*moissonv1.HarvestRun, error) {
 	}
 	return &run, nil
 }
+
+// Connect connects to NATS (several URLs separated by commas) and never
+// gives up reconnecting: a NATS restart pauses the services, it does not
+// stop them.
+func Connect(urls, name string) (*nats.Conn, jetstream.JetStream, error) {
+	nc, err := nats.Connect(urls,
+		nats.Name(name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500*time.Millisecond),
+		nats.RetryOnFailedConnect(true),
+		nats.Timeout(10*time.Second),
+	)
+	if err != nil {
+		return nil, nil, fmt.Errorf("nats %s: %w", urls, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return nc, js, nil
+}
+
+// WaitStreams creates the streams, retrying every 2 s while NATS is not
+// reachable yet (services may start before NATS).
+func WaitStreams(ctx context.Context, js jetstream.JetStream, opt Options, onRetry func(error)) error {
+	for {
+		err := EnsureStreams(ctx, js, opt)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		if onRetry != nil {
+			onRetry(err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}

@@ -140,9 +140,12 @@ func (s *Source) readPage(ctx context.Context, u string, sink source.Sink) (int,
 var errStop = errors.New("stopped")
 
 // ParseError is an answer that is not a package_search answer.
-type ParseError struct{ Msg string }
+type ParseError struct {
+	Msg    string
+	Offset int64 // bytes read when the error was found
+}
 
-func (e *ParseError) Error() string { return "ckan: " + e.Msg }
+func (e *ParseError) Error() string { return fmt.Sprintf("ckan: at byte %d: %s", e.Offset, e.Msg) }
 
 // DecodeSearch streams a package_search answer ({"success", "result":
 // {"count", "results": [...]}}) and calls fn for each package. It also
@@ -152,6 +155,15 @@ func (e *ParseError) Error() string { return "ckan: " + e.Msg }
 func DecodeSearch(r io.Reader, fn func(*Package) error) (int, int64, error) {
 	dec := json.NewDecoder(r)
 	dec.UseNumber()
+	n, count, err := decodeSearch(dec, fn)
+	var pe *ParseError
+	if errors.As(err, &pe) && pe.Offset == 0 {
+		pe.Offset = dec.InputOffset()
+	}
+	return n, count, err
+}
+
+func decodeSearch(dec *json.Decoder, fn func(*Package) error) (int, int64, error) {
 	n := 0
 	var count int64 = -1
 	tok, err := dec.Token()
@@ -167,12 +179,24 @@ func DecodeSearch(r io.Reader, fn func(*Package) error) (int, int64, error) {
 	}
 	success := true
 	var apiErr json.RawMessage
+	action := "" // the action named by "help", when it names one
+	sawResult := false
+	var bare map[string]json.RawMessage // other top-level keys: a bare package dict
 	for dec.More() {
 		key, err := dec.Token()
 		if err != nil {
 			return n, count, &ParseError{Msg: err.Error()}
 		}
 		switch key {
+		case "help":
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return n, count, &ParseError{Msg: "help: " + err.Error()}
+			}
+			var h string
+			if json.Unmarshal(raw, &h) == nil {
+				action = actionOf(h)
+			}
 		case "success":
 			if err := dec.Decode(&success); err != nil {
 				return n, count, &ParseError{Msg: "success: " + err.Error()}
@@ -182,6 +206,10 @@ func DecodeSearch(r io.Reader, fn func(*Package) error) (int, int64, error) {
 				return n, count, &ParseError{Msg: "error: " + err.Error()}
 			}
 		case "result":
+			sawResult = true
+			if action == "package_list" || action == "resource_show" || action == "organization_show" || action == "organization_list" {
+				return n, count, &ParseError{Msg: notPackages(action)}
+			}
 			t, err := dec.Token()
 			if err != nil {
 				return n, count, &ParseError{Msg: "result: " + err.Error()}
@@ -206,9 +234,24 @@ func DecodeSearch(r io.Reader, fn func(*Package) error) (int, int64, error) {
 				return n, count, &ParseError{Msg: fmt.Sprintf("result: unexpected %v", t)}
 			}
 		default:
-			if err := skip(dec); err != nil {
-				return n, count, &ParseError{Msg: err.Error()}
+			k, _ := key.(string)
+			if sawResult {
+				if err := skip(dec); err != nil {
+					return n, count, &ParseError{Msg: err.Error()}
+				}
+				continue
 			}
+			// Before any "result": this may be a bare package dict (no
+			// action envelope, as ckanext-dcat's examples and some dumps
+			// are). A package is one small object: keep its keys.
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return n, count, &ParseError{Msg: fmt.Sprintf("%s: %v", k, err)}
+			}
+			if bare == nil {
+				bare = map[string]json.RawMessage{}
+			}
+			bare[k] = raw
 		}
 	}
 	if _, err := dec.Token(); err != nil {
@@ -217,7 +260,63 @@ func DecodeSearch(r io.Reader, fn func(*Package) error) (int, int64, error) {
 	if !success {
 		return n, count, &ParseError{Msg: "the API answered success=false: " + string(apiErr)}
 	}
+	if !sawResult {
+		if !isPackage(bare) {
+			return 0, -1, &ParseError{Msg: "neither an Action API answer (no \"result\") nor a package dict (no id/name with title, notes or resources)"}
+		}
+		p, err := packageOf(bare)
+		if err != nil {
+			return 0, -1, err
+		}
+		if err := fn(p); err != nil {
+			return 0, -1, err
+		}
+		return 1, 1, nil
+	}
 	return n, count, nil
+}
+
+// isPackage tells whether the keys of an object are those of a package dict.
+func isPackage(m map[string]json.RawMessage) bool {
+	if m["id"] == nil && m["name"] == nil {
+		return false
+	}
+	if m["package_id"] != nil && m["resources"] == nil {
+		return false // a resource dict
+	}
+	return m["title"] != nil || m["notes"] != nil || m["resources"] != nil
+}
+
+func packageOf(m map[string]json.RawMessage) (*Package, error) {
+	raw, _ := json.Marshal(m)
+	var p Package
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, &ParseError{Msg: "package: " + err.Error()}
+	}
+	return &p, nil
+}
+
+// actionOf reads the action name from an answer's "help" (a help_show URL
+// "...help_show?name=package_list", or the docstring of the action).
+func actionOf(help string) string {
+	if i := strings.Index(help, "help_show?name="); i >= 0 {
+		name := help[i+len("help_show?name="):]
+		if j := strings.IndexAny(name, "&#"); j >= 0 {
+			name = name[:j]
+		}
+		return name
+	}
+	return ""
+}
+
+func notPackages(action string) string {
+	what := map[string]string{
+		"package_list":      "a list of dataset names",
+		"resource_show":     "one resource (a distribution)",
+		"organization_show": "an organisation",
+		"organization_list": "a list of organisations",
+	}[action]
+	return fmt.Sprintf("this is a %s answer: its result is %s, not dataset metadata (read package_search or package_show)", action, what)
 }
 
 // decodeResult reads the inside of "result": {...}: either a search result
@@ -226,6 +325,7 @@ func decodeResult(dec *json.Decoder, fn func(*Package) error) (int, int64, error
 	n := 0
 	var count int64 = -1
 	single := map[string]json.RawMessage{}
+	sawList := false
 	for dec.More() {
 		key, err := dec.Token()
 		if err != nil {
@@ -244,6 +344,7 @@ func decodeResult(dec *json.Decoder, fn func(*Package) error) (int, int64, error
 			}
 			count = v
 		case "results":
+			sawList = true
 			t, err := dec.Token()
 			if err != nil || t != json.Delim('[') {
 				return n, count, &ParseError{Msg: "results is not a list"}
@@ -265,16 +366,21 @@ func decodeResult(dec *json.Decoder, fn func(*Package) error) (int, int64, error
 		return n, count, &ParseError{Msg: err.Error()}
 	}
 	if count < 0 && n == 0 && single["id"] != nil {
-		// package_show: the result is the package itself.
-		raw, _ := json.Marshal(single)
-		var p Package
-		if err := json.Unmarshal(raw, &p); err != nil {
-			return 0, -1, &ParseError{Msg: "package: " + err.Error()}
+		if single["package_id"] != nil && single["resources"] == nil {
+			return 0, -1, &ParseError{Msg: notPackages("resource_show")}
 		}
-		if err := fn(&p); err != nil {
+		// package_show: the result is the package itself.
+		p, err := packageOf(single)
+		if err != nil {
+			return 0, -1, err
+		}
+		if err := fn(p); err != nil {
 			return 0, -1, err
 		}
 		return 1, 1, nil
+	}
+	if count < 0 && n == 0 && !sawList {
+		return 0, -1, &ParseError{Msg: "result is an object that is neither a package_search result (count, results) nor a package (id)"}
 	}
 	return n, count, nil
 }
@@ -285,6 +391,10 @@ func decodeArray(dec *json.Decoder, fn func(*Package) error) (int, int64, error)
 	for dec.More() {
 		var p Package
 		if err := dec.Decode(&p); err != nil {
+			var te *json.UnmarshalTypeError
+			if n == 0 && errors.As(err, &te) && te.Value == "string" && te.Field == "" {
+				return n, -1, &ParseError{Msg: notPackages("package_list")}
+			}
 			return n, -1, &ParseError{Msg: fmt.Sprintf("package %d: %v", n+1, err)}
 		}
 		n++
@@ -305,29 +415,28 @@ func skip(dec *json.Decoder) error {
 
 // Package is the part of a CKAN package dict Moisson reads.
 type Package struct {
-	ID               string         `json:"id"`
-	Name             string         `json:"name"`
-	Title            Text           `json:"title"`
-	Notes            Text           `json:"notes"`
-	URL              string         `json:"url"`
-	LicenseID        string         `json:"license_id"`
-	LicenseTitle     string         `json:"license_title"`
-	LicenseURL       string         `json:"license_url"`
-	MetadataCreated  string         `json:"metadata_created"`
-	MetadataModified string         `json:"metadata_modified"`
-	Organization     *Organization  `json:"organization"`
-	Tags             []Tag          `json:"tags"`
-	Groups           []Group        `json:"groups"`
-	Extras           []Extra        `json:"extras"`
-	Resources        []Resource     `json:"resources"`
-	Language         Text           `json:"language"`
-	Author           string         `json:"author"`
-	AuthorEmail      string         `json:"author_email"`
-	Maintainer       string         `json:"maintainer"`
-	MaintainerEmail  string         `json:"maintainer_email"`
-	Frequency        string         `json:"frequency"`
-	Spatial          string         `json:"spatial"`
-	Fields           map[string]any `json:"-"`
+	ID               string        `json:"id"`
+	Name             string        `json:"name"`
+	Title            Text          `json:"title"`
+	Notes            Text          `json:"notes"`
+	URL              string        `json:"url"`
+	LicenseID        string        `json:"license_id"`
+	LicenseTitle     string        `json:"license_title"`
+	LicenseURL       string        `json:"license_url"`
+	MetadataCreated  string        `json:"metadata_created"`
+	MetadataModified string        `json:"metadata_modified"`
+	Organization     *Organization `json:"organization"`
+	Tags             []Tag         `json:"tags"`
+	Groups           []Group       `json:"groups"`
+	Extras           []Extra       `json:"extras"`
+	Resources        []Resource    `json:"resources"`
+	Language         Text          `json:"language"`
+	Author           string        `json:"author"`
+	AuthorEmail      string        `json:"author_email"`
+	Maintainer       string        `json:"maintainer"`
+	MaintainerEmail  string        `json:"maintainer_email"`
+	Frequency        string        `json:"frequency"`
+	Spatial          string        `json:"spatial"`
 }
 
 // Text is a CKAN string that may be a translated object ({"fr": "...", "en": "..."}).

@@ -38,7 +38,7 @@ type bulkAction struct {
 }
 
 type bulkResponse struct {
-	Errors bool                             `json:"errors"`
+	Errors bool                          `json:"errors"`
 	Items  []map[string]bulkResponseItem `json:"items"`
 }
 

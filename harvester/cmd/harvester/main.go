@@ -1,0 +1,61 @@
+// Command harvester harvests the territories' portals into the RECORDS
+// stream, serves the portal simulator, and helps people debug their
+// catalogue.
+//
+//	harvester run       harvest every source (once, or every --every)
+//	harvester simulate  serve the simulated portals of the nine territories
+//	harvester inspect   normalise one document or URL and print the records
+//	harvester config    print the default territories configuration
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `usage: harvester <command> [flags]
+
+commands:
+  run        harvest every configured source into NATS JetStream
+  simulate   serve the portal simulator (the nine territories, offline)
+  inspect    read one catalogue document (file or URL) and print its records as JSON lines
+  config     print the default territories configuration (YAML)
+
+'harvester <command> -h' tells the flags of a command.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	args := os.Args[2:]
+	var err error
+	switch os.Args[1] {
+	case "run":
+		err = runCmd(args)
+	case "simulate":
+		err = simulateCmd(args)
+	case "inspect":
+		os.Exit(inspectCmd(args, os.Stdin, os.Stdout, os.Stderr))
+	case "config":
+		_, err = os.Stdout.Write(defaultConfig())
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "harvester: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "harvester:", err)
+		os.Exit(1)
+	}
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,85 @@
+// Command indexer consumes the RECORDS stream into the index. Run as many as
+// needed: they share one durable consumer.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/opendatafrance/moisson/indexer/consumer"
+	"github.com/opendatafrance/moisson/indexer/index/open"
+	"github.com/opendatafrance/moisson/proto/bus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+)
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func main() {
+	natsURL := flag.String("nats-url", env("MOISSON_NATS_URL", "nats://127.0.0.1:4222"), "NATS URL(s), comma-separated (env MOISSON_NATS_URL)")
+	esURL := flag.String("es-url", env("MOISSON_ES_URL", ""), "Elasticsearch URL (env MOISSON_ES_URL); empty: the embedded index in --index-path")
+	esAlias := flag.String("es-alias", env("MOISSON_ES_ALIAS", ""), "Elasticsearch alias (default moisson-datasets)")
+	path := flag.String("index-path", env("MOISSON_INDEX_PATH", "moisson-data/index"), "embedded index directory (without --es-url)")
+	metrics := flag.String("metrics-addr", env("MOISSON_METRICS_ADDR", "127.0.0.1:9102"), "address of /metrics and /healthz (empty: none)")
+	batch := flag.Int("batch", 500, "records per index write")
+	replicas := flag.Int("replicas", 1, "stream replicas when creating streams (3 on a cluster)")
+	flag.Parse()
+
+	log, _ := zap.NewProduction()
+	defer log.Sync()
+	if err := run(*natsURL, *esURL, *esAlias, *path, *metrics, *batch, *replicas, log); err != nil {
+		log.Fatal("indexer stopped", zap.Error(err))
+	}
+}
+
+func run(natsURL, esURL, esAlias, path, metricsAddr string, batch, replicas int, log *zap.Logger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	nc, js, err := bus.Connect(natsURL, "moisson-indexer")
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	if err := bus.WaitStreams(ctx, js, bus.Options{Replicas: replicas}, func(err error) {
+		log.Warn("streams not ready, retrying", zap.Error(err))
+	}); err != nil {
+		return err
+	}
+	idx, err := open.Open(ctx, open.Spec{ESURL: esURL, ESAlias: esAlias, Path: path, Log: log})
+	if err != nil {
+		return err
+	}
+	defer idx.Close()
+	if metricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.Handler())
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+			if !nc.IsConnected() {
+				http.Error(w, "nats: not connected", http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprintln(w, "ok")
+		})
+		srv := &http.Server{Addr: metricsAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics server", zap.Error(err))
+			}
+		}()
+		defer srv.Close()
+	}
+	c := &consumer.Consumer{JS: js, Index: idx, Log: log, Batch: batch}
+	return c.Run(ctx)
+}
