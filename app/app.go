@@ -34,14 +34,14 @@ import (
 
 // Options configure the all-in-one.
 type Options struct {
-	DataDir     string // NATS store and index live here
-	Addr        string // API listen address, e.g. 127.0.0.1:8080
-	NATSListen  string // expose the embedded NATS on this address ("" = in-process only)
-	ConfigPath  string // territories file ("" = the embedded nine territories)
+	DataDir     string         // NATS store and index live here
+	Addr        string         // API listen address, e.g. 127.0.0.1:8080
+	NATSListen  string         // expose the embedded NATS on this address ("" = in-process only)
+	ConfigPath  string         // territories file ("" = the embedded nine territories)
 	Config      *config.Config // or the configuration itself (tests)
-	Simulate    bool   // serve the territories from the simulator instead of the real portals
-	SimAddr     string // simulator listen address (default 127.0.0.1:0)
-	SimDatasets int    // datasets per simulated source
+	Simulate    bool           // serve the territories from the simulator instead of the real portals
+	SimAddr     string         // simulator listen address (default 127.0.0.1:0)
+	SimDatasets int            // datasets per simulated source
 	SimSeed     int64
 	Concurrency int  // sources harvested at once
 	NoHarvest   bool // do not harvest at start
