@@ -21,10 +21,11 @@ import (
 	"github.com/opendatafrance/moisson/api/server"
 	"github.com/opendatafrance/moisson/api/status"
 	"github.com/opendatafrance/moisson/harvester/config"
-	"github.com/opendatafrance/moisson/harvester/fetch"
 	"github.com/opendatafrance/moisson/harvester/harvest"
 	"github.com/opendatafrance/moisson/harvester/simulator"
 	"github.com/opendatafrance/moisson/harvester/source"
+	"github.com/opendatafrance/moisson/harvester/state"
+	"github.com/opendatafrance/moisson/harvester/worker"
 	"github.com/opendatafrance/moisson/indexer/consumer"
 	"github.com/opendatafrance/moisson/indexer/index/bleve"
 	"github.com/opendatafrance/moisson/proto/bus"
@@ -43,8 +44,9 @@ type Options struct {
 	SimAddr     string         // simulator listen address (default 127.0.0.1:0)
 	SimDatasets int            // datasets per simulated source
 	SimSeed     int64
-	Concurrency int  // sources harvested at once
-	NoHarvest   bool // do not harvest at start
+	Concurrency int           // sources harvested at once
+	NoHarvest   bool          // no harvester worker (tests drive harvests themselves)
+	LeaseTTL    time.Duration // harvest lease time (default 30s)
 	Log         *zap.Logger
 }
 
@@ -61,9 +63,12 @@ type App struct {
 	simURL  string
 	runs    *status.Runs
 	runner  *harvest.Runner
+	worker  *worker.Worker
+	buckets *worker.Buckets
 	http    *http.Server
 	apiURL  string
 	cancel  context.CancelFunc
+	stopped chan struct{}
 	wg      sync.WaitGroup
 	harvest sync.WaitGroup
 }
@@ -86,7 +91,7 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 4
 	}
-	a = &App{opts: o, log: o.Log}
+	a = &App{opts: o, log: o.Log, stopped: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -154,6 +159,10 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 			return nil, fmt.Errorf("simulator: %w", err)
 		}
 		cfg = a.sim.Rewrite(a.cfg, a.simURL)
+		// Every simulated portal is on 127.0.0.1: politeness per host would
+		// make them wait for each other.
+		cfg.Harvest.RatePerHost = -1
+		cfg.Harvest.ConcurrencyPerHost = 16
 		a.log.Info("portal simulator serving the territories", zap.String("url", a.simURL), zap.Int("datasets", a.sim.Total()))
 	}
 	a.cfg = cfg
@@ -200,24 +209,44 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	a.log.Info("api listening", zap.String("url", a.apiURL))
 
 	// The harvester.
+	st, err := state.OpenJetStream(ctx, a.js, 1)
+	if err != nil {
+		return nil, err
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 30 * time.Second
+	}
+	if a.buckets, err = worker.OpenBuckets(ctx, a.js, o.LeaseTTL, 1); err != nil {
+		return nil, err
+	}
 	a.runner = &harvest.Runner{
-		Env: source.Env{Client: fetch.New(fetch.Options{
-			Contact:      a.cfg.Contact,
-			AllowPrivate: a.cfg.AllowPrivateAddresses,
-			BackoffBase:  200 * time.Millisecond,
-		}), Log: a.log.Named("harvester")},
-		Publisher: harvest.NewJetStreamPublisher(a.js),
-		Log:       a.log.Named("harvester"),
-		Worker:    "all-in-one",
+		Env:         source.Env{Client: harvest.Client(a.cfg), Log: a.log.Named("harvester")},
+		Publisher:   harvest.NewJetStreamPublisher(a.js),
+		State:       st,
+		Log:         a.log.Named("harvester"),
+		Worker:      "all-in-one",
+		DeleteBelow: a.cfg.Harvest.DeleteBelow,
 	}
 	if !o.NoHarvest {
+		a.worker = &worker.Worker{
+			Buckets: a.buckets, Config: a.cfg, Runner: a.runner, Log: a.log.Named("harvester"),
+			Name: "all-in-one", LeaseTTL: o.LeaseTTL, Concurrency: o.Concurrency,
+		}
 		a.harvest.Add(1)
 		go func() {
 			defer a.harvest.Done()
-			a.HarvestAll(runCtx)
+			_ = a.worker.Run(runCtx)
 		}()
 	}
 	return a, nil
+}
+
+// RequestHarvest asks the harvester to harvest a source now.
+func (a *App) RequestHarvest(ctx context.Context, sourceID string) error {
+	if a.cfg.Source(sourceID) == nil {
+		return fmt.Errorf("no source %q", sourceID)
+	}
+	return worker.RequestHarvest(ctx, a.buckets, sourceID, "all-in-one")
 }
 
 // HarvestAll harvests every supported source once.
@@ -241,8 +270,15 @@ func (a *App) Harvest(ctx context.Context, sourceID string) (*moissonv1.HarvestR
 	return a.runner.Run(ctx, src), nil
 }
 
-// WaitHarvest waits for the start-up harvest to end.
-func (a *App) WaitHarvest() { a.harvest.Wait() }
+// WaitHarvest waits until every source due at start-up has been harvested.
+func (a *App) WaitHarvest() {
+	if a.worker != nil {
+		select {
+		case <-a.worker.FirstPass():
+		case <-a.stopped:
+		}
+	}
+}
 
 // APIURL is the API's base URL.
 func (a *App) APIURL() string { return a.apiURL }
@@ -271,6 +307,11 @@ func (a *App) Pending(ctx context.Context) (uint64, error) {
 
 // Close stops everything, in order: harvest, API, indexer, index, NATS.
 func (a *App) Close() error {
+	select {
+	case <-a.stopped:
+	default:
+		close(a.stopped)
+	}
 	if a.cancel != nil {
 		a.cancel()
 	}

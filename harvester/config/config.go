@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -42,7 +43,42 @@ type Config struct {
 	// AllowPrivateAddresses lets the harvester fetch loopback and private
 	// addresses (the simulator needs it; real portals never do).
 	AllowPrivateAddresses bool         `yaml:"allow_private_addresses"`
+	Harvest               Policy       `yaml:"harvest"`
 	Territories           []*Territory `yaml:"territories"`
+}
+
+// Policy is how the harvester behaves towards portals and their data.
+type Policy struct {
+	// Politeness per portal host.
+	RatePerHost        float64 `yaml:"rate_per_host"`        // requests per second; default 2, negative: no limit
+	ConcurrencyPerHost int     `yaml:"concurrency_per_host"` // requests in flight per host; default 2
+	// Interval is the default schedule of sources that set none; default 24h.
+	Interval Duration `yaml:"interval"`
+	// Jitter spreads scheduled runs by up to this share of the interval; default 0.1.
+	Jitter float64 `yaml:"jitter"`
+	// DeleteBelow: a run seeing fewer than this share of the datasets of the
+	// last successful run holds its deletions for a human; default 0.5.
+	DeleteBelow float64 `yaml:"delete_below"`
+}
+
+// WithDefaults fills the unset fields.
+func (p Policy) WithDefaults() Policy {
+	if p.RatePerHost == 0 {
+		p.RatePerHost = 2
+	}
+	if p.ConcurrencyPerHost <= 0 {
+		p.ConcurrencyPerHost = 2
+	}
+	if p.Interval <= 0 {
+		p.Interval = Duration(24 * time.Hour)
+	}
+	if p.Jitter <= 0 || p.Jitter > 1 {
+		p.Jitter = 0.1
+	}
+	if p.DeleteBelow <= 0 || p.DeleteBelow > 1 {
+		p.DeleteBelow = 0.5
+	}
+	return p
 }
 
 // Territory is one of the pilot territories.
@@ -75,7 +111,8 @@ type Source struct {
 	Protocol string            `yaml:"protocol"` // ckan, dcat, ods, d4c, datafair, udata, csw
 	Endpoint string            `yaml:"endpoint"` // API root or catalogue URL
 	Params   map[string]string `yaml:"params"`   // protocol-specific (organization, page_size, format...)
-	Interval Duration          `yaml:"interval"` // harvest schedule; 0 = once at start
+	Interval Duration          `yaml:"interval"` // harvest every this long (default: harvest.interval)
+	Cron     string            `yaml:"cron"`     // or a cron expression (5 fields, e.g. "0 3 * * *"), in UTC
 	Disabled string            `yaml:"disabled"` // non-empty: not harvested, and why
 
 	// Filled by Parse: where the source sits.
@@ -175,6 +212,14 @@ func (c *Config) validate() error {
 					u, err := url.Parse(s.Endpoint)
 					if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 						return fmt.Errorf("source %s: endpoint %q is not an http(s) URL", s.ID, s.Endpoint)
+					}
+					if s.Cron != "" {
+						if s.Interval != 0 {
+							return fmt.Errorf("source %s: set interval or cron, not both", s.ID)
+						}
+						if _, err := cron.ParseStandard(s.Cron); err != nil {
+							return fmt.Errorf("source %s: cron %q: %w", s.ID, s.Cron, err)
+						}
 					}
 					s.Territory, s.Member, s.Portal = t, m, p
 				}

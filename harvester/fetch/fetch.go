@@ -14,7 +14,10 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -30,13 +33,22 @@ type Options struct {
 	Retries        int           // extra attempts on 429/5xx/network errors; default 3 (negative: none)
 	BackoffBase    time.Duration // default 500ms
 	BackoffMax     time.Duration // default 30s
+	// Politeness per host: requests per second (0 = no limit) and requests
+	// in flight at once (0 = 2).
+	RatePerHost        float64
+	ConcurrencyPerHost int
+	// IgnoreRobots skips robots.txt (tests only; portals' robots.txt is
+	// respected by default).
+	IgnoreRobots bool
 }
 
 // Client fetches portal endpoints.
 type Client struct {
-	opt  Options
-	http *http.Client
-	ua   string
+	opt   Options
+	http  *http.Client
+	ua    string
+	mu    sync.Mutex
+	hosts map[string]*host
 }
 
 // Version is put in the User-Agent.
@@ -85,7 +97,34 @@ func New(opt Options) *Client {
 		ua += "; +" + opt.Contact
 	}
 	ua += ")"
-	return &Client{opt: opt, http: &http.Client{Transport: tr}, ua: ua}
+	if opt.ConcurrencyPerHost <= 0 {
+		opt.ConcurrencyPerHost = 2
+	}
+	c := &Client{opt: opt, ua: ua, hosts: map[string]*host{}}
+	c.http = &http.Client{Transport: tr, CheckRedirect: checkRedirect}
+	return c
+}
+
+// RedirectError is a redirect to another host: the portal has moved.
+type RedirectError struct{ From, To string }
+
+func (e *RedirectError) Error() string {
+	return "redirected from " + e.From + " to another host: " + e.To + " (moved portal? update the configuration)"
+}
+
+func sameHost(a, b string) bool {
+	a, b = strings.ToLower(strings.TrimPrefix(a, "www.")), strings.ToLower(strings.TrimPrefix(b, "www."))
+	return a == b
+}
+
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if from := via[0].URL; !sameHost(from.Hostname(), req.URL.Hostname()) {
+		return &RedirectError{From: from.String(), To: req.URL.String()}
+	}
+	return nil
 }
 
 // ErrForbiddenAddress is returned for an address the harvester must not call.
@@ -190,7 +229,8 @@ func retryable(err error) bool {
 	if errors.As(err, &he) {
 		return he.Status == http.StatusTooManyRequests || he.Status >= 500
 	}
-	if errors.Is(err, ErrForbiddenAddress) || errors.Is(err, ErrTooLarge) {
+	var re *RedirectError
+	if errors.Is(err, ErrForbiddenAddress) || errors.Is(err, ErrTooLarge) || errors.As(err, &re) || errors.Is(err, ErrRobots) {
 		return false
 	}
 	var dnsErr *net.DNSError
@@ -201,7 +241,20 @@ func retryable(err error) bool {
 }
 
 func (c *Client) once(ctx context.Context, req Request) (*Response, time.Duration, error) {
-	rctx, cancel := context.WithTimeout(ctx, c.opt.RequestTimeout)
+	u, err := url.Parse(req.URL)
+	if err != nil {
+		return nil, 0, err
+	}
+	h := c.host(u)
+	if !c.opt.IgnoreRobots && !h.allowed(ctx, c, u) {
+		return nil, 0, fmt.Errorf("%w: %s", ErrRobots, req.URL)
+	}
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	rctx, cancel0 := context.WithTimeout(ctx, c.opt.RequestTimeout)
+	cancel := func() { cancel0(); release() }
 	hreq, err := http.NewRequestWithContext(rctx, http.MethodGet, req.URL, nil)
 	if err != nil {
 		cancel()

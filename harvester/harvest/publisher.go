@@ -19,6 +19,9 @@ type Publisher interface {
 	Flush(ctx context.Context) error
 	// Run publishes a harvest run event.
 	Run(ctx context.Context, run *moissonv1.HarvestRun) error
+	// Error records one error of a run (all of them, beyond what the run
+	// event carries).
+	Error(ctx context.Context, sourceID, runID string, e *moissonv1.HarvestError) error
 }
 
 // JetStreamPublisher publishes to the RECORDS and RUNS streams, with async
@@ -124,6 +127,21 @@ func (p *JetStreamPublisher) Run(ctx context.Context, run *moissonv1.HarvestRun)
 		wait *= 2
 	}
 	return err
+}
+
+// Error publishes one run error to the RUNERRORS stream (asynchronously:
+// errors are settled with the records at Flush).
+func (p *JetStreamPublisher) Error(ctx context.Context, sourceID, runID string, e *moissonv1.HarvestError) error {
+	m, err := bus.ErrorMsg(sourceID, runID, e)
+	if err != nil {
+		return err
+	}
+	fut, err := p.js.PublishMsgAsync(m)
+	if err != nil {
+		return p.publishSync(ctx, m)
+	}
+	p.pending = append(p.pending, pending{msg: m, fut: fut})
+	return nil
 }
 
 // Fork returns a publisher on the same connection with its own window.

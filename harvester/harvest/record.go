@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/opendatafrance/moisson/harvester/config"
+	"github.com/opendatafrance/moisson/harvester/fetch"
 	"github.com/opendatafrance/moisson/harvester/normalize"
 	"github.com/opendatafrance/moisson/harvester/source"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
@@ -55,4 +56,19 @@ func ContentHash(d *moissonv1.Dataset) string {
 	}
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:16])
+}
+
+// Client builds the HTTP client a configuration asks for.
+func Client(cfg *config.Config) *fetch.Client {
+	p := cfg.Harvest.WithDefaults()
+	rate := p.RatePerHost
+	if rate < 0 {
+		rate = 0
+	}
+	return fetch.New(fetch.Options{
+		Contact:            cfg.Contact,
+		AllowPrivate:       cfg.AllowPrivateAddresses,
+		RatePerHost:        rate,
+		ConcurrencyPerHost: p.ConcurrencyPerHost,
+	})
 }

@@ -86,7 +86,22 @@ type xframe struct {
 	litMark int
 }
 
+// Options tune the RDF/XML parser. The zero value is the strict,
+// W3C-conformant parser.
+type Options struct {
+	// Lenient accepts what real catalogues emit although the RDF/XML
+	// grammar forbids it, and reports each such repair to Warn instead of
+	// failing. Repairs: a property element with rdf:resource or rdf:nodeID
+	// that also holds text (GeoNetwork writes
+	// <dcat:theme rdf:resource="...">label</dcat:theme>): the resource is
+	// kept, the text ignored.
+	Lenient bool
+	// Warn receives the repairs of lenient mode (position and reason). May be nil.
+	Warn func(*ParseError)
+}
+
 type xmlParser struct {
+	opt    Options
 	d      *xml.Decoder
 	lr     *limitedByteReader
 	h      Handler
@@ -106,12 +121,24 @@ type xmlParser struct {
 // The document is streamed token by token: memory use does not depend on the
 // document size (apart from the set of rdf:ID values, which must be unique).
 func ParseRDFXML(r io.Reader, base string, h Handler) error {
+	return ParseRDFXMLOpts(r, base, Options{}, h)
+}
+
+// ParseRDFXMLOpts is ParseRDFXML with options (lenient mode).
+func ParseRDFXMLOpts(r io.Reader, base string, opt Options, h Handler) error {
 	lr := &limitedByteReader{r: bufio.NewReaderSize(r, 64<<10)}
 	d := xml.NewDecoder(lr)
 	d.Strict = true
 	d.CharsetReader = charsetReader
-	p := &xmlParser{d: d, lr: lr, h: h, bn: newBnodeScope(), base: base}
+	p := &xmlParser{opt: opt, d: d, lr: lr, h: h, bn: newBnodeScope(), base: base}
 	return p.parse()
+}
+
+// warn reports a lenient repair.
+func (p *xmlParser) warn(format string, args ...any) {
+	if p.opt.Warn != nil {
+		p.opt.Warn(p.errorf(format, args...))
+	}
 }
 
 func (p *xmlParser) errorf(format string, args ...any) *ParseError {
@@ -643,7 +670,10 @@ func (p *xmlParser) endProp(f *xframe) error {
 	}
 	if f.object.Kind != 0 || len(f.pattrs) > 0 {
 		if len(f.text) > 0 {
-			return p.errorf("property element <%s> with rdf:resource, rdf:nodeID or property attributes must be empty", qname(f.name))
+			if !p.opt.Lenient || f.object.Kind == 0 {
+				return p.errorf("property element <%s> with rdf:resource, rdf:nodeID or property attributes must be empty", qname(f.name))
+			}
+			p.warn("property element <%s> has rdf:resource and text %q: text ignored", qname(f.name), truncate(strings.TrimSpace(string(f.text)), 40))
 		}
 		o := f.object
 		if o.Kind == 0 {

@@ -62,6 +62,11 @@ type protocol interface {
 var protocols = map[string]protocol{
 	"ckan": ckanProtocol{},
 	"dcat": dcatProtocol{},
+
+	// The portals' own APIs: OpenDataSoft, Data4Citizen, Data Fair.
+	"ods":      odsProtocol{},
+	"d4c":      d4cProtocol{},
+	"datafair": datafairProtocol{},
 }
 
 // reply is a planned response: rendered twice (once to hash it for the ETag

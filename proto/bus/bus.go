@@ -23,6 +23,8 @@ const (
 	RunsSubject    = "moisson.run" // moisson.run.<source>
 	DeadStream     = "DEADLETTER"
 	DeadSubject    = "moisson.dead" // moisson.dead.<source>
+	ErrorsStream   = "RUNERRORS"
+	ErrorsSubject  = "moisson.runerror" // moisson.runerror.<source>.<run>: every error of every run
 
 	// IndexerDurable is the durable consumer the indexers share on RECORDS.
 	IndexerDurable = "indexer"
@@ -67,6 +69,15 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, opt Options) err
 			Replicas:          opt.Replicas,
 		},
 		{
+			Name:        ErrorsStream,
+			Description: "every error of every harvest run (HarvestError, protobuf), one message each",
+			Subjects:    []string{ErrorsSubject + ".>"},
+			Storage:     jetstream.FileStorage,
+			Retention:   jetstream.LimitsPolicy,
+			MaxAge:      30 * 24 * time.Hour,
+			Replicas:    opt.Replicas,
+		},
+		{
 			Name:        DeadStream,
 			Description: "records the index rejected, with the reason in the " + HeaderReason + " header",
 			Subjects:    []string{DeadSubject + ".>"},
@@ -105,6 +116,31 @@ func RecordSubject(territory, source string) string {
 
 // RunSubject is the subject of the runs of a source.
 func RunSubject(source string) string { return RunsSubject + "." + token(source) }
+
+// ErrorSubject is the subject of the errors of one run.
+func ErrorSubject(source, run string) string {
+	return ErrorsSubject + "." + token(source) + "." + token(run)
+}
+
+// ErrorMsg builds the message of one run error.
+func ErrorMsg(source, run string, e *moissonv1.HarvestError) (*nats.Msg, error) {
+	data, err := proto.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	m := nats.NewMsg(ErrorSubject(source, run))
+	m.Data = data
+	return m, nil
+}
+
+// DecodeError reads one run error.
+func DecodeError(data []byte) (*moissonv1.HarvestError, error) {
+	var e moissonv1.HarvestError
+	if err := proto.Unmarshal(data, &e); err != nil {
+		return nil, fmt.Errorf("harvest error: %w", err)
+	}
+	return &e, nil
+}
 
 // DeadSubjectFor is the dead-letter subject of a source.
 func DeadSubjectFor(source string) string { return DeadSubject + "." + token(source) }

@@ -437,6 +437,84 @@ type Package struct {
 	MaintainerEmail  string        `json:"maintainer_email"`
 	Frequency        string        `json:"frequency"`
 	Spatial          string        `json:"spatial"`
+	// ckanext-scheming / ckanext-dcat DCAT-AP fields (top level, not extras).
+	Issued          Text    `json:"issued"`
+	Modified        Text    `json:"modified"`
+	Identifier      Text    `json:"identifier"`
+	TitleTranslated LangMap `json:"title_translated"`
+	NotesTranslated LangMap `json:"notes_translated"`
+	Contact         Agents  `json:"contact"`
+	Publisher       Agents  `json:"publisher"`
+	Theme           List    `json:"theme"`
+	ConformsTo      List    `json:"conforms_to"`
+}
+
+// LangMap is a ckanext-fluent translated field ({"fr": ..., "en": ...});
+// anything else is ignored.
+type LangMap map[string]string
+
+// UnmarshalJSON keeps the string values of an object.
+func (m *LangMap) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(b, &raw) != nil {
+		return nil
+	}
+	out := LangMap{}
+	for k, v := range raw {
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			out[k] = s
+		}
+	}
+	*m = out
+	return nil
+}
+
+// Agent is a scheming contact or publisher ({name, email, url, identifier}).
+type Agent struct {
+	Name       Text `json:"name"`
+	Email      Text `json:"email"`
+	URL        Text `json:"url"`
+	Identifier Text `json:"identifier"`
+}
+
+// Agents is a list of agents, or one agent, or a bare name.
+type Agents []Agent
+
+// UnmarshalJSON accepts a list, an object or a string; anything else is ignored.
+func (a *Agents) UnmarshalJSON(b []byte) error {
+	var list []Agent
+	if json.Unmarshal(b, &list) == nil {
+		*a = list
+		return nil
+	}
+	var one Agent
+	if json.Unmarshal(b, &one) == nil {
+		*a = Agents{one}
+		return nil
+	}
+	var name string
+	if json.Unmarshal(b, &name) == nil && strings.TrimSpace(name) != "" {
+		*a = Agents{{Name: Text(name)}}
+	}
+	return nil
+}
+
+// List is a list of strings, or a string holding a JSON or comma-separated list.
+type List []string
+
+// UnmarshalJSON accepts a list of strings or a string; anything else is ignored.
+func (l *List) UnmarshalJSON(b []byte) error {
+	var list []string
+	if json.Unmarshal(b, &list) == nil {
+		*l = list
+		return nil
+	}
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		*l = splitList(s)
+	}
+	return nil
 }
 
 // Text is a CKAN string that may be a translated object ({"fr": "...", "en": "..."}).
@@ -511,6 +589,7 @@ type Resource struct {
 	ConformsTo   json.RawMessage `json:"conforms_to"`
 	AccessURL    string          `json:"access_url"`
 	DownloadURL  string          `json:"download_url"`
+	License      Text            `json:"license"` // ckanext-dcat DCAT-AP resources
 }
 
 // Record normalises a package.
@@ -527,8 +606,8 @@ func (s *Source) Record(p *Package) (source.Record, error) {
 	}
 	d := &moissonv1.Dataset{
 		OriginalId:  firstNonEmpty(p.ID, p.Name),
-		Title:       normalize.Text(firstNonEmpty(string(p.Title), p.Name)),
-		Description: normalize.Text(string(p.Notes)),
+		Title:       normalize.Text(firstNonEmpty(p.TitleTranslated["fr"], string(p.Title), p.TitleTranslated["en"], p.Name)),
+		Description: normalize.Text(firstNonEmpty(p.NotesTranslated["fr"], string(p.Notes), p.NotesTranslated["en"])),
 		Language:    firstNonEmpty(string(p.Language), extras["language"]),
 		Uri:         extras["uri"],
 	}
@@ -551,11 +630,18 @@ func (s *Source) Record(p *Package) (source.Record, error) {
 	if v := extras["theme"]; v != "" {
 		d.RawThemes = append(d.RawThemes, splitList(v)...)
 	}
+	d.RawThemes = append(d.RawThemes, p.Theme...)
 	d.Themes = normalize.Themes(append(append([]string{}, d.RawThemes...), d.Keywords...))
 	// Licence: the id is the most precise, then the URL, then the label.
-	raw := firstNonEmpty(p.LicenseTitle, p.LicenseID, p.LicenseURL, extras["license"])
+	resLicence := ""
+	for _, r := range p.Resources {
+		if resLicence = strings.TrimSpace(string(r.License)); resLicence != "" {
+			break
+		}
+	}
+	raw := firstNonEmpty(p.LicenseTitle, p.LicenseID, p.LicenseURL, extras["license"], resLicence)
 	norm := "unknown"
-	for _, cand := range []string{p.LicenseID, p.LicenseURL, p.LicenseTitle, extras["license"]} {
+	for _, cand := range []string{p.LicenseID, p.LicenseURL, p.LicenseTitle, extras["license"], resLicence} {
 		if cand == "" {
 			continue
 		}
@@ -584,16 +670,34 @@ func (s *Source) Record(p *Package) (source.Record, error) {
 		}
 		d.Publisher.Uri = v
 	}
+	if len(p.Publisher) > 0 {
+		pub := p.Publisher[0]
+		if d.Publisher == nil {
+			d.Publisher = &moissonv1.Publisher{}
+		}
+		if d.Publisher.Name == "" {
+			d.Publisher.Name = strings.TrimSpace(string(pub.Name))
+		}
+		if d.Publisher.Uri == "" {
+			d.Publisher.Uri = firstNonEmpty(string(pub.Identifier), string(pub.URL))
+		}
+	}
 	if d.Publisher != nil {
 		d.Publisher.Siren = normalize.SIREN(firstNonEmpty(extras["siren"], extras["siret"], d.Publisher.GetUri()))
 	}
-	if email := firstNonEmpty(p.MaintainerEmail, p.AuthorEmail, extras["contact_email"]); email != "" || p.Maintainer != "" || p.Author != "" {
+	if email := firstNonEmpty(p.MaintainerEmail, p.AuthorEmail, extras["contact_email"], extras["contact-email"]); email != "" || p.Maintainer != "" || p.Author != "" {
 		d.ContactPoint = &moissonv1.ContactPoint{Name: firstNonEmpty(p.Maintainer, p.Author, extras["contact_name"]), Email: email}
+	} else if len(p.Contact) > 0 {
+		c := p.Contact[0]
+		d.ContactPoint = &moissonv1.ContactPoint{Name: strings.TrimSpace(string(c.Name)),
+			Email: strings.TrimPrefix(strings.TrimSpace(string(c.Email)), "mailto:"), Url: strings.TrimSpace(string(c.URL))}
 	}
-	if t, ok := normalize.Time(firstNonEmpty(extras["issued"], p.MetadataCreated)); ok {
+	// The DCAT dates (scheming fields, ckanext-dcat's dcat_* extras) are the
+	// data's; metadata_created/modified are the CKAN record's, a fallback.
+	if t, ok := normalize.Time(firstNonEmpty(string(p.Issued), extras["issued"], extras["dcat_issued"], p.MetadataCreated)); ok {
 		d.Issued = timestamppb.New(t)
 	}
-	if t, ok := normalize.Time(firstNonEmpty(extras["modified"], p.MetadataModified)); ok {
+	if t, ok := normalize.Time(firstNonEmpty(string(p.Modified), extras["modified"], extras["dcat_modified"], p.MetadataModified)); ok {
 		d.Modified = timestamppb.New(t)
 	}
 	d.AccrualPeriodicity = firstNonEmpty(p.Frequency, extras["frequency"], extras["accrual_periodicity"])
@@ -601,6 +705,7 @@ func (s *Source) Record(p *Package) (source.Record, error) {
 		d.Spatial = &moissonv1.Spatial{Uri: su, Label: extras["spatial_text"], InseeCode: normalize.INSEE(su)}
 	}
 	d.ConformsTo = append(d.ConformsTo, splitList(extras["conforms_to"])...)
+	d.ConformsTo = append(d.ConformsTo, p.ConformsTo...)
 	for _, r := range p.Resources {
 		dist := &moissonv1.Distribution{
 			Url:         firstNonEmpty(r.AccessURL, r.URL),
@@ -730,7 +835,7 @@ var Protocol = source.Protocol{Name: "ckan", New: New, Read: Read, Sniff: sniff}
 // Read reads one saved CKAN answer (package_search, package_show, or a bare
 // package or list of packages).
 func Read(ctx context.Context, r io.Reader, base string, sink source.Sink) error {
-	s := &Source{portal: strings.TrimRight(base, "/")}
+	s := &Source{portal: portalOf(base)}
 	n, count, err := DecodeSearch(r, func(p *Package) error {
 		rec, perr := s.Record(p)
 		if perr != nil {
@@ -747,8 +852,39 @@ func Read(ctx context.Context, r io.Reader, base string, sink source.Sink) error
 	return nil
 }
 
+// sniff recognises an Action API answer (its "help" names a CKAN action or
+// help_show) or a package dict (keys only CKAN writes).
 func sniff(head []byte) bool {
 	s := string(head)
-	return strings.Contains(s, `"package_search`) || strings.Contains(s, `"package_show`) ||
-		(strings.Contains(s, `"license_id"`) || strings.Contains(s, `"resources"`) && strings.Contains(s, `"notes"`))
+	if strings.Contains(s, `"package_search`) || strings.Contains(s, `"package_show`) || strings.Contains(s, `help_show?name=`) ||
+		strings.Contains(s, "/api/3/action/") && strings.Contains(s, `"success"`) {
+		return true
+	}
+	if strings.Contains(s, `"license_id"`) || strings.Contains(s, `"resources"`) && strings.Contains(s, `"notes"`) {
+		return true
+	}
+	// A legacy package dict opens on its extras list ({"key", "value",
+	// "__extras": {"package_id", "revision_id"}}); the package keys may be
+	// far beyond the head.
+	if strings.Contains(s, `"__extras"`) || strings.Contains(s, `"extras"`) && strings.Contains(s, `"key"`) && strings.Contains(s, `"value"`) && strings.Contains(s, `"revision_id"`) {
+		return true
+	}
+	return strings.Contains(s, `"metadata_modified"`) && strings.Contains(s, `"owner_org"`)
+}
+
+// portalOf tells a portal's home from the URL an answer came from
+// (https://host/data/api/3/action/package_search?... → https://host/data);
+// "" for a file path.
+func portalOf(base string) string {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	p := u.Path
+	if i := strings.Index(p, "/api/"); i >= 0 {
+		p = p[:i]
+	} else {
+		p = ""
+	}
+	return u.Scheme + "://" + u.Host + strings.TrimRight(p, "/")
 }

@@ -174,37 +174,43 @@ type Paging struct {
 // Read parses one catalogue document and hands each dcat:Dataset to fn,
 // normalised; problem receives datasets that could not be normalised.
 func Read(r io.Reader, syntax, base string, fn func(source.Record) error, problem func(id, msg string)) (Paging, error) {
-	g := newGraph()
+	sp := newSpooler()
+	defer sp.close()
 	var err error
 	switch syntax {
 	case RDFXML:
-		err = rdf.ParseRDFXML(r, base, func(t rdf.Triple) error { g.add(t); return nil })
+		var repairs int
+		var first *rdf.ParseError
+		opt := rdf.Options{Lenient: true, Warn: func(pe *rdf.ParseError) {
+			if repairs++; first == nil {
+				first = pe
+			}
+		}}
+		err = rdf.ParseRDFXMLOpts(r, base, opt, sp.add)
+		if repairs > 0 && problem != nil {
+			problem("", fmt.Sprintf("invalid RDF/XML read leniently (%d repairs), first: %v", repairs, first))
+		}
 	case Turtle:
-		err = rdf.ParseTurtle(r, base, func(t rdf.Triple) error { g.add(t); return nil })
+		err = rdf.ParseTurtle(r, base, sp.add)
 	case NTriples:
-		err = rdf.ParseNTriples(r, func(t rdf.Triple) error { g.add(t); return nil })
+		err = rdf.ParseNTriples(r, sp.add)
 	case JSONLD:
-		err = parseJSONLD(r, base, func(t rdf.Triple) error { g.add(t); return nil })
+		br := bufio.NewReaderSize(r, 64<<10)
+		head, _ := br.Peek(16 << 10)
+		if IsPOD(head) {
+			return Paging{TotalItems: -1}, readPOD(br, fn, problem)
+		}
+		err = parseJSONLD(br, base, sp.add)
 	default:
 		return Paging{TotalItems: -1}, fmt.Errorf("%w (Content-Type and URL say nothing; set params.format)", ErrSyntax)
+	}
+	if err == nil {
+		err = sp.err
 	}
 	if err != nil {
 		return Paging{TotalItems: -1}, err
 	}
-	paging := g.paging(base)
-	for _, s := range g.subjectsOfType(nsDCAT + "Dataset") {
-		rec, perr := g.dataset(s)
-		if perr != nil {
-			if problem != nil {
-				problem(s, perr.Error())
-			}
-			continue
-		}
-		if err := fn(rec); err != nil {
-			return paging, err
-		}
-	}
-	return paging, nil
+	return sp.replay(base, fn, problem)
 }
 
 // paging reads the Hydra view of the page, if any.

@@ -28,6 +28,9 @@ const (
 type graph struct {
 	bySubject map[string][]po
 	order     []string // subjects in first-seen order, for a stable walk
+	// streaming: subjects come and go (stream.go); order then lists only
+	// the subjects that carry Hydra paging.
+	streaming bool
 }
 
 type po struct {
@@ -44,12 +47,26 @@ func key(t rdf.Term) string {
 	return t.Value
 }
 
-func (g *graph) add(t rdf.Triple) {
-	k := key(t.S)
-	if _, ok := g.bySubject[k]; !ok {
+func (g *graph) add(t rdf.Triple) { g.addPO(t.S, t.P.Value, t.O) }
+
+func (g *graph) addPO(s rdf.Term, p string, o rdf.Term) {
+	k := key(s)
+	list, ok := g.bySubject[k]
+	if !ok && (!g.streaming || strings.HasPrefix(p, nsHydra) || strings.HasPrefix(o.Value, nsHydra)) {
+		g.order = append(g.order, k)
+	} else if ok && g.streaming && strings.HasPrefix(p, nsHydra) && !g.inOrder(k) {
 		g.order = append(g.order, k)
 	}
-	g.bySubject[k] = append(g.bySubject[k], po{p: t.P.Value, o: t.O})
+	g.bySubject[k] = append(list, po{p: p, o: o})
+}
+
+func (g *graph) inOrder(k string) bool {
+	for _, x := range g.order {
+		if x == k {
+			return true
+		}
+	}
+	return false
 }
 
 // subjectsOfType lists subjects typed with class, in document order.

@@ -36,7 +36,7 @@ var sortClauses = map[string]struct {
 		kinds: []string{"number", "string"},
 	},
 	index.SortModified: {
-		sort:  []any{map[string]any{"modified": map[string]any{"order": "desc", "format": "epoch_millis"}}, map[string]any{"id": "asc"}},
+		sort:  []any{map[string]any{"modified": "desc"}, map[string]any{"id": "asc"}},
 		kinds: []string{"number", "string"},
 	},
 	index.SortTitle: {

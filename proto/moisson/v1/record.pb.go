@@ -1038,7 +1038,15 @@ type HarvestRun struct {
 	Protocol      string                 `protobuf:"bytes,16,opt,name=protocol,proto3" json:"protocol,omitempty"`
 	Published     int64                  `protobuf:"varint,17,opt,name=published,proto3" json:"published,omitempty"` // envelopes published to RECORDS
 	Worker        string                 `protobuf:"bytes,18,opt,name=worker,proto3" json:"worker,omitempty"`
-	ErrorCount    int64                  `protobuf:"varint,19,opt,name=error_count,json=errorCount,proto3" json:"error_count,omitempty"` // all errors; errors[] keeps the first ones
+	ErrorCount    int64                  `protobuf:"varint,19,opt,name=error_count,json=errorCount,proto3" json:"error_count,omitempty"`    // all errors; errors[] keeps the first ones
+	Held          int64                  `protobuf:"varint,20,opt,name=held,proto3" json:"held,omitempty"`                                  // deletions held for a human (see needs_review)
+	NeedsReview   bool                   `protobuf:"varint,21,opt,name=needs_review,json=needsReview,proto3" json:"needs_review,omitempty"` // the run saw far fewer datasets than the last successful one
+	ReviewReason  string                 `protobuf:"bytes,22,opt,name=review_reason,json=reviewReason,proto3" json:"review_reason,omitempty"`
+	NotModified   int64                  `protobuf:"varint,23,opt,name=not_modified,json=notModified,proto3" json:"not_modified,omitempty"` // pages the portal answered 304 Not Modified
+	HeartbeatAt   *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=heartbeat_at,json=heartbeatAt,proto3" json:"heartbeat_at,omitempty"`  // last sign of life of a RUNNING run
+	Diagnosis     string                 `protobuf:"bytes,25,opt,name=diagnosis,proto3" json:"diagnosis,omitempty"`                         // moved or dead portal: what the harvester saw
+	Complete      bool                   `protobuf:"varint,26,opt,name=complete,proto3" json:"complete,omitempty"`                          // the walk reached the end of the source
+	Trigger       string                 `protobuf:"bytes,27,opt,name=trigger,proto3" json:"trigger,omitempty"`                             // schedule, manual, startup, takeover
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1204,6 +1212,62 @@ func (x *HarvestRun) GetErrorCount() int64 {
 		return x.ErrorCount
 	}
 	return 0
+}
+
+func (x *HarvestRun) GetHeld() int64 {
+	if x != nil {
+		return x.Held
+	}
+	return 0
+}
+
+func (x *HarvestRun) GetNeedsReview() bool {
+	if x != nil {
+		return x.NeedsReview
+	}
+	return false
+}
+
+func (x *HarvestRun) GetReviewReason() string {
+	if x != nil {
+		return x.ReviewReason
+	}
+	return ""
+}
+
+func (x *HarvestRun) GetNotModified() int64 {
+	if x != nil {
+		return x.NotModified
+	}
+	return 0
+}
+
+func (x *HarvestRun) GetHeartbeatAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.HeartbeatAt
+	}
+	return nil
+}
+
+func (x *HarvestRun) GetDiagnosis() string {
+	if x != nil {
+		return x.Diagnosis
+	}
+	return ""
+}
+
+func (x *HarvestRun) GetComplete() bool {
+	if x != nil {
+		return x.Complete
+	}
+	return false
+}
+
+func (x *HarvestRun) GetTrigger() string {
+	if x != nil {
+		return x.Trigger
+	}
+	return ""
 }
 
 type HarvestError struct {
@@ -1385,7 +1449,7 @@ const file_moisson_v1_record_proto_rawDesc = "" +
 	"\n" +
 	"\x06UPSERT\x10\x01\x12\n" +
 	"\n" +
-	"\x06DELETE\x10\x02\"\xea\x05\n" +
+	"\x06DELETE\x10\x02\"\xfc\a\n" +
 	"\n" +
 	"HarvestRun\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x1b\n" +
@@ -1411,7 +1475,15 @@ const file_moisson_v1_record_proto_rawDesc = "" +
 	"\tpublished\x18\x11 \x01(\x03R\tpublished\x12\x16\n" +
 	"\x06worker\x18\x12 \x01(\tR\x06worker\x12\x1f\n" +
 	"\verror_count\x18\x13 \x01(\x03R\n" +
-	"errorCount\"U\n" +
+	"errorCount\x12\x12\n" +
+	"\x04held\x18\x14 \x01(\x03R\x04held\x12!\n" +
+	"\fneeds_review\x18\x15 \x01(\bR\vneedsReview\x12#\n" +
+	"\rreview_reason\x18\x16 \x01(\tR\freviewReason\x12!\n" +
+	"\fnot_modified\x18\x17 \x01(\x03R\vnotModified\x12=\n" +
+	"\fheartbeat_at\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\vheartbeatAt\x12\x1c\n" +
+	"\tdiagnosis\x18\x19 \x01(\tR\tdiagnosis\x12\x1a\n" +
+	"\bcomplete\x18\x1a \x01(\bR\bcomplete\x12\x18\n" +
+	"\atrigger\x18\x1b \x01(\tR\atrigger\"U\n" +
 	"\x06Status\x12\x16\n" +
 	"\x12STATUS_UNSPECIFIED\x10\x00\x12\v\n" +
 	"\aRUNNING\x10\x01\x12\r\n" +
@@ -1479,12 +1551,13 @@ var file_moisson_v1_record_proto_depIdxs = []int32{
 	14, // 16: moisson.v1.HarvestRun.finished_at:type_name -> google.protobuf.Timestamp
 	1,  // 17: moisson.v1.HarvestRun.status:type_name -> moisson.v1.HarvestRun.Status
 	13, // 18: moisson.v1.HarvestRun.errors:type_name -> moisson.v1.HarvestError
-	14, // 19: moisson.v1.HarvestError.at:type_name -> google.protobuf.Timestamp
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	14, // 19: moisson.v1.HarvestRun.heartbeat_at:type_name -> google.protobuf.Timestamp
+	14, // 20: moisson.v1.HarvestError.at:type_name -> google.protobuf.Timestamp
+	21, // [21:21] is the sub-list for method output_type
+	21, // [21:21] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_moisson_v1_record_proto_init() }

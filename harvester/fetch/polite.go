@@ -1,0 +1,120 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/temoto/robotstxt"
+	"golang.org/x/time/rate"
+)
+
+// ErrRobots is returned for a URL the portal's robots.txt disallows.
+var ErrRobots = errors.New("disallowed by the portal's robots.txt")
+
+// RobotsAgent is the user-agent token matched in robots.txt.
+const RobotsAgent = "Moisson"
+
+// host is the politeness state of one host: a rate limiter, a cap on
+// requests in flight, and its robots.txt.
+type host struct {
+	lim *rate.Limiter
+	sem chan struct{}
+
+	robotsOnce sync.Once
+	robots     *robotstxt.Group // nil: everything allowed
+	robotsAll  bool             // the robots.txt could not be read for a server error: all disallowed
+	robotsAt   time.Time
+}
+
+func (c *Client) host(u *url.URL) *host {
+	key := u.Scheme + "://" + u.Host
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := c.hosts[key]
+	if h == nil {
+		h = &host{sem: make(chan struct{}, c.opt.ConcurrencyPerHost)}
+		if c.opt.RatePerHost > 0 {
+			burst := int(c.opt.RatePerHost)
+			if burst < 1 {
+				burst = 1
+			}
+			h.lim = rate.NewLimiter(rate.Limit(c.opt.RatePerHost), burst)
+		}
+		c.hosts[key] = h
+	}
+	return h
+}
+
+// acquire waits for the host's rate and a slot; release gives the slot back.
+func (h *host) acquire(ctx context.Context) (release func(), err error) {
+	if h.lim != nil {
+		if err := h.lim.Wait(ctx); err != nil {
+			return nil, err
+		}
+	}
+	select {
+	case h.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	var once sync.Once
+	return func() { once.Do(func() { <-h.sem }) }, nil
+}
+
+// allowed reads the host's robots.txt once (RFC 9309: a 4xx means no
+// rules; a 5xx or an unreachable server means everything is disallowed for
+// now) and checks the path.
+func (h *host) allowed(ctx context.Context, c *Client, u *url.URL) bool {
+	h.robotsOnce.Do(func() {
+		h.robotsAt = time.Now()
+		rctx, cancel := context.WithTimeout(ctx, c.opt.HeaderTimeout)
+		defer cancel()
+		req, err := http.NewRequestWithContext(rctx, http.MethodGet, u.Scheme+"://"+u.Host+"/robots.txt", nil)
+		if err != nil {
+			return
+		}
+		req.Header.Set("User-Agent", c.ua)
+		resp, err := c.http.Do(req)
+		if err != nil {
+			var re *RedirectError
+			if errors.As(err, &re) {
+				return // robots.txt elsewhere: no rules here
+			}
+			h.robotsAll = !errors.Is(err, ErrForbiddenAddress)
+			return
+		}
+		defer resp.Body.Close()
+		switch {
+		case resp.StatusCode >= 500:
+			h.robotsAll = true
+			return
+		case resp.StatusCode >= 400:
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 512<<10))
+		if err != nil {
+			return
+		}
+		data, err := robotstxt.FromStatusAndBytes(resp.StatusCode, body)
+		if err != nil {
+			return
+		}
+		h.robots = data.FindGroup(RobotsAgent)
+	})
+	if h.robotsAll {
+		return false
+	}
+	if h.robots == nil {
+		return true
+	}
+	p := u.EscapedPath()
+	if u.RawQuery != "" {
+		p += "?" + u.RawQuery
+	}
+	return h.robots.Test(p)
+}

@@ -1,0 +1,468 @@
+// Package d4c reads a Data4Citizen portal (a Drupal front on CKAN) through
+// its catalogue API, /d4c/api/datasets/2.0/search/?rows=N&start=M.
+//
+// What the catalogue answers: public clients of real D4C portals
+// (data.anfr.fr, datagrandest.fr) read it as CKAN's package_search
+// envelope, {"success", "result": {"count", "results": [package dicts]}};
+// the front's records API is ODS v1-like, and some fronts answer the
+// catalogue the ODS v1 way ({"nhits", "datasets": [{"datasetid", "metas",
+// "fields"}]}). Both are read, one dataset at a time. Columns (SCDL
+// evidence) come from a dataset's "fields" list ([{"name"}], ODS style, or
+// [{"id"}], CKAN DataStore style) when the answer carries one.
+package d4c
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/opendatafrance/moisson/harvester/config"
+	"github.com/opendatafrance/moisson/harvester/fetch"
+	"github.com/opendatafrance/moisson/harvester/source"
+	"github.com/opendatafrance/moisson/harvester/source/ckan"
+	"github.com/opendatafrance/moisson/harvester/source/ods"
+)
+
+// DefaultRows is the page size when the source sets none.
+const DefaultRows = 100
+
+// SearchPath is the catalogue path under the D4C API root.
+const SearchPath = "/datasets/2.0/search/"
+
+// Source reads one Data4Citizen catalogue.
+type Source struct {
+	endpoint string // the D4C API root, ending in /d4c/api
+	rows     int
+	params   url.Values // extra query parameters (q, sort)
+	mapper   *mapper
+	env      source.Env
+}
+
+// New is the source.Factory of Data4Citizen. The endpoint is the D4C API
+// root (https://host/d4c/api; the full search URL is accepted too). Params:
+// page_size (1..1000), q (a CKAN query, e.g. organization:ville-de-x), sort.
+func New(src *config.Source, env source.Env) (source.Source, error) {
+	ep := strings.TrimRight(src.Endpoint, "/")
+	ep = strings.TrimSuffix(ep, strings.TrimRight(SearchPath, "/"))
+	s := &Source{endpoint: ep, rows: DefaultRows, params: url.Values{}, env: env}
+	if v := src.Params["page_size"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return nil, fmt.Errorf("d4c source %s: page_size %q must be 1..1000", src.ID, v)
+		}
+		s.rows = n
+	}
+	for _, k := range []string{"q", "sort"} {
+		if v := src.Params[k]; v != "" {
+			s.params.Set(k, v)
+		}
+	}
+	portal := ""
+	if src.Portal != nil {
+		portal = src.Portal.URL
+	}
+	if portal == "" {
+		portal = siteOf(ep)
+	}
+	m, err := newMapper(portal, env)
+	if err != nil {
+		return nil, err
+	}
+	s.mapper = m
+	return s, nil
+}
+
+// siteOf returns what precedes "/d4c/" (or "/api/") in a URL.
+func siteOf(u string) string {
+	for _, marker := range []string{"/d4c/", "/api/"} {
+		if i := strings.Index(u, marker); i > 0 {
+			return u[:i]
+		}
+	}
+	if p, err := url.Parse(u); err == nil && p.Host != "" && (p.Scheme == "http" || p.Scheme == "https") {
+		return p.Scheme + "://" + p.Host
+	}
+	return ""
+}
+
+// Harvest walks the catalogue by rows/start to its end.
+func (s *Source) Harvest(ctx context.Context, sink source.Sink) error {
+	start := 0
+	var declared int64 = -1
+	for {
+		u := s.pageURL(start)
+		n, count, err := s.readPage(ctx, u, sink)
+		if err != nil {
+			return err
+		}
+		if count >= 0 {
+			if declared >= 0 && count != declared {
+				sink.Problem(source.Problem{Kind: source.KindPaging, URL: u,
+					Message: fmt.Sprintf("declared count changed during the walk: %d then %d", declared, count)})
+			}
+			declared = count
+		}
+		sink.Page(u, declared)
+		start += n
+		if n == 0 {
+			if declared >= 0 && int64(start) < declared {
+				return &source.Error{Kind: source.KindPaging, URL: u,
+					Err: fmt.Errorf("empty page at start=%d before the declared count %d", start, declared)}
+			}
+			return nil
+		}
+		if n < s.rows {
+			if declared >= 0 && int64(start) < declared {
+				return &source.Error{Kind: source.KindPaging, URL: u,
+					Err: fmt.Errorf("page returned %d datasets of %d asked at start=%d, before the declared count %d (silent row cap?)", n, s.rows, start-n, declared)}
+			}
+			return nil
+		}
+		if declared >= 0 && int64(start) >= declared {
+			return nil
+		}
+	}
+}
+
+func (s *Source) pageURL(start int) string {
+	q := url.Values{}
+	for k, v := range s.params {
+		q[k] = v
+	}
+	q.Set("rows", strconv.Itoa(s.rows))
+	q.Set("start", strconv.Itoa(start))
+	return s.endpoint + SearchPath + "?" + q.Encode()
+}
+
+func (s *Source) readPage(ctx context.Context, u string, sink source.Sink) (int, int64, error) {
+	resp, err := s.env.Client.Get(ctx, fetch.Request{URL: u, Accept: "application/json"})
+	if err != nil {
+		return 0, -1, &source.Error{Kind: fetch.KindOf(err), URL: u, Err: err}
+	}
+	defer resp.Close()
+	n, count, err := Decode(resp.Body, func(raw json.RawMessage) error {
+		return s.mapper.emit(ctx, u, raw, sink)
+	})
+	if err != nil {
+		var pe *ParseError
+		var se sinkError
+		switch {
+		case errors.As(err, &pe):
+			return n, count, &source.Error{Kind: source.KindParse, URL: u, Err: err}
+		case errors.As(err, &se):
+			return n, count, se.err
+		case ctx.Err() != nil:
+			return n, count, err
+		}
+		return n, count, &source.Error{Kind: fetch.KindOf(err), URL: u, Err: err}
+	}
+	return n, count, nil
+}
+
+type sinkError struct{ err error }
+
+func (e sinkError) Error() string { return e.err.Error() }
+func (e sinkError) Unwrap() error { return e.err }
+
+// ParseError is an answer that is not a D4C catalogue answer.
+type ParseError struct {
+	Msg    string
+	Offset int64
+}
+
+func (e *ParseError) Error() string { return fmt.Sprintf("d4c: at byte %d: %s", e.Offset, e.Msg) }
+
+// Decode streams a catalogue answer (CKAN-like {"success", "result":
+// {"count", "results"}}, ODS v1-like {"nhits", "datasets"}, or a bare list)
+// and calls fn with each dataset's JSON. It returns the number of datasets
+// and the declared count (-1 if absent).
+func Decode(r io.Reader, fn func(json.RawMessage) error) (int, int64, error) {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	n, count, err := decode(dec, fn)
+	var pe *ParseError
+	if errors.As(err, &pe) && pe.Offset == 0 {
+		pe.Offset = dec.InputOffset()
+	}
+	return n, count, err
+}
+
+func decode(dec *json.Decoder, fn func(json.RawMessage) error) (int, int64, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return 0, -1, &ParseError{Msg: "not JSON: " + err.Error()}
+	}
+	if tok == json.Delim('[') {
+		n, err := decodeArray(dec, fn)
+		return n, int64(n), err
+	}
+	if tok != json.Delim('{') {
+		return 0, -1, &ParseError{Msg: fmt.Sprintf("expected a JSON object, got %v", tok)}
+	}
+	n := 0
+	var count int64 = -1
+	success := true
+	lists := 0
+	var apiErr json.RawMessage
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return n, count, &ParseError{Msg: err.Error()}
+		}
+		key, _ := t.(string)
+		switch key {
+		case "success":
+			if err := dec.Decode(&success); err != nil {
+				return n, count, &ParseError{Msg: "success: " + err.Error()}
+			}
+		case "error":
+			if err := dec.Decode(&apiErr); err != nil {
+				return n, count, &ParseError{Msg: "error: " + err.Error()}
+			}
+		case "nhits":
+			c, err := decodeCount(dec)
+			if err != nil {
+				return n, count, err
+			}
+			count = c
+		case "datasets":
+			if err := expectList(dec, key); err != nil {
+				return n, count, err
+			}
+			lists++
+			k, err := decodeArray(dec, fn)
+			n += k
+			if err != nil {
+				return n, count, err
+			}
+		case "result":
+			t, err := dec.Token()
+			if err != nil {
+				return n, count, &ParseError{Msg: "result: " + err.Error()}
+			}
+			switch t {
+			case json.Delim('['):
+				lists++
+				k, err := decodeArray(dec, fn)
+				n += k
+				if err != nil {
+					return n, count, err
+				}
+			case json.Delim('{'):
+				for dec.More() {
+					t, err := dec.Token()
+					if err != nil {
+						return n, count, &ParseError{Msg: err.Error()}
+					}
+					switch t {
+					case "count":
+						c, err := decodeCount(dec)
+						if err != nil {
+							return n, count, err
+						}
+						count = c
+					case "results":
+						if err := expectList(dec, "results"); err != nil {
+							return n, count, err
+						}
+						lists++
+						k, err := decodeArray(dec, fn)
+						n += k
+						if err != nil {
+							return n, count, err
+						}
+					default:
+						var raw json.RawMessage
+						if err := dec.Decode(&raw); err != nil {
+							return n, count, &ParseError{Msg: err.Error()}
+						}
+					}
+				}
+				if _, err := dec.Token(); err != nil {
+					return n, count, &ParseError{Msg: "truncated result: " + err.Error()}
+				}
+			case nil:
+			default:
+				return n, count, &ParseError{Msg: fmt.Sprintf("result: unexpected %v", t)}
+			}
+		default:
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return n, count, &ParseError{Msg: err.Error()}
+			}
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return n, count, &ParseError{Msg: "truncated answer: " + err.Error()}
+	}
+	if !success {
+		return n, count, &ParseError{Msg: "the API answered success=false: " + fetch.Excerpt(apiErr)}
+	}
+	if lists == 0 {
+		return n, count, &ParseError{Msg: "no result, results nor datasets in the answer"}
+	}
+	return n, count, nil
+}
+
+func expectList(dec *json.Decoder, key string) error {
+	t, err := dec.Token()
+	if err != nil || t != json.Delim('[') {
+		return &ParseError{Msg: key + " is not a list"}
+	}
+	return nil
+}
+
+func decodeCount(dec *json.Decoder) (int64, error) {
+	var c json.Number
+	if err := dec.Decode(&c); err != nil {
+		return -1, &ParseError{Msg: "count: " + err.Error()}
+	}
+	v, err := c.Int64()
+	if err != nil || v < 0 {
+		return -1, &ParseError{Msg: "count: not a count: " + c.String()}
+	}
+	return v, nil
+}
+
+func decodeArray(dec *json.Decoder, fn func(json.RawMessage) error) (int, error) {
+	n := 0
+	for dec.More() {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return n, &ParseError{Msg: fmt.Sprintf("dataset %d: %v", n+1, err)}
+		}
+		n++
+		if err := fn(raw); err != nil {
+			return n, err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return n, &ParseError{Msg: "truncated list: " + err.Error()}
+	}
+	return n, nil
+}
+
+// mapper turns D4C datasets into records: CKAN package dicts through the
+// CKAN adapter, ODS-like datasets through the ODS one; D4C landing pages.
+type mapper struct {
+	portal string
+	ckan   *ckan.Source
+	ods    ods.Mapper
+}
+
+func newMapper(portal string, env source.Env) (*mapper, error) {
+	portal = strings.TrimRight(portal, "/")
+	m := &mapper{portal: portal}
+	cs, err := ckan.New(&config.Source{ID: "d4c", Endpoint: portal, Params: map[string]string{},
+		Portal: &config.Portal{URL: portal}}, env)
+	if err != nil {
+		return nil, err
+	}
+	c, ok := cs.(*ckan.Source)
+	if !ok {
+		return nil, fmt.Errorf("d4c: the ckan adapter is not a *ckan.Source")
+	}
+	m.ckan = c
+	m.ods = ods.NewMapper("", portal)
+	m.ods.LandingPage = m.landing
+	return m, nil
+}
+
+// landing is a dataset's page on a D4C front.
+func (m *mapper) landing(name string) string {
+	if m.portal == "" || name == "" {
+		return ""
+	}
+	return m.portal + "/visualisation/information/?id=" + url.QueryEscape(name)
+}
+
+// shape tells an ODS-like dataset from a CKAN package.
+type shape struct {
+	DatasetID string          `json:"datasetid"`
+	ODSID     string          `json:"dataset_id"`
+	Metas     json.RawMessage `json:"metas"`
+	Fields    []column        `json:"fields"`
+}
+
+// column is an ODS field ({"name"}) or a CKAN DataStore field ({"id"}).
+type column struct {
+	Name ods.Str `json:"name"`
+	ID   ods.Str `json:"id"`
+}
+
+func (m *mapper) emit(ctx context.Context, u string, raw json.RawMessage, sink source.Sink) error {
+	rec, id, err := m.record(raw)
+	if err != nil {
+		sink.Problem(source.Problem{Kind: source.KindNormalise, URL: u, DatasetID: id, Message: err.Error(),
+			Excerpt: fetch.Excerpt(raw)})
+		return nil
+	}
+	if err := sink.Record(ctx, rec); err != nil {
+		return sinkError{err}
+	}
+	return nil
+}
+
+// record normalises one dataset; id is the portal's identifier when known.
+func (m *mapper) record(raw json.RawMessage) (source.Record, string, error) {
+	var sh shape
+	if err := json.Unmarshal(raw, &sh); err != nil {
+		return source.Record{}, "", err
+	}
+	if sh.DatasetID != "" || sh.ODSID != "" || len(sh.Metas) > 0 {
+		d, err := ods.Parse(raw)
+		if err != nil {
+			return source.Record{}, "", err
+		}
+		rec, err := m.ods.Record(d)
+		return rec, d.ID(), err
+	}
+	var p ckan.Package
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return source.Record{}, "", err
+	}
+	rec, err := m.ckan.Record(&p)
+	if err != nil {
+		return rec, p.ID, err
+	}
+	if lp := m.landing(ods.FirstNonEmpty(p.Name, p.ID)); lp != "" {
+		rec.Dataset.LandingPage = lp
+	}
+	for _, c := range sh.Fields {
+		if name := ods.FirstNonEmpty(string(c.Name), string(c.ID)); name != "" && !strings.HasPrefix(name, "_") {
+			rec.Columns = append(rec.Columns, name)
+		}
+	}
+	return rec, p.ID, nil
+}
+
+// Protocol is the Data4Citizen adapter.
+var Protocol = source.Protocol{Name: "d4c", New: New, Read: Read, Sniff: Sniff}
+
+// Read reads one saved D4C catalogue answer (or a bare list of datasets).
+func Read(ctx context.Context, r io.Reader, base string, sink source.Sink) error {
+	m, err := newMapper(siteOf(base), source.Env{})
+	if err != nil {
+		return err
+	}
+	_, count, err := Decode(r, func(raw json.RawMessage) error { return m.emit(ctx, base, raw, sink) })
+	if err != nil {
+		var se sinkError
+		if errors.As(err, &se) {
+			return se.err
+		}
+		return err
+	}
+	sink.Page(base, count)
+	return nil
+}
+
+// Sniff recognises a D4C catalogue answer by its help URL.
+func Sniff(head []byte) bool {
+	return strings.Contains(string(head), "/d4c/api/")
+}

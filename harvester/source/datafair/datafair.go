@@ -1,0 +1,647 @@
+// Package datafair reads a Data Fair (Koumoul) portal through its API,
+// /data-fair/api/v1/datasets?size=N&page=P&sort=createdAt:1, answered as
+// {"count", "results": [dataset documents]}.
+//
+// Data Fair's list answers carry the whole dataset documents, schema
+// included, unless select= restricts them (api/src/datasets/service.ts:
+// findUtils.project(select) excludes nothing when select is absent), so
+// columns (schema[].key, SCDL evidence) come from the list. A result
+// without any schema (a select-restricted or proxied answer) is completed
+// with /datasets/{id}, fetched with bounded concurrency after its page.
+// Paging is by page number with an ascending creation sort, so datasets
+// created during the walk land at its end; size+skip is capped at 10000
+// by the API.
+package datafair
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/opendatafrance/moisson/harvester/config"
+	"github.com/opendatafrance/moisson/harvester/fetch"
+	"github.com/opendatafrance/moisson/harvester/normalize"
+	"github.com/opendatafrance/moisson/harvester/source"
+	"github.com/opendatafrance/moisson/harvester/source/ods"
+	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+const (
+	// DefaultSize is the page size when the source sets none.
+	DefaultSize = 100
+	// Window is the API's cap on size+skip.
+	Window = 10000
+	// DefaultSort pages in creation order.
+	DefaultSort = "createdAt:1"
+	// Concurrency bounds the per-dataset requests.
+	Concurrency = 4
+)
+
+// Source reads one Data Fair API.
+type Source struct {
+	endpoint string // the API root, ending in /data-fair/api/v1
+	portal   string
+	size     int
+	sort     string
+	params   url.Values
+	env      source.Env
+}
+
+// New is the source.Factory of Data Fair. Params: page_size (1..1000),
+// sort (default createdAt:1), owner (e.g. organization:abc), select.
+func New(src *config.Source, env source.Env) (source.Source, error) {
+	ep := strings.TrimSuffix(strings.TrimRight(src.Endpoint, "/"), "/datasets")
+	s := &Source{endpoint: ep, size: DefaultSize, sort: DefaultSort, params: url.Values{}, env: env}
+	if src.Portal != nil {
+		s.portal = strings.TrimRight(src.Portal.URL, "/")
+	}
+	if v := src.Params["page_size"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return nil, fmt.Errorf("datafair source %s: page_size %q must be 1..1000", src.ID, v)
+		}
+		s.size = n
+	}
+	if v := src.Params["sort"]; v != "" {
+		s.sort = v
+	}
+	for _, k := range []string{"owner", "select"} {
+		if v := src.Params[k]; v != "" {
+			s.params.Set(k, v)
+		}
+	}
+	return s, nil
+}
+
+// Harvest walks the dataset list to its end.
+func (s *Source) Harvest(ctx context.Context, sink source.Sink) error {
+	var declared int64 = -1
+	seen := map[string]bool{}
+	got := 0
+	for page := 1; ; page++ {
+		u := s.pageURL(page)
+		if page*s.size > Window {
+			return &source.Error{Kind: source.KindPaging, URL: u,
+				Err: fmt.Errorf("the API cannot page past %d datasets (size+skip), %d declared", Window, declared)}
+		}
+		n, count, err := s.readPage(ctx, u, sink, seen)
+		if err != nil {
+			return err
+		}
+		if count >= 0 {
+			if declared >= 0 && count != declared {
+				sink.Problem(source.Problem{Kind: source.KindPaging, URL: u,
+					Message: fmt.Sprintf("declared count changed during the walk: %d then %d", declared, count)})
+			}
+			declared = count
+		}
+		sink.Page(u, declared)
+		got += n
+		if n == 0 {
+			if declared >= 0 && int64(got) < declared {
+				return &source.Error{Kind: source.KindPaging, URL: u,
+					Err: fmt.Errorf("empty page %d after %d datasets, before the declared count %d", page, got, declared)}
+			}
+			return nil
+		}
+		if n < s.size {
+			if declared >= 0 && int64(got) < declared {
+				return &source.Error{Kind: source.KindPaging, URL: u,
+					Err: fmt.Errorf("page %d returned %d datasets of %d asked, before the declared count %d", page, n, s.size, declared)}
+			}
+			return nil
+		}
+		if declared >= 0 && int64(got) >= declared {
+			return nil
+		}
+	}
+}
+
+func (s *Source) pageURL(page int) string {
+	q := url.Values{}
+	for k, v := range s.params {
+		q[k] = v
+	}
+	q.Set("size", strconv.Itoa(s.size))
+	q.Set("page", strconv.Itoa(page))
+	q.Set("sort", s.sort)
+	return s.endpoint + "/datasets?" + q.Encode()
+}
+
+// readPage reads one list page. Datasets with a schema go to the sink as
+// they are decoded; the others are completed afterwards.
+func (s *Source) readPage(ctx context.Context, u string, sink source.Sink, seen map[string]bool) (int, int64, error) {
+	resp, err := s.env.Client.Get(ctx, fetch.Request{URL: u, Accept: "application/json"})
+	if err != nil {
+		return 0, -1, &source.Error{Kind: fetch.KindOf(err), URL: u, Err: err}
+	}
+	defer resp.Close()
+	m := Mapper{Endpoint: s.endpoint, Portal: s.portal}
+	var incomplete []*Dataset
+	n, count, err := Decode(resp.Body, func(raw json.RawMessage) error {
+		var d Dataset
+		if err := json.Unmarshal(raw, &d); err != nil {
+			sink.Problem(source.Problem{Kind: source.KindNormalise, URL: u, Message: err.Error(), Excerpt: fetch.Excerpt(raw)})
+			return nil
+		}
+		if d.ID != "" {
+			if seen[d.ID] {
+				sink.Problem(source.Problem{Kind: source.KindPaging, URL: u, DatasetID: d.ID,
+					Message: "dataset listed twice during the walk (the catalogue changed while it was paged?)"})
+				return nil
+			}
+			seen[d.ID] = true
+		}
+		if d.Schema == nil && d.ID != "" {
+			incomplete = append(incomplete, &d)
+			return nil
+		}
+		return m.emit(ctx, u, &d, sink)
+	})
+	if err != nil {
+		var pe *ParseError
+		var se sinkError
+		switch {
+		case errors.As(err, &pe):
+			return n, count, &source.Error{Kind: source.KindParse, URL: u, Err: err}
+		case errors.As(err, &se):
+			return n, count, se.err
+		case ctx.Err() != nil:
+			return n, count, err
+		}
+		return n, count, &source.Error{Kind: fetch.KindOf(err), URL: u, Err: err}
+	}
+	if err := s.complete(ctx, m, incomplete, sink); err != nil {
+		return n, count, err
+	}
+	return n, count, nil
+}
+
+// complete fetches /datasets/{id} for datasets listed without a schema
+// (at most Concurrency at once) and hands them over in list order. A
+// dataset whose document cannot be fetched is handed over as listed, with
+// a problem.
+func (s *Source) complete(ctx context.Context, m Mapper, list []*Dataset, sink source.Sink) error {
+	if len(list) == 0 {
+		return nil
+	}
+	full := make([]*Dataset, len(list))
+	errs := make([]error, len(list))
+	sem := make(chan struct{}, Concurrency)
+	var wg sync.WaitGroup
+	for i, d := range list {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			full[i], errs[i] = s.fetchOne(ctx, d.ID)
+		}()
+	}
+	wg.Wait()
+	for i, d := range list {
+		u := s.endpoint + "/datasets/" + url.PathEscape(d.ID)
+		if errs[i] != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			sink.Problem(source.Problem{Kind: source.KindOf(errs[i]), URL: u, DatasetID: d.ID,
+				Message: "dataset listed without schema, and its document could not be read: " + errs[i].Error()})
+			full[i] = d
+		}
+		if err := m.emit(ctx, u, full[i], sink); err != nil {
+			var se sinkError
+			if errors.As(err, &se) {
+				return se.err
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Source) fetchOne(ctx context.Context, id string) (*Dataset, error) {
+	u := s.endpoint + "/datasets/" + url.PathEscape(id)
+	resp, err := s.env.Client.Get(ctx, fetch.Request{URL: u, Accept: "application/json"})
+	if err != nil {
+		return nil, &source.Error{Kind: fetch.KindOf(err), URL: u, Err: err}
+	}
+	defer resp.Close()
+	var d Dataset
+	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
+		return nil, &source.Error{Kind: source.KindParse, URL: u, Err: err}
+	}
+	if d.ID == "" {
+		return nil, &source.Error{Kind: source.KindParse, URL: u, Err: errors.New("not a dataset document")}
+	}
+	return &d, nil
+}
+
+type sinkError struct{ err error }
+
+func (e sinkError) Error() string { return e.err.Error() }
+func (e sinkError) Unwrap() error { return e.err }
+
+// ParseError is an answer that is not a Data Fair list answer.
+type ParseError struct {
+	Msg    string
+	Offset int64
+}
+
+func (e *ParseError) Error() string { return fmt.Sprintf("datafair: at byte %d: %s", e.Offset, e.Msg) }
+
+// Decode streams a list answer ({"count", "results": [...]}), a bare list,
+// or a single dataset document, calling fn with each dataset's JSON. It
+// returns the number of datasets and the declared count (-1 if absent).
+func Decode(r io.Reader, fn func(json.RawMessage) error) (int, int64, error) {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	n, count, err := decode(dec, fn)
+	var pe *ParseError
+	if errors.As(err, &pe) && pe.Offset == 0 {
+		pe.Offset = dec.InputOffset()
+	}
+	return n, count, err
+}
+
+func decode(dec *json.Decoder, fn func(json.RawMessage) error) (int, int64, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return 0, -1, &ParseError{Msg: "not JSON: " + err.Error()}
+	}
+	if tok == json.Delim('[') {
+		n, err := decodeArray(dec, fn)
+		return n, int64(n), err
+	}
+	if tok != json.Delim('{') {
+		return 0, -1, &ParseError{Msg: fmt.Sprintf("expected a JSON object, got %v", tok)}
+	}
+	n := 0
+	var count int64 = -1
+	lists := 0
+	single := map[string]json.RawMessage{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return n, count, &ParseError{Msg: err.Error()}
+		}
+		key, _ := t.(string)
+		switch key {
+		case "count":
+			var c json.Number
+			if err := dec.Decode(&c); err != nil {
+				return n, count, &ParseError{Msg: "count: " + err.Error()}
+			}
+			v, err := c.Int64()
+			if err != nil || v < 0 {
+				return n, count, &ParseError{Msg: "count: not a count: " + c.String()}
+			}
+			count = v
+		case "results":
+			t, err := dec.Token()
+			if err != nil || t != json.Delim('[') {
+				return n, count, &ParseError{Msg: "results is not a list"}
+			}
+			lists++
+			k, err := decodeArray(dec, fn)
+			n += k
+			if err != nil {
+				return n, count, err
+			}
+		default:
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return n, count, &ParseError{Msg: err.Error()}
+			}
+			single[key] = raw
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return n, count, &ParseError{Msg: "truncated answer: " + err.Error()}
+	}
+	if lists == 0 {
+		if single["id"] != nil && (single["title"] != nil || single["schema"] != nil) {
+			raw, err := json.Marshal(single)
+			if err != nil {
+				return 0, -1, &ParseError{Msg: err.Error()}
+			}
+			return 1, 1, fn(raw)
+		}
+		return 0, count, &ParseError{Msg: "no results in the answer"}
+	}
+	return n, count, nil
+}
+
+func decodeArray(dec *json.Decoder, fn func(json.RawMessage) error) (int, error) {
+	n := 0
+	for dec.More() {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return n, &ParseError{Msg: fmt.Sprintf("dataset %d: %v", n+1, err)}
+		}
+		n++
+		if err := fn(raw); err != nil {
+			return n, err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return n, &ParseError{Msg: "truncated list: " + err.Error()}
+	}
+	return n, nil
+}
+
+// Dataset is the part of a Data Fair dataset document Moisson reads.
+type Dataset struct {
+	ID            string        `json:"id"`
+	Slug          string        `json:"slug"`
+	Href          string        `json:"href"`
+	Page          string        `json:"page"`
+	Title         ods.Str       `json:"title"`
+	Description   ods.Str       `json:"description"`
+	Keywords      ods.StrList   `json:"keywords"`
+	Topics        []Topic       `json:"topics"`
+	License       *License      `json:"license"`
+	Owner         *Owner        `json:"owner"`
+	Creator       ods.Str       `json:"creator"`
+	CreatedAt     ods.Str       `json:"createdAt"`
+	UpdatedAt     ods.Str       `json:"updatedAt"`
+	DataUpdatedAt ods.Str       `json:"dataUpdatedAt"`
+	Modified      ods.Str       `json:"modified"`
+	File          *File         `json:"file"`
+	OriginalFile  *File         `json:"originalFile"`
+	IsMetaOnly    bool          `json:"isMetaOnly"`
+	Bbox          []float64     `json:"bbox"`
+	Spatial       ods.Str       `json:"spatial"`
+	Temporal      *Temporal     `json:"temporal"`
+	Frequency     ods.Str       `json:"frequency"`
+	Schema        []Property    `json:"schema"`
+	Attachments   []Attachment  `json:"attachments"`
+	ConformsTo    []interface{} `json:"conformsTo"`
+}
+
+// Topic is a Data Fair theme.
+type Topic struct {
+	ID    ods.Str `json:"id"`
+	Title ods.Str `json:"title"`
+}
+
+// License is {title, href}.
+type License struct {
+	Title ods.Str `json:"title"`
+	Href  ods.Str `json:"href"`
+}
+
+// Owner is the account that publishes a dataset.
+type Owner struct {
+	Type           ods.Str `json:"type"`
+	ID             ods.Str `json:"id"`
+	Name           ods.Str `json:"name"`
+	DepartmentName ods.Str `json:"departmentName"`
+}
+
+// File is a data file.
+type File struct {
+	Name     ods.Str `json:"name"`
+	Size     ods.Int `json:"size"`
+	Mimetype ods.Str `json:"mimetype"`
+}
+
+// Temporal is a dataset's time coverage.
+type Temporal struct {
+	Start ods.Str `json:"start"`
+	End   ods.Str `json:"end"`
+}
+
+// Property is a column of the schema.
+type Property struct {
+	Key          ods.Str `json:"key"`
+	OriginalName ods.Str `json:"x-originalName"`
+	Calculated   bool    `json:"x-calculated"`
+}
+
+// Attachment is a file or link attached to a dataset's metadata.
+type Attachment struct {
+	Type     ods.Str `json:"type"`
+	Name     ods.Str `json:"name"`
+	Title    ods.Str `json:"title"`
+	URL      ods.Str `json:"url"`
+	Mimetype ods.Str `json:"mimetype"`
+	Size     ods.Int `json:"size"`
+}
+
+// Mapper turns Data Fair documents into records.
+type Mapper struct {
+	Endpoint string // API root, for links a document lacks ("" when unknown)
+	Portal   string // the portal, for landing pages a document lacks
+}
+
+func (m Mapper) emit(ctx context.Context, u string, d *Dataset, sink source.Sink) error {
+	rec, err := m.Record(d)
+	if err != nil {
+		sink.Problem(source.Problem{Kind: source.KindNormalise, URL: u, DatasetID: d.ID, Message: err.Error()})
+		return nil
+	}
+	if err := sink.Record(ctx, rec); err != nil {
+		return sinkError{err}
+	}
+	return nil
+}
+
+// Record normalises a dataset document.
+func (m Mapper) Record(ds *Dataset) (source.Record, error) {
+	if ds.ID == "" {
+		return source.Record{}, errors.New("dataset without id")
+	}
+	d := &moissonv1.Dataset{
+		OriginalId:  ds.ID,
+		Title:       normalize.Text(ods.FirstNonEmpty(string(ds.Title), ds.Slug, ds.ID)),
+		Description: normalize.Text(string(ds.Description)),
+		Keywords:    append([]string(nil), ds.Keywords...),
+		LandingPage: ds.Page,
+	}
+	if d.LandingPage == "" && m.Portal != "" {
+		d.LandingPage = m.Portal + "/datasets/" + url.PathEscape(ods.FirstNonEmpty(ds.Slug, ds.ID))
+	}
+	for _, t := range ds.Topics {
+		if v := ods.FirstNonEmpty(string(t.Title), string(t.ID)); v != "" {
+			d.RawThemes = append(d.RawThemes, v)
+		}
+	}
+	d.Themes = normalize.Themes(append(append([]string{}, d.RawThemes...), d.Keywords...))
+	norm, raw := "unknown", ""
+	if ds.License != nil {
+		title, href := strings.TrimSpace(string(ds.License.Title)), strings.TrimSpace(string(ds.License.Href))
+		raw = ods.FirstNonEmpty(title, href)
+		for _, cand := range []string{href, title} {
+			if cand == "" {
+				continue
+			}
+			if n := normalize.License(cand); n != "unknown" {
+				norm = n
+				if n != "other" {
+					break
+				}
+			}
+		}
+	}
+	d.License = &moissonv1.License{Raw: raw, Normalized: norm}
+	if ds.Owner != nil {
+		if name := ods.FirstNonEmpty(string(ds.Owner.Name), string(ds.Owner.DepartmentName)); name != "" {
+			d.Publisher = &moissonv1.Publisher{Name: name}
+		}
+	}
+	if d.Publisher == nil && ds.Creator != "" {
+		d.Publisher = &moissonv1.Publisher{Name: strings.TrimSpace(string(ds.Creator))}
+	}
+	if t, ok := normalize.Time(string(ds.CreatedAt)); ok {
+		d.Issued = timestamppb.New(t)
+	}
+	// As Data Fair's own "modified": the declared date, then the data's, then the metadata's.
+	if t, ok := normalize.Time(ods.FirstNonEmpty(string(ds.Modified), string(ds.DataUpdatedAt), string(ds.UpdatedAt))); ok {
+		d.Modified = timestamppb.New(t)
+	}
+	d.AccrualPeriodicity = strings.TrimSpace(string(ds.Frequency))
+	if sp := strings.TrimSpace(string(ds.Spatial)); sp != "" || len(ds.Bbox) == 4 {
+		d.Spatial = &moissonv1.Spatial{Label: sp, InseeCode: normalize.INSEE(sp)}
+		if len(ds.Bbox) == 4 {
+			d.Spatial.Bbox = &moissonv1.BBox{West: ds.Bbox[0], South: ds.Bbox[1], East: ds.Bbox[2], North: ds.Bbox[3]}
+		}
+	}
+	if ds.Temporal != nil {
+		var tp moissonv1.Temporal
+		if t, ok := normalize.Time(string(ds.Temporal.Start)); ok {
+			tp.Start = timestamppb.New(t)
+		}
+		if t, ok := normalize.Time(string(ds.Temporal.End)); ok {
+			tp.End = timestamppb.New(t)
+		}
+		if tp.Start != nil || tp.End != nil {
+			d.Temporal = &tp
+		}
+	}
+	for _, c := range ds.ConformsTo {
+		switch v := c.(type) {
+		case string:
+			d.ConformsTo = append(d.ConformsTo, v)
+		case map[string]any:
+			for _, k := range []string{"href", "url", "id", "title"} {
+				if s, ok := v[k].(string); ok && s != "" {
+					d.ConformsTo = append(d.ConformsTo, s)
+					break
+				}
+			}
+		}
+	}
+
+	href := strings.TrimRight(ds.Href, "/")
+	if href == "" && m.Endpoint != "" {
+		href = m.Endpoint + "/datasets/" + url.PathEscape(ds.ID)
+	}
+	if href != "" {
+		if f := ds.OriginalFile; f != nil || ds.File != nil {
+			if f == nil {
+				f = ds.File
+			}
+			format := normalize.Format(string(f.Mimetype))
+			if format == "" || strings.Contains(format, "/") {
+				format = normalize.FormatFromURL(string(f.Name))
+			}
+			mt := strings.TrimSpace(string(f.Mimetype))
+			if mt == "" {
+				mt = normalize.MediaType(format)
+			}
+			dist := &moissonv1.Distribution{Url: href + "/raw", DownloadUrl: href + "/raw", Format: format,
+				MediaType: mt, Title: normalize.Text(ods.FirstNonEmpty(string(f.Name), "Fichier original"))}
+			if f.Size > 0 {
+				dist.ByteSize = int64(f.Size)
+			}
+			d.Distributions = append(d.Distributions, dist)
+		}
+		if !ds.IsMetaOnly {
+			u := href + "/lines?format=csv"
+			d.Distributions = append(d.Distributions, &moissonv1.Distribution{Url: u, DownloadUrl: u, Format: "CSV",
+				MediaType: normalize.MediaType("CSV"), Title: "Export CSV"})
+			if len(ds.Bbox) == 4 {
+				u := href + "/lines?format=geojson"
+				d.Distributions = append(d.Distributions, &moissonv1.Distribution{Url: u, DownloadUrl: u, Format: "GeoJSON",
+					MediaType: normalize.MediaType("GeoJSON"), Title: "Export GeoJSON"})
+			}
+		}
+	}
+	for _, a := range ds.Attachments {
+		u := strings.TrimSpace(string(a.URL))
+		if u == "" && href != "" && a.Name != "" {
+			u = href + "/metadata-attachments/" + url.PathEscape(string(a.Name))
+		}
+		if u == "" {
+			continue
+		}
+		format := normalize.Format(string(a.Mimetype))
+		if format == "" || strings.Contains(format, "/") {
+			format = normalize.FormatFromURL(ods.FirstNonEmpty(string(a.Name), u))
+		}
+		dist := &moissonv1.Distribution{Url: u, DownloadUrl: u, Format: format,
+			MediaType: ods.FirstNonEmpty(string(a.Mimetype), normalize.MediaType(format)),
+			Title:     normalize.Text(ods.FirstNonEmpty(string(a.Title), string(a.Name)))}
+		if a.Size > 0 {
+			dist.ByteSize = int64(a.Size)
+		}
+		d.Distributions = append(d.Distributions, dist)
+	}
+	var cols []string
+	for _, p := range ds.Schema {
+		key := strings.TrimSpace(string(p.Key))
+		if key == "" || p.Calculated || strings.HasPrefix(key, "_") {
+			continue
+		}
+		cols = append(cols, key)
+	}
+	return source.Record{Dataset: d, Columns: cols}, nil
+}
+
+// Protocol is the Data Fair adapter.
+var Protocol = source.Protocol{Name: "datafair", New: New, Read: Read, Sniff: Sniff}
+
+// Read reads one saved Data Fair answer: a /datasets list page, a bare
+// list, or one /datasets/{id} document.
+func Read(ctx context.Context, r io.Reader, base string, sink source.Sink) error {
+	m := Mapper{}
+	if i := strings.Index(base, "/datasets"); i > 0 {
+		m.Endpoint = base[:i]
+	}
+	_, count, err := Decode(r, func(raw json.RawMessage) error {
+		var d Dataset
+		if err := json.Unmarshal(raw, &d); err != nil {
+			sink.Problem(source.Problem{Kind: source.KindNormalise, URL: base, Message: err.Error(), Excerpt: fetch.Excerpt(raw)})
+			return nil
+		}
+		return m.emit(ctx, base, &d, sink)
+	})
+	if err != nil {
+		var se sinkError
+		if errors.As(err, &se) {
+			return se.err
+		}
+		return err
+	}
+	sink.Page(base, count)
+	return nil
+}
+
+// Sniff recognises a Data Fair answer.
+func Sniff(head []byte) bool {
+	s := string(head)
+	return strings.Contains(s, "/data-fair/") || (strings.Contains(s, `"dataUpdatedAt"`) || strings.Contains(s, `"x-originalName"`)) && strings.Contains(s, `"schema"`)
+}

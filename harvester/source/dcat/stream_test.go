@@ -1,0 +1,290 @@
+package dcat
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/opendatafrance/moisson/harvester/rdf"
+	"github.com/opendatafrance/moisson/harvester/source"
+	"google.golang.org/protobuf/proto"
+)
+
+// readFullGraph is the reference reader: the whole document in one graph,
+// every dataset mapped at the end (what Read did before streaming).
+func readFullGraph(t testing.TB, data []byte, syntax string) map[string]*source.Record {
+	g := newGraph()
+	h := func(tr rdf.Triple) error { g.add(tr); return nil }
+	var err error
+	switch syntax {
+	case RDFXML:
+		err = rdf.ParseRDFXMLOpts(bytes.NewReader(data), "", rdf.Options{Lenient: true}, h)
+	case Turtle:
+		err = rdf.ParseTurtle(bytes.NewReader(data), "", h)
+	case JSONLD:
+		err = parseJSONLD(bytes.NewReader(data), "", h)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*source.Record{}
+	for _, s := range g.subjectsOfType(nsDCAT + "Dataset") {
+		if rec, err := g.dataset(s); err == nil {
+			out[s] = &rec
+		}
+	}
+	return out
+}
+
+func readStreaming(t testing.TB, data []byte, syntax string) (map[string]*source.Record, []string) {
+	out := map[string]*source.Record{}
+	var order []string
+	_, err := Read(bytes.NewReader(data), syntax, "", func(r source.Record) error {
+		k := r.Dataset.GetUri()
+		if k == "" {
+			k = r.Dataset.GetOriginalId()
+		}
+		if out[k] != nil {
+			t.Errorf("dataset %s emitted twice", k)
+		}
+		out[k] = &r
+		order = append(order, k)
+		return nil
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, order
+}
+
+func sameRecords(t *testing.T, name string, full, stream map[string]*source.Record) {
+	t.Helper()
+	if len(full) != len(stream) {
+		t.Errorf("%s: streaming read %d datasets, the full graph %d", name, len(stream), len(full))
+	}
+	for k, f := range full {
+		key := f.Dataset.GetUri()
+		if key == "" {
+			key = f.Dataset.GetOriginalId()
+		}
+		s := stream[key]
+		if s == nil {
+			t.Errorf("%s: dataset %s (%s) missing from the streaming read", name, k, key)
+			continue
+		}
+		if !proto.Equal(f.Dataset, s.Dataset) {
+			t.Errorf("%s: dataset %s differs:\nfull:   %v\nstream: %v", name, key, f.Dataset, s.Dataset)
+		}
+	}
+}
+
+// Streaming must give exactly the records of the full graph, whatever the
+// layout: nested, distributions after all datasets (the fallback), shared
+// nodes described last, and on every real DCAT fixture.
+func TestStreamingMatchesFullGraph(t *testing.T) {
+	var b bytes.Buffer
+	for _, tc := range []struct {
+		name   string
+		syntax string
+		gen    func(io.Writer) error
+	}{
+		{"nested rdfxml", RDFXML, func(w io.Writer) error { return genRDFXML(w, 300, nested) }},
+		{"flat rdfxml (distributions last)", RDFXML, func(w io.Writer) error { return genRDFXML(w, 300, flatTail) }},
+		{"turtle", Turtle, func(w io.Writer) error { return genTurtle(w, 300) }},
+		{"jsonld", JSONLD, func(w io.Writer) error { return genJSONLD(w, 50) }},
+	} {
+		b.Reset()
+		if err := tc.gen(&b); err != nil {
+			t.Fatal(err)
+		}
+		full := readFullGraph(t, b.Bytes(), tc.syntax)
+		stream, _ := readStreaming(t, b.Bytes(), tc.syntax)
+		if len(full) == 0 {
+			t.Fatalf("%s: no dataset", tc.name)
+		}
+		sameRecords(t, tc.name, full, stream)
+	}
+	// A dataset whose second description comes after another dataset's
+	// (the heuristic "group closed = dataset complete" would be wrong).
+	doc := `@prefix dcat: <http://www.w3.org/ns/dcat#> . @prefix dct: <http://purl.org/dc/terms/> .
+<http://x/a> a dcat:Dataset ; dct:title "A" ; dct:publisher <http://x/p> .
+<http://x/b> a dcat:Dataset ; dct:title "B" ; dct:publisher <http://x/p> .
+<http://x/a> dct:description "late description of A" ; dcat:distribution _:d .
+_:d dcat:downloadURL <http://x/a.csv> .
+<http://x/p> <http://xmlns.com/foaf/0.1/name> "Publisher, described last" .
+`
+	full := readFullGraph(t, []byte(doc), Turtle)
+	stream, _ := readStreaming(t, []byte(doc), Turtle)
+	sameRecords(t, "late descriptions", full, stream)
+	if got := stream["http://x/a"].Dataset.GetDescription(); got != "late description of A" {
+		t.Errorf("late description lost: %q", got)
+	}
+	if got := stream["http://x/b"].Dataset.GetPublisher().GetName(); got != "Publisher, described last" {
+		t.Errorf("publisher described last: got %q", got)
+	}
+
+	dir := fixtureDir(t)
+	if dir == "" {
+		return
+	}
+	n := 0
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		syntax := Detect("", p)
+		if syntax == "" || !strings.Contains(p, "/dcat/") || strings.HasSuffix(p, "evian.json") || strings.HasSuffix(p, "dataset.ttl") {
+			return nil
+		}
+		if syntax == JSONLD && !strings.HasSuffix(p, ".jsonld") {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		n++
+		full := readFullGraph(t, data, syntax)
+		stream, _ := readStreaming(t, data, syntax)
+		sameRecords(t, filepath.Base(p), full, stream)
+		return nil
+	})
+	if n < 15 {
+		t.Errorf("only %d DCAT fixtures compared", n)
+	}
+}
+
+// fixtureDir is <repo root>/../shared/fixtures/real, or "" (test skipped
+// unless CI=true).
+func fixtureDir(t testing.TB) string {
+	wd, _ := os.Getwd()
+	for d := wd; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.work")); err == nil {
+			dir := filepath.Join(d, "..", "shared", "fixtures", "real")
+			if _, err := os.Stat(dir); err == nil {
+				return dir
+			}
+			break
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("real fixtures not found (<repo root>/../shared/fixtures/real)")
+	}
+	t.Log("real fixtures not found: fixture part skipped")
+	return ""
+}
+
+// TestReadPeakRSS reads a generated 100k-dataset RDF/XML catalogue, streamed
+// from a generator (never held whole), through Read in a child process and
+// checks its peak RSS (VmHWM). MOISSON_RSS_DATASETS changes the size.
+func TestReadPeakRSS(t *testing.T) {
+	if mode := os.Getenv("MOISSON_RSS_CHILD"); mode != "" {
+		rssChild(t, mode)
+		return
+	}
+	if testing.Short() {
+		t.Skip("memory test: skipped with -short")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("needs /proc/self/status")
+	}
+	n := 100000
+	if v := os.Getenv("MOISSON_RSS_DATASETS"); v != "" {
+		n, _ = strconv.Atoi(v)
+	}
+	run := func(mode string) (int, int) {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestReadPeakRSS$", "-test.v")
+		cmd.Env = append(os.Environ(), "MOISSON_RSS_CHILD="+mode, "MOISSON_RSS_DATASETS="+strconv.Itoa(n))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("child %s: %v\n%s", mode, err, out)
+		}
+		var kb, got int
+		for _, line := range strings.Split(string(out), "\n") {
+			if i := strings.Index(line, "RSS-RESULT "); i >= 0 {
+				fmt.Sscanf(line[i:], "RSS-RESULT %d %d", &got, &kb)
+			}
+		}
+		if kb == 0 {
+			t.Fatalf("child %s printed no result:\n%s", mode, out)
+		}
+		return got, kb
+	}
+	got, kb := run("stream")
+	t.Logf("Read (streaming) of %d generated RDF/XML datasets: %d read, peak RSS %.1f MB", n, got, float64(kb)/1024)
+	if got != n {
+		t.Errorf("read %d datasets, want %d", got, n)
+	}
+	if kb > 150*1024 {
+		t.Errorf("peak RSS %.1f MB, want < 150 MB", float64(kb)/1024)
+	}
+	if os.Getenv("MOISSON_RSS_BEFORE") != "" {
+		got, kb := run("full")
+		t.Logf("full graph (the reader before streaming): %d read, peak RSS %.1f MB", got, float64(kb)/1024)
+	}
+}
+
+func rssChild(t *testing.T, mode string) {
+	n, _ := strconv.Atoi(os.Getenv("MOISSON_RSS_DATASETS"))
+	r := genReader(func(w io.Writer) error { return genRDFXML(w, n, nested) })
+	defer r.Close()
+	got := 0
+	if mode == "full" {
+		g := newGraph()
+		if err := rdf.ParseRDFXML(r, "", func(tr rdf.Triple) error { g.add(tr); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range g.subjectsOfType(nsDCAT + "Dataset") {
+			if _, err := g.dataset(s); err == nil {
+				got++
+			}
+		}
+	} else {
+		if _, err := Read(r, RDFXML, "", func(source.Record) error { got++; return nil }, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fmt.Printf("RSS-RESULT %d %d\n", got, vmHWM(t))
+}
+
+func vmHWM(t *testing.T) int {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			return kb
+		}
+	}
+	t.Fatal("no VmHWM")
+	return 0
+}
+
+// Order: a nested document yields its datasets in document order.
+func TestStreamingOrder(t *testing.T) {
+	var b bytes.Buffer
+	genRDFXML(&b, 20, nested)
+	_, order := readStreaming(t, b.Bytes(), RDFXML)
+	want := make([]string, 20)
+	for i := range want {
+		want[i] = fmt.Sprintf("https://data.example.fr/dataset/ds-%d", i)
+	}
+	if strings.Join(order, " ") != strings.Join(want, " ") {
+		t.Errorf("order %v", order)
+	}
+}

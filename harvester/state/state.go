@@ -1,0 +1,181 @@
+// Package state keeps what the harvester must remember of each source
+// between runs: the content hash of every record it published and did not
+// delete (so an unchanged record is not republished and a vanished one can
+// be deleted), the deletions held for a human, and when the source was last
+// harvested. In production it lives in a JetStream object store shared by
+// every harvester worker.
+package state
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Bucket is the object store holding source states.
+const Bucket = "moisson-state"
+
+// Held are deletions a run did not make because it saw far fewer datasets
+// than the last successful run; a person releases or discards them.
+type Held struct {
+	RunID  string    `json:"run_id"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+	IDs    []string  `json:"ids"`
+}
+
+// Source is the state of one source.
+type Source struct {
+	SourceID        string            `json:"source_id"`
+	LastRunID       string            `json:"last_run_id"`
+	LastStarted     time.Time         `json:"last_started"`
+	LastSuccessSeen int64             `json:"last_success_seen"` // datasets seen by the last SUCCEEDED complete run
+	Held            *Held             `json:"held,omitempty"`
+	Hashes          map[string]string `json:"-"` // record id → content hash
+}
+
+// New returns an empty state.
+func New(sourceID string) *Source {
+	return &Source{SourceID: sourceID, Hashes: map[string]string{}}
+}
+
+// Store loads and saves source states.
+type Store interface {
+	Load(ctx context.Context, sourceID string) (*Source, error)
+	Save(ctx context.Context, s *Source) error
+}
+
+// Write serialises a state: a JSON header line, then one "id hash" line per
+// record, sorted, so large states stream.
+func Write(w io.Writer, s *Source) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	h, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	bw.Write(h)
+	bw.WriteByte('\n')
+	ids := make([]string, 0, len(s.Hashes))
+	for id := range s.Hashes {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		bw.WriteString(id)
+		bw.WriteByte(' ')
+		bw.WriteString(s.Hashes[id])
+		bw.WriteByte('\n')
+	}
+	return bw.Flush()
+}
+
+// Read reads what Write wrote.
+func Read(r io.Reader) (*Source, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	if !sc.Scan() {
+		if err := sc.Err(); err != nil {
+			return nil, err
+		}
+		return nil, errors.New("state: empty")
+	}
+	var s Source
+	if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
+		return nil, fmt.Errorf("state header: %w", err)
+	}
+	s.Hashes = map[string]string{}
+	for sc.Scan() {
+		line := sc.Text()
+		i := strings.LastIndexByte(line, ' ')
+		if i <= 0 {
+			return nil, fmt.Errorf("state: bad line %q", line)
+		}
+		s.Hashes[line[:i]] = line[i+1:]
+	}
+	return &s, sc.Err()
+}
+
+// JetStream keeps states in an object store.
+type JetStream struct {
+	os jetstream.ObjectStore
+}
+
+// OpenJetStream opens (creating if needed) the state object store.
+func OpenJetStream(ctx context.Context, js jetstream.JetStream, replicas int) (*JetStream, error) {
+	if replicas < 1 {
+		replicas = 1
+	}
+	os, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket:      Bucket,
+		Description: "Moisson: per-source harvest state (record hashes, held deletions)",
+		Storage:     jetstream.FileStorage,
+		Replicas:    replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("state store: %w", err)
+	}
+	return &JetStream{os: os}, nil
+}
+
+// Load reads a source's state; a source never harvested gets an empty one.
+func (j *JetStream) Load(ctx context.Context, sourceID string) (*Source, error) {
+	r, err := j.os.Get(ctx, sourceID)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return New(sourceID), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return Read(r)
+}
+
+// Save writes a source's state.
+func (j *JetStream) Save(ctx context.Context, s *Source) error {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(Write(pw, s)) }()
+	_, err := j.os.Put(ctx, jetstream.ObjectMeta{Name: s.SourceID}, pr)
+	pr.Close()
+	return err
+}
+
+// Memory keeps states in memory (tests, inspect).
+type Memory struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+// NewMemory returns an empty in-memory store.
+func NewMemory() *Memory { return &Memory{m: map[string][]byte{}} }
+
+// Load reads a state.
+func (m *Memory) Load(ctx context.Context, sourceID string) (*Source, error) {
+	m.mu.Lock()
+	b, ok := m.m[sourceID]
+	m.mu.Unlock()
+	if !ok {
+		return New(sourceID), nil
+	}
+	return Read(strings.NewReader(string(b)))
+}
+
+// Save writes a state.
+func (m *Memory) Save(ctx context.Context, s *Source) error {
+	var sb strings.Builder
+	if err := Write(&sb, s); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.m[s.SourceID] = []byte(sb.String())
+	m.mu.Unlock()
+	return nil
+}

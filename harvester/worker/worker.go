@@ -1,0 +1,381 @@
+// Package worker runs a harvester worker: any number of them share the
+// sources through leases in a JetStream KV bucket, so two workers never
+// harvest the same source at once and a source whose worker died is taken
+// over when its lease expires. Each source is harvested on its schedule
+// (interval or cron, jittered), or at once when someone asks for it.
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/opendatafrance/moisson/harvester/config"
+	"github.com/opendatafrance/moisson/harvester/harvest"
+	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// KV buckets.
+const (
+	LeaseBucket    = "moisson-leases"
+	ScheduleBucket = "moisson-schedule"
+	TriggerBucket  = "moisson-triggers"
+)
+
+// Lease is the value of a lease key: who harvests the source, and how far.
+type Lease struct {
+	Worker    string    `json:"worker"`
+	RunID     string    `json:"run_id"`
+	Since     time.Time `json:"since"`
+	Heartbeat time.Time `json:"heartbeat"`
+	Pages     int64     `json:"pages"`
+	Seen      int64     `json:"seen"`
+}
+
+// Schedule is what workers agree on about a source's runs.
+type Schedule struct {
+	LastStarted time.Time `json:"last_started"`
+	LastRunID   string    `json:"last_run_id"`
+	LastStatus  string    `json:"last_status"`
+	OpenRun     string    `json:"open_run,omitempty"` // a run started and not finished (its worker may have died)
+	OpenWorker  string    `json:"open_worker,omitempty"`
+	OpenStarted time.Time `json:"open_started,omitempty"`
+	Next        time.Time `json:"next"`
+}
+
+// Trigger asks for a harvest now.
+type Trigger struct {
+	At  time.Time `json:"at"`
+	By  string    `json:"by"`
+	rev uint64
+}
+
+// Buckets opens (creating) the three buckets; leaseTTL is how long a lease
+// lives without renewal.
+type Buckets struct {
+	Leases, Schedules, Triggers jetstream.KeyValue
+}
+
+// OpenBuckets opens the worker buckets.
+func OpenBuckets(ctx context.Context, js jetstream.JetStream, leaseTTL time.Duration, replicas int) (*Buckets, error) {
+	if replicas < 1 {
+		replicas = 1
+	}
+	var b Buckets
+	var err error
+	if b.Leases, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: LeaseBucket, Description: "who harvests which source (TTL = lease time)", TTL: leaseTTL, Replicas: replicas, Storage: jetstream.FileStorage,
+	}); err != nil {
+		return nil, fmt.Errorf("lease bucket: %w", err)
+	}
+	if b.Schedules, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: ScheduleBucket, Description: "last and open run of each source", Replicas: replicas, Storage: jetstream.FileStorage,
+	}); err != nil {
+		return nil, fmt.Errorf("schedule bucket: %w", err)
+	}
+	if b.Triggers, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: TriggerBucket, Description: "harvests asked for now", Replicas: replicas, Storage: jetstream.FileStorage,
+	}); err != nil {
+		return nil, fmt.Errorf("trigger bucket: %w", err)
+	}
+	return &b, nil
+}
+
+// RequestHarvest asks the workers to harvest a source now.
+func RequestHarvest(ctx context.Context, b *Buckets, sourceID, by string) error {
+	v, _ := json.Marshal(Trigger{At: time.Now().UTC(), By: by})
+	_, err := b.Triggers.Put(ctx, sourceID, v)
+	return err
+}
+
+// Worker harvests the sources it can lease, when they are due.
+type Worker struct {
+	Buckets     *Buckets
+	Config      *config.Config
+	Runner      *harvest.Runner
+	Log         *zap.Logger
+	Name        string
+	LeaseTTL    time.Duration // default 30s; must match the bucket's TTL
+	Tick        time.Duration // how often due sources are looked for; default 2s
+	Concurrency int           // runs at once; default 4
+
+	mu        sync.Mutex
+	running   map[string]bool
+	firstPass chan struct{}
+	passOnce  sync.Once
+}
+
+func (w *Worker) defaults() {
+	if w.LeaseTTL <= 0 {
+		w.LeaseTTL = 30 * time.Second
+	}
+	if w.Tick <= 0 {
+		w.Tick = 2 * time.Second
+	}
+	if w.Concurrency <= 0 {
+		w.Concurrency = 4
+	}
+	if w.Log == nil {
+		w.Log = zap.NewNop()
+	}
+	w.mu.Lock()
+	if w.running == nil {
+		w.running = map[string]bool{}
+	}
+	if w.firstPass == nil {
+		w.firstPass = make(chan struct{})
+	}
+	w.mu.Unlock()
+}
+
+// FirstPass is closed once every source due at start-up has been harvested
+// (by this worker or another) or found not due.
+func (w *Worker) FirstPass() <-chan struct{} {
+	w.defaults()
+	return w.firstPass
+}
+
+// Run works until ctx is done.
+func (w *Worker) Run(ctx context.Context) error {
+	w.defaults()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	t := time.NewTicker(w.Tick)
+	defer t.Stop()
+	for {
+		pending := w.pass(ctx, &wg)
+		if pending == 0 {
+			w.passOnce.Do(func() { close(w.firstPass) })
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// pass starts the due sources it can lease; it returns how many sources are
+// due or running (here or elsewhere).
+func (w *Worker) pass(ctx context.Context, wg *sync.WaitGroup) int {
+	pending := 0
+	policy := w.Config.Harvest.WithDefaults()
+	for _, src := range w.Config.Sources() {
+		if ctx.Err() != nil {
+			return pending
+		}
+		if !harvest.Supported(src) {
+			continue
+		}
+		w.mu.Lock()
+		mine := w.running[src.ID]
+		busy := len(w.running) >= w.Concurrency
+		w.mu.Unlock()
+		if mine {
+			pending++
+			continue
+		}
+		sched, _, err := w.schedule(ctx, src.ID)
+		if err != nil {
+			w.Log.Warn("schedule unreadable", zap.String("source", src.ID), zap.Error(err))
+			pending++
+			continue
+		}
+		trigger := w.trigger(ctx, src.ID)
+		due := sched.LastStarted.IsZero() || !time.Now().Before(src.Next(sched.LastStarted, policy)) ||
+			(trigger != nil && trigger.At.After(sched.LastStarted)) || sched.OpenRun != ""
+		if !due {
+			continue
+		}
+		pending++
+		if busy {
+			continue
+		}
+		lease, rev, ok := w.lease(ctx, src.ID)
+		if !ok {
+			continue // another worker has it
+		}
+		// Read again under the lease: another worker may just have run it.
+		sched, _, err = w.schedule(ctx, src.ID)
+		if err != nil {
+			w.release(src.ID, rev)
+			continue
+		}
+		how := "schedule"
+		switch {
+		case sched.OpenRun != "":
+			how = "takeover"
+		case trigger != nil && trigger.At.After(sched.LastStarted):
+			how = "manual"
+		case sched.LastStarted.IsZero():
+			how = "startup"
+		case time.Now().Before(src.Next(sched.LastStarted, policy)):
+			w.release(src.ID, rev)
+			continue
+		}
+		w.mu.Lock()
+		w.running[src.ID] = true
+		w.mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				w.mu.Lock()
+				delete(w.running, src.ID)
+				w.mu.Unlock()
+			}()
+			w.harvest(ctx, src, sched, lease, rev, how, trigger)
+		}()
+	}
+	return pending
+}
+
+func (w *Worker) schedule(ctx context.Context, id string) (Schedule, uint64, error) {
+	var s Schedule
+	e, err := w.Buckets.Schedules.Get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return s, 0, nil
+	}
+	if err != nil {
+		return s, 0, err
+	}
+	return s, e.Revision(), json.Unmarshal(e.Value(), &s)
+}
+
+func (w *Worker) trigger(ctx context.Context, id string) *Trigger {
+	e, err := w.Buckets.Triggers.Get(ctx, id)
+	if err != nil {
+		return nil
+	}
+	var t Trigger
+	if json.Unmarshal(e.Value(), &t) != nil {
+		return nil
+	}
+	t.rev = e.Revision()
+	return &t
+}
+
+// lease tries to take the source's lease.
+func (w *Worker) lease(ctx context.Context, id string) (Lease, uint64, bool) {
+	l := Lease{Worker: w.Name, Since: time.Now().UTC(), Heartbeat: time.Now().UTC()}
+	v, _ := json.Marshal(l)
+	rev, err := w.Buckets.Leases.Create(ctx, id, v)
+	if err != nil {
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			w.Log.Warn("lease not taken", zap.String("source", id), zap.Error(err))
+		}
+		return l, 0, false
+	}
+	return l, rev, true
+}
+
+func (w *Worker) release(id string, rev uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := w.Buckets.Leases.Delete(ctx, id, jetstream.LastRevision(rev)); err != nil {
+		w.Log.Warn("lease not released (it will expire)", zap.String("source", id), zap.Error(err))
+	}
+}
+
+// harvest runs one source under its lease, renewing it; losing the lease
+// stops the run.
+func (w *Worker) harvest(ctx context.Context, src *config.Source, prev Schedule, lease Lease, rev uint64, how string, trigger *Trigger) {
+	log := w.Log.With(zap.String("source", src.ID), zap.String("worker", w.Name))
+	runner := w.Runner.Fork()
+	runID := harvest.NewRunID(time.Now())
+	lease.RunID = runID
+	bctx := context.WithoutCancel(ctx)
+
+	// A run left open by a dead worker is closed first.
+	if prev.OpenRun != "" {
+		dead := &moissonv1.HarvestRun{
+			RunId: prev.OpenRun, SourceId: src.ID, Status: moissonv1.HarvestRun_FAILED,
+			StartedAt: timestamppb.New(prev.OpenStarted), FinishedAt: timestamppb.Now(),
+			Worker: prev.OpenWorker, Protocol: src.Protocol, DeclaredTotal: -1, ErrorCount: 1,
+			Errors: []*moissonv1.HarvestError{{At: timestamppb.Now(), Kind: "worker", Url: src.Endpoint,
+				Message: fmt.Sprintf("worker %s stopped during the run (its lease expired); %s takes over with run %s", prev.OpenWorker, w.Name, runID)}},
+		}
+		if src.Territory != nil {
+			dead.TerritoryId = src.Territory.ID
+		}
+		if src.Portal != nil {
+			dead.PortalUrl = src.Portal.URL
+		}
+		if err := runner.Publisher.Run(bctx, dead); err != nil {
+			log.Warn("could not close the dead run", zap.Error(err))
+		}
+		log.Warn("took over a source whose worker died", zap.String("dead_run", prev.OpenRun), zap.String("dead_worker", prev.OpenWorker))
+	}
+	open := prev
+	open.OpenRun, open.OpenWorker, open.OpenStarted = runID, w.Name, time.Now().UTC()
+	w.putSchedule(bctx, src.ID, open)
+
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var mu sync.Mutex
+	renewDone := make(chan struct{})
+	go func() {
+		defer close(renewDone)
+		t := time.NewTicker(w.LeaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-rctx.Done():
+				return
+			case <-t.C:
+			}
+			mu.Lock()
+			lease.Heartbeat = time.Now().UTC()
+			v, _ := json.Marshal(lease)
+			nrev, err := w.Buckets.Leases.Update(bctx, src.ID, v, rev)
+			if err == nil {
+				rev = nrev
+			}
+			mu.Unlock()
+			if err != nil {
+				log.Error("lease lost: stopping the run so that no other worker harvests it at the same time", zap.Error(err))
+				cancel()
+				return
+			}
+		}
+	}()
+	runner.Progress = func(run *moissonv1.HarvestRun) {
+		mu.Lock()
+		lease.Pages, lease.Seen = run.Pages, run.Seen
+		mu.Unlock()
+	}
+	run := runner.Run(rctx, src, harvest.Options{Trigger: how, RunID: runID})
+	cancel()
+	<-renewDone
+
+	done := Schedule{LastStarted: run.GetStartedAt().AsTime(), LastRunID: run.GetRunId(), LastStatus: run.GetStatus().String()}
+	done.Next = src.Next(done.LastStarted, w.Config.Harvest)
+	if ctx.Err() != nil && run.GetStatus() != moissonv1.HarvestRun_SUCCEEDED {
+		// Shut down mid-run: due again at the next start.
+		done = prev
+		done.OpenRun, done.OpenWorker, done.OpenStarted = "", "", time.Time{}
+		done.LastStarted = time.Time{}
+	}
+	w.putSchedule(bctx, src.ID, done)
+	if trigger != nil && how == "manual" {
+		// Only the trigger this run answered: a newer one asks for another run.
+		_ = w.Buckets.Triggers.Delete(bctx, src.ID, jetstream.LastRevision(trigger.rev))
+	}
+	mu.Lock()
+	r := rev
+	mu.Unlock()
+	w.release(src.ID, r)
+}
+
+func (w *Worker) putSchedule(ctx context.Context, id string, s Schedule) {
+	v, _ := json.Marshal(s)
+	if _, err := w.Buckets.Schedules.Put(ctx, id, v); err != nil {
+		w.Log.Error("schedule not saved", zap.String("source", id), zap.Error(err))
+	}
+}
