@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -190,6 +191,11 @@ func (r *Runner) Run(ctx context.Context, src *config.Source, opt ...Options) *m
 			log.Error("harvest state not saved", zap.Error(serr))
 			sink.addError(fctx, source.KindPublish, src.Endpoint, "", "saving the harvest state: "+serr.Error(), "")
 		}
+		if d, ok := r.State.(state.Diffs); ok {
+			if derr := d.SaveDiff(fctx, src.ID, run.RunId, sink.writeDiff); derr != nil {
+				log.Warn("run diff not saved", zap.Error(derr))
+			}
+		}
 	}
 	_ = sink.flush(fctx)
 	end := r.now()
@@ -229,8 +235,9 @@ type runSink struct {
 	log   *zap.Logger
 	state *state.Source
 	seen  map[string]change
-	mu    sync.Mutex
-	last  time.Time // last progress report
+	// deleted and held are the ids this run deleted or held.
+	deleted, held []string
+	mu            sync.Mutex
 }
 
 func (s *runSink) Page(u string, declared int64) {
@@ -339,6 +346,34 @@ func (s *runSink) addErrorLocked(ctx context.Context, kind, u, datasetID, msg, e
 	s.log.Warn("harvest problem", zap.String("kind", kind), zap.String("url", u), zap.String("dataset", datasetID), zap.String("message", msg))
 }
 
+// writeDiff writes what the run changed, one "change<TAB>id" line per record.
+func (s *runSink) writeDiff(w io.Writer) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := map[change]string{created: "created", updated: "updated", unchanged: "unchanged"}
+	ids := make([]string, 0, len(s.seen))
+	for id := range s.seen {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if _, err := fmt.Fprintf(w, "%s\t%s\n", names[s.seen[id]], id); err != nil {
+			return err
+		}
+	}
+	for _, l := range []struct {
+		name string
+		ids  []string
+	}{{"deleted", s.deleted}, {"held", s.held}} {
+		for _, id := range l.ids {
+			if _, err := fmt.Fprintf(w, "%s\t%s\n", l.name, id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // deletions deletes the records the last runs published and this run did
 // not see — only when this run is beyond doubt: it succeeded, walked the
 // whole source, met no error at all (an unreadable record is not a deleted
@@ -380,9 +415,11 @@ func (s *runSink) deletions(ctx context.Context) error {
 		run.ReviewReason = fmt.Sprintf("the run saw %d datasets, the last successful run %d (below %.0f %%): %d deletions held; release them with 'harvester deletions release %s' or discard them with 'harvester deletions discard %s'",
 			run.Seen, st.LastSuccessSeen, threshold*100, len(missing), s.src.ID, s.src.ID)
 		st.Held = &state.Held{RunID: run.RunId, Reason: run.ReviewReason, At: s.r.now(), IDs: missing}
+		s.held = missing
 		s.log.Warn("deletions held for review", zap.Int("held", len(missing)), zap.Int64("seen", run.Seen), zap.Int64("last_success_seen", st.LastSuccessSeen))
 		return nil
 	}
+	s.deleted = missing
 	reason := fmt.Sprintf("absent from run %s, which read all %d datasets of the source", run.RunId, run.Seen)
 	if err := deleteRecords(ctx, s.r.Publisher, s.src, run.RunId, missing, reason, s.r.now()); err != nil {
 		return err

@@ -63,6 +63,10 @@ var protocols = map[string]protocol{
 	"ckan": ckanProtocol{},
 	"dcat": dcatProtocol{},
 
+	// udata (data.gouv.fr API v1) and GeoNetwork CSW 2.0.2.
+	"udata": udataProtocol{},
+	"csw":   cswProtocol{},
+
 	// The portals' own APIs: OpenDataSoft, Data4Citizen, Data Fair.
 	"ods":      odsProtocol{},
 	"d4c":      d4cProtocol{},

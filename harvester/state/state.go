@@ -19,10 +19,11 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/opendatafrance/moisson/proto/bus"
 )
 
 // Bucket is the object store holding source states.
-const Bucket = "moisson-state"
+const Bucket = bus.StateBucket
 
 // Held are deletions a run did not make because it saw far fewer datasets
 // than the last successful run; a person releases or discards them.
@@ -178,4 +179,78 @@ func (m *Memory) Save(ctx context.Context, s *Source) error {
 	m.m[s.SourceID] = []byte(sb.String())
 	m.mu.Unlock()
 	return nil
+}
+
+// DiffName is the object holding what a run changed.
+func DiffName(sourceID, runID string) string { return "diff/" + sourceID + "/" + runID }
+
+// KeepDiffs is how many run diffs are kept per source.
+const KeepDiffs = 60
+
+// Diffs stores what each run changed: one "change<TAB>id" line per record
+// (created, updated, unchanged, deleted, held).
+type Diffs interface {
+	SaveDiff(ctx context.Context, sourceID, runID string, write func(io.Writer) error) error
+}
+
+// SaveDiff writes a run's diff and prunes the oldest beyond KeepDiffs.
+func (j *JetStream) SaveDiff(ctx context.Context, sourceID, runID string, write func(io.Writer) error) error {
+	pr, pw := io.Pipe()
+	go func() {
+		bw := bufio.NewWriterSize(pw, 64<<10)
+		err := write(bw)
+		if err == nil {
+			err = bw.Flush()
+		}
+		pw.CloseWithError(err)
+	}()
+	_, err := j.os.Put(ctx, jetstream.ObjectMeta{Name: DiffName(sourceID, runID)}, pr)
+	pr.Close()
+	if err != nil {
+		return err
+	}
+	return j.prune(ctx, sourceID)
+}
+
+func (j *JetStream) prune(ctx context.Context, sourceID string) error {
+	list, err := j.os.List(ctx)
+	if err != nil {
+		return nil // nothing listed
+	}
+	prefix := "diff/" + sourceID + "/"
+	var names []string
+	for _, o := range list {
+		if strings.HasPrefix(o.Name, prefix) {
+			names = append(names, o.Name)
+		}
+	}
+	if len(names) <= KeepDiffs {
+		return nil
+	}
+	sort.Strings(names) // run ids sort by time
+	for _, n := range names[:len(names)-KeepDiffs] {
+		if err := j.os.Delete(ctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SaveDiff keeps a run's diff in memory.
+func (m *Memory) SaveDiff(ctx context.Context, sourceID, runID string, write func(io.Writer) error) error {
+	var sb strings.Builder
+	if err := write(&sb); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.m[DiffName(sourceID, runID)] = []byte(sb.String())
+	m.mu.Unlock()
+	return nil
+}
+
+// Diff returns a diff kept in memory (tests).
+func (m *Memory) Diff(sourceID, runID string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return string(m.m[DiffName(sourceID, runID)])
 }

@@ -16,82 +16,28 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/opendatafrance/moisson/harvester/config"
 	"github.com/opendatafrance/moisson/harvester/harvest"
+	"github.com/opendatafrance/moisson/proto/bus"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// KV buckets.
-const (
-	LeaseBucket    = "moisson-leases"
-	ScheduleBucket = "moisson-schedule"
-	TriggerBucket  = "moisson-triggers"
+// Aliases of the contract types in proto/bus.
+type (
+	Lease    = bus.Lease
+	Schedule = bus.Schedule
+	Trigger  = bus.Trigger
+	Buckets  = bus.Buckets
 )
-
-// Lease is the value of a lease key: who harvests the source, and how far.
-type Lease struct {
-	Worker    string    `json:"worker"`
-	RunID     string    `json:"run_id"`
-	Since     time.Time `json:"since"`
-	Heartbeat time.Time `json:"heartbeat"`
-	Pages     int64     `json:"pages"`
-	Seen      int64     `json:"seen"`
-}
-
-// Schedule is what workers agree on about a source's runs.
-type Schedule struct {
-	LastStarted time.Time `json:"last_started"`
-	LastRunID   string    `json:"last_run_id"`
-	LastStatus  string    `json:"last_status"`
-	OpenRun     string    `json:"open_run,omitempty"` // a run started and not finished (its worker may have died)
-	OpenWorker  string    `json:"open_worker,omitempty"`
-	OpenStarted time.Time `json:"open_started,omitempty"`
-	Next        time.Time `json:"next"`
-}
-
-// Trigger asks for a harvest now.
-type Trigger struct {
-	At  time.Time `json:"at"`
-	By  string    `json:"by"`
-	rev uint64
-}
-
-// Buckets opens (creating) the three buckets; leaseTTL is how long a lease
-// lives without renewal.
-type Buckets struct {
-	Leases, Schedules, Triggers jetstream.KeyValue
-}
 
 // OpenBuckets opens the worker buckets.
 func OpenBuckets(ctx context.Context, js jetstream.JetStream, leaseTTL time.Duration, replicas int) (*Buckets, error) {
-	if replicas < 1 {
-		replicas = 1
-	}
-	var b Buckets
-	var err error
-	if b.Leases, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: LeaseBucket, Description: "who harvests which source (TTL = lease time)", TTL: leaseTTL, Replicas: replicas, Storage: jetstream.FileStorage,
-	}); err != nil {
-		return nil, fmt.Errorf("lease bucket: %w", err)
-	}
-	if b.Schedules, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: ScheduleBucket, Description: "last and open run of each source", Replicas: replicas, Storage: jetstream.FileStorage,
-	}); err != nil {
-		return nil, fmt.Errorf("schedule bucket: %w", err)
-	}
-	if b.Triggers, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: TriggerBucket, Description: "harvests asked for now", Replicas: replicas, Storage: jetstream.FileStorage,
-	}); err != nil {
-		return nil, fmt.Errorf("trigger bucket: %w", err)
-	}
-	return &b, nil
+	return bus.OpenBuckets(ctx, js, leaseTTL, replicas)
 }
 
 // RequestHarvest asks the workers to harvest a source now.
 func RequestHarvest(ctx context.Context, b *Buckets, sourceID, by string) error {
-	v, _ := json.Marshal(Trigger{At: time.Now().UTC(), By: by})
-	_, err := b.Triggers.Put(ctx, sourceID, v)
-	return err
+	return bus.RequestHarvest(ctx, b, sourceID, by)
 }
 
 // Worker harvests the sources it can lease, when they are due.
@@ -257,7 +203,7 @@ func (w *Worker) trigger(ctx context.Context, id string) *Trigger {
 	if json.Unmarshal(e.Value(), &t) != nil {
 		return nil
 	}
-	t.rev = e.Revision()
+	t.Rev = e.Revision()
 	return &t
 }
 
@@ -345,10 +291,14 @@ func (w *Worker) harvest(ctx context.Context, src *config.Source, prev Schedule,
 			}
 		}
 	}()
+	report := runner.Progress
 	runner.Progress = func(run *moissonv1.HarvestRun) {
 		mu.Lock()
 		lease.Pages, lease.Seen = run.Pages, run.Seen
 		mu.Unlock()
+		if report != nil {
+			report(run)
+		}
 	}
 	run := runner.Run(rctx, src, harvest.Options{Trigger: how, RunID: runID})
 	cancel()
@@ -356,6 +306,7 @@ func (w *Worker) harvest(ctx context.Context, src *config.Source, prev Schedule,
 
 	done := Schedule{LastStarted: run.GetStartedAt().AsTime(), LastRunID: run.GetRunId(), LastStatus: run.GetStatus().String()}
 	done.Next = src.Next(done.LastStarted, w.Config.Harvest)
+	done.Schedule = src.Schedule(w.Config.Harvest)
 	if ctx.Err() != nil && run.GetStatus() != moissonv1.HarvestRun_SUCCEEDED {
 		// Shut down mid-run: due again at the next start.
 		done = prev
@@ -365,7 +316,7 @@ func (w *Worker) harvest(ctx context.Context, src *config.Source, prev Schedule,
 	w.putSchedule(bctx, src.ID, done)
 	if trigger != nil && how == "manual" {
 		// Only the trigger this run answered: a newer one asks for another run.
-		_ = w.Buckets.Triggers.Delete(bctx, src.ID, jetstream.LastRevision(trigger.rev))
+		_ = w.Buckets.Triggers.Delete(bctx, src.ID, jetstream.LastRevision(trigger.Rev))
 	}
 	mu.Lock()
 	r := rev
@@ -377,5 +328,32 @@ func (w *Worker) putSchedule(ctx context.Context, id string, s Schedule) {
 	v, _ := json.Marshal(s)
 	if _, err := w.Buckets.Schedules.Put(ctx, id, v); err != nil {
 		w.Log.Error("schedule not saved", zap.String("source", id), zap.Error(err))
+	}
+}
+
+// WithLease runs fn while holding the source's lease (waiting up to wait
+// for a running harvest to finish).
+func WithLease(ctx context.Context, b *Buckets, sourceID, who string, wait time.Duration, fn func(ctx context.Context) error) error {
+	deadline := time.Now().Add(wait)
+	v, _ := json.Marshal(Lease{Worker: who, Since: time.Now().UTC(), Heartbeat: time.Now().UTC()})
+	for {
+		rev, err := b.Leases.Create(ctx, sourceID, v)
+		if err == nil {
+			defer func() {
+				_ = b.Leases.Delete(context.WithoutCancel(ctx), sourceID, jetstream.LastRevision(rev))
+			}()
+			return fn(ctx)
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("source %s is being harvested (its lease is taken); try again later", sourceID)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
 	}
 }

@@ -2,9 +2,11 @@
 // stream, serves the portal simulator, and helps people debug their
 // catalogue.
 //
-//	harvester run       harvest every source (once, or every --every)
+//	harvester run       a worker: harvest the sources on their schedules (--once: once)
 //	harvester simulate  serve the simulated portals of the nine territories
 //	harvester inspect   normalise one document or URL and print the records
+//	harvester trigger   ask the workers to harvest a source now
+//	harvester deletions release or discard held deletions
 //	harvester config    print the default territories configuration
 package main
 
@@ -19,6 +21,8 @@ commands:
   run        harvest every configured source into NATS JetStream
   simulate   serve the portal simulator (the nine territories, offline)
   inspect    read one catalogue document (file or URL) and print its records as JSON lines
+  trigger    ask the workers to harvest a source now
+  deletions  release or discard the deletions a run held for review
   config     print the default territories configuration (YAML)
 
 'harvester <command> -h' tells the flags of a command.
@@ -38,6 +42,10 @@ func main() {
 		err = simulateCmd(args)
 	case "inspect":
 		os.Exit(inspectCmd(args, os.Stdin, os.Stdout, os.Stderr))
+	case "trigger":
+		err = triggerCmd(args)
+	case "deletions":
+		err = deletionsCmd(args)
 	case "config":
 		_, err = os.Stdout.Write(defaultConfig())
 	case "-h", "--help", "help":

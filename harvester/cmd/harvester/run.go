@@ -4,19 +4,26 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/opendatafrance/moisson/harvester/config"
-	"github.com/opendatafrance/moisson/harvester/fetch"
 	"github.com/opendatafrance/moisson/harvester/harvest"
 	"github.com/opendatafrance/moisson/harvester/source"
+	"github.com/opendatafrance/moisson/harvester/state"
+	"github.com/opendatafrance/moisson/harvester/worker"
 	"github.com/opendatafrance/moisson/proto/bus"
+	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
+	"golang.org/x/term"
 )
 
 func defaultConfig() []byte { return config.DefaultYAML() }
@@ -28,17 +35,51 @@ func loadConfig(path string) (*config.Config, error) {
 	return config.Load(path)
 }
 
+// connection is what the NATS-backed commands share.
+type connection struct {
+	js      jetstream.JetStream
+	close   func()
+	buckets *worker.Buckets
+	state   *state.JetStream
+}
+
+func connect(ctx context.Context, natsURL, name string, replicas int, leaseTTL time.Duration, log *zap.Logger) (*connection, error) {
+	nc, js, err := bus.Connect(natsURL, name)
+	if err != nil {
+		return nil, err
+	}
+	c := &connection{js: js, close: nc.Close}
+	if err := bus.WaitStreams(ctx, js, bus.Options{Replicas: replicas}, func(err error) {
+		log.Warn("streams not ready, retrying", zap.Error(err))
+	}); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	if c.buckets, err = worker.OpenBuckets(ctx, js, leaseTTL, replicas); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	if c.state, err = state.OpenJetStream(ctx, js, replicas); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
 func runCmd(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	natsURL := fs.String("nats-url", env("MOISSON_NATS_URL", "nats://127.0.0.1:4222"), "NATS URL(s), comma-separated (env MOISSON_NATS_URL)")
 	cfgPath := fs.String("config", env("MOISSON_CONFIG", ""), "territories file (default: the embedded nine territories; env MOISSON_CONFIG)")
-	concurrency := fs.Int("concurrency", 4, "sources harvested at once")
-	every := fs.Duration("every", 0, "harvest again every this long (0: once, then exit)")
-	only := fs.String("source", "", "harvest only this source id")
-	worker := fs.String("worker", env("HOSTNAME", "harvester"), "name of this worker, recorded on its runs")
+	concurrency := fs.Int("concurrency", 4, "sources harvested at once by this worker")
+	once := fs.Bool("once", false, "harvest every due source once, then exit")
+	worker_ := fs.String("worker", env("HOSTNAME", "harvester"), "name of this worker, recorded on its runs and leases")
 	metrics := fs.String("metrics-addr", env("MOISSON_METRICS_ADDR", ""), "address of /metrics and /healthz (empty: none)")
-	replicas := fs.Int("replicas", 1, "stream replicas when creating streams (3 on a cluster)")
+	replicas := fs.Int("replicas", 1, "stream and bucket replicas when creating them (3 on a cluster)")
+	leaseTTL := fs.Duration("lease", 30*time.Second, "lease time: a dead worker's sources are taken over after this")
 	_ = fs.Parse(args)
+	if *worker_ == "" {
+		*worker_ = fmt.Sprintf("harvester-%d", os.Getpid())
+	}
 
 	log, _ := zap.NewProduction()
 	defer log.Sync()
@@ -46,60 +87,155 @@ func runCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	if *only != "" {
-		src := cfg.Source(*only)
-		if src == nil {
-			return errors.New("no source " + *only + " in the configuration")
-		}
-		for _, s := range cfg.Sources() {
-			if s != src && s.Disabled == "" {
-				s.Disabled = "not selected (--source " + *only + ")"
-			}
-		}
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	nc, js, err := bus.Connect(*natsURL, "moisson-harvester-"+*worker)
+	conn, err := connect(ctx, *natsURL, "moisson-harvester-"+*worker_, *replicas, *leaseTTL, log)
 	if err != nil {
 		return err
 	}
-	defer nc.Close()
-	if err := bus.WaitStreams(ctx, js, bus.Options{Replicas: *replicas}, func(err error) {
-		log.Warn("streams not ready, retrying", zap.Error(err))
-	}); err != nil {
-		return err
-	}
+	defer conn.close()
 	if *metrics != "" {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.Handler())
 		mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 		srv := &http.Server{Addr: *metrics, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = srv.ListenAndServe() }()
+		go func() {
+			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics server", zap.Error(err))
+			}
+		}()
 		defer srv.Close()
 	}
 	runner := &harvest.Runner{
-		Env: source.Env{Client: fetch.New(fetch.Options{
-			Contact: cfg.Contact, AllowPrivate: cfg.AllowPrivateAddresses,
-		}), Log: log},
-		Publisher: harvest.NewJetStreamPublisher(js),
-		Log:       log,
-		Worker:    *worker,
+		Env:         source.Env{Client: harvest.Client(cfg), Log: log},
+		Publisher:   harvest.NewJetStreamPublisher(conn.js),
+		State:       conn.state,
+		Log:         log,
+		Worker:      *worker_,
+		DeleteBelow: cfg.Harvest.DeleteBelow,
 	}
-	for {
-		start := time.Now()
-		runs := runner.RunAll(ctx, cfg, *concurrency)
-		var seen int64
-		for _, r := range runs {
-			seen += r.GetSeen()
-		}
-		log.Info("harvest pass done", zap.Int("sources", len(runs)), zap.Int64("datasets", seen), zap.Duration("took", time.Since(start)))
-		if *every <= 0 || ctx.Err() != nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(*every):
-		}
+	if isTerminal(os.Stderr) {
+		runner.Progress = newProgress(os.Stderr).report
 	}
+	w := &worker.Worker{Buckets: conn.buckets, Config: cfg, Runner: runner, Log: log, Name: *worker_,
+		LeaseTTL: *leaseTTL, Concurrency: *concurrency}
+	if *once {
+		wctx, cancel := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-w.FirstPass():
+			case <-ctx.Done():
+			}
+			cancel()
+		}()
+		return w.Run(wctx)
+	}
+	return w.Run(ctx)
+}
+
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
+// progress prints, on a terminal, one line per source per second at most:
+// pages, datasets, rate, and the ETA when the source declares its total.
+type progress struct {
+	mu   sync.Mutex
+	w    io.Writer
+	last map[string]time.Time
+}
+
+func newProgress(w io.Writer) *progress { return &progress{w: w, last: map[string]time.Time{}} }
+
+func (p *progress) report(run *moissonv1.HarvestRun) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if now.Sub(p.last[run.GetRunId()]) < time.Second {
+		return
+	}
+	p.last[run.GetRunId()] = now
+	fmt.Fprintln(p.w, progressLine(run, now))
+}
+
+func progressLine(run *moissonv1.HarvestRun, now time.Time) string {
+	took := now.Sub(run.GetStartedAt().AsTime()).Seconds()
+	rate := 0.0
+	if took > 0 {
+		rate = float64(run.GetSeen()) / took
+	}
+	line := fmt.Sprintf("%-28s pages %4d  datasets %6d", run.GetSourceId(), run.GetPages(), run.GetSeen())
+	if total := run.GetDeclaredTotal(); total > 0 {
+		line += fmt.Sprintf("/%d (%3.0f %%)", total, 100*float64(run.GetSeen())/float64(total))
+	}
+	line += fmt.Sprintf("  %6.0f/s", rate)
+	if total := run.GetDeclaredTotal(); total > 0 && rate > 0 && run.GetSeen() < total {
+		eta := time.Duration(float64(total-run.GetSeen()) / rate * float64(time.Second))
+		line += "  ETA " + eta.Round(time.Second).String()
+	}
+	return line
+}
+
+func triggerCmd(args []string) error {
+	fs := flag.NewFlagSet("trigger", flag.ExitOnError)
+	natsURL := fs.String("nats-url", env("MOISSON_NATS_URL", "nats://127.0.0.1:4222"), "NATS URL(s)")
+	cfgPath := fs.String("config", env("MOISSON_CONFIG", ""), "territories file")
+	_ = fs.Parse(args)
+	if fs.NArg() != 1 {
+		return errors.New("usage: harvester trigger [--nats-url URL] SOURCE")
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if cfg.Source(fs.Arg(0)) == nil {
+		return fmt.Errorf("no source %q in the configuration", fs.Arg(0))
+	}
+	log := zap.NewNop()
+	ctx := context.Background()
+	conn, err := connect(ctx, *natsURL, "moisson-trigger", 1, 30*time.Second, log)
+	if err != nil {
+		return err
+	}
+	defer conn.close()
+	if err := worker.RequestHarvest(ctx, conn.buckets, fs.Arg(0), "cli"); err != nil {
+		return err
+	}
+	fmt.Println("harvest of", fs.Arg(0), "requested; a worker takes it within seconds")
+	return nil
+}
+
+func deletionsCmd(args []string) error {
+	fs := flag.NewFlagSet("deletions", flag.ExitOnError)
+	natsURL := fs.String("nats-url", env("MOISSON_NATS_URL", "nats://127.0.0.1:4222"), "NATS URL(s)")
+	cfgPath := fs.String("config", env("MOISSON_CONFIG", ""), "territories file")
+	_ = fs.Parse(args)
+	if fs.NArg() != 2 || (fs.Arg(0) != "release" && fs.Arg(0) != "discard") {
+		return errors.New("usage: harvester deletions release|discard [--nats-url URL] SOURCE")
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	src := cfg.Source(fs.Arg(1))
+	if src == nil {
+		return fmt.Errorf("no source %q in the configuration", fs.Arg(1))
+	}
+	ctx := context.Background()
+	conn, err := connect(ctx, *natsURL, "moisson-deletions", 1, 30*time.Second, zap.NewNop())
+	if err != nil {
+		return err
+	}
+	defer conn.close()
+	discard := fs.Arg(0) == "discard"
+	return worker.WithLease(ctx, conn.buckets, src.ID, "cli", 2*time.Minute, func(ctx context.Context) error {
+		n, err := harvest.ResolveHeld(ctx, conn.state, harvest.NewJetStreamPublisher(conn.js), src, discard, "cli", time.Now())
+		if err != nil {
+			return err
+		}
+		if discard {
+			fmt.Println("held deletions of", src.ID, "discarded")
+		} else {
+			fmt.Println(n, "records of", src.ID, "deleted")
+		}
+		return nil
+	})
 }

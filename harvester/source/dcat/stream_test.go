@@ -240,7 +240,18 @@ func rssChild(t *testing.T, mode string) {
 	r := genReader(func(w io.Writer) error { return genRDFXML(w, n, nested) })
 	defer r.Close()
 	got := 0
-	if mode == "full" {
+	if mode == "parse" {
+		if err := rdf.ParseRDFXML(r, "", func(tr rdf.Triple) error { got++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	} else if mode == "pass1" {
+		sp := newSpooler()
+		defer sp.close()
+		if err := rdf.ParseRDFXML(r, "", sp.add); err != nil {
+			t.Fatal(err)
+		}
+		got = len(sp.meta)
+	} else if mode == "full" {
 		g := newGraph()
 		if err := rdf.ParseRDFXML(r, "", func(tr rdf.Triple) error { g.add(tr); return nil }); err != nil {
 			t.Fatal(err)

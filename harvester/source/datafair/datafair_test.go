@@ -1,0 +1,323 @@
+package datafair_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opendatafrance/moisson/harvester/config"
+	"github.com/opendatafrance/moisson/harvester/fetch"
+	"github.com/opendatafrance/moisson/harvester/normalize"
+	"github.com/opendatafrance/moisson/harvester/simulator"
+	"github.com/opendatafrance/moisson/harvester/source"
+	"github.com/opendatafrance/moisson/harvester/source/datafair"
+	"go.uber.org/zap"
+)
+
+type sink struct {
+	mu       sync.Mutex
+	recs     []source.Record
+	pages    []string
+	totals   []int64
+	problems []source.Problem
+}
+
+func (s *sink) Page(u string, total int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pages, s.totals = append(s.pages, u), append(s.totals, total)
+}
+
+func (s *sink) Record(_ context.Context, r source.Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.recs = append(s.recs, r)
+	return nil
+}
+
+func (s *sink) Problem(p source.Problem) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.problems = append(s.problems, p)
+}
+
+const testConfig = `
+territories:
+  - id: bretagne
+    name: Bretagne
+    members:
+      - id: cotes-darmor
+        name: Département des Côtes d'Armor (Dat'Armor)
+        portals:
+          - id: datarmor
+            name: Dat'Armor
+            url: https://datarmor.cotesdarmor.fr
+            software: datafair
+            sources:
+              - id: datarmor-datafair
+                protocol: datafair
+                endpoint: https://datarmor.cotesdarmor.fr/data-fair/api/v1
+              - id: datarmor-select
+                protocol: datafair
+                endpoint: https://datarmor.cotesdarmor.fr/data-fair/api/v1
+                params: {select: "title,description,license,page,href,createdAt,updatedAt"}
+`
+
+type harness struct {
+	sim *simulator.Simulator
+	srv *httptest.Server
+	cfg *config.Config
+}
+
+func newHarness(t testing.TB, n int) *harness {
+	t.Helper()
+	cfg, err := config.Parse(strings.NewReader(testConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := simulator.New(cfg, simulator.Options{DatasetsPerSource: n})
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	return &harness{sim: sim, srv: srv, cfg: sim.Rewrite(cfg, srv.URL)}
+}
+
+func (h *harness) harvest(t testing.TB, id string) (*sink, error) {
+	t.Helper()
+	client := fetch.New(fetch.Options{AllowPrivate: true, Retries: -1})
+	s, err := datafair.New(h.cfg.Source(id), source.Env{Client: client, Log: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &sink{}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return k, s.Harvest(ctx, k)
+}
+
+func (h *harness) get(t testing.TB, path string) []byte {
+	t.Helper()
+	resp, err := http.Get(h.srv.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+	}
+	return b
+}
+
+func kindOf(err error) string {
+	var se *source.Error
+	if errors.As(err, &se) {
+		return se.Kind
+	}
+	return ""
+}
+
+func TestHarvestSimulator(t *testing.T) {
+	h := newHarness(t, 240)
+	k, err := h.harvest(t, "datarmor-datafair")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(k.pages) != 3 || len(k.problems) != 0 || h.sim.Requests("datarmor-datafair") != 3 {
+		t.Errorf("pages %v problems %v requests %d", k.pages, k.problems, h.sim.Requests("datarmor-datafair"))
+	}
+	want := h.sim.Datasets("datarmor-datafair")
+	if len(k.recs) != len(want) {
+		t.Fatalf("%d records, want %d", len(k.recs), len(want))
+	}
+	byTitle := map[string]source.Record{}
+	for _, r := range k.recs {
+		byTitle[r.Dataset.GetTitle()] = r
+	}
+	evidence := 0
+	for _, d := range want {
+		r, ok := byTitle[d.Title]
+		if !ok {
+			t.Fatalf("%q not harvested", d.Title)
+		}
+		ds := r.Dataset
+		if ds.GetLandingPage() != "https://datarmor.cotesdarmor.fr/datasets/"+d.Name || ds.GetPublisher().GetName() != d.Publisher {
+			t.Errorf("%s: landing %q publisher %v", d.Name, ds.GetLandingPage(), ds.GetPublisher())
+		}
+		if n := ds.GetLicense().GetNormalized(); n == "unknown" || n == "other" || ds.GetLicense().GetRaw() != d.LicenseTitle {
+			t.Errorf("%s: licence %v", d.Name, ds.GetLicense())
+		}
+		if !ds.GetIssued().AsTime().Equal(d.Created.UTC().Truncate(time.Millisecond)) {
+			t.Errorf("%s: issued %v, want %v", d.Name, ds.GetIssued().AsTime(), d.Created)
+		}
+		if !reflect.DeepEqual(r.Columns, d.Columns) && len(r.Columns) != len(d.Columns) {
+			t.Errorf("%s: columns %v, want %v", d.Name, r.Columns, d.Columns)
+		}
+		dists := ds.GetDistributions()
+		if len(dists) < 2 || !strings.HasSuffix(dists[0].GetUrl(), "/raw") || dists[1].GetFormat() != "CSV" ||
+			!strings.HasPrefix(dists[0].GetUrl(), "https://datarmor.cotesdarmor.fr/data-fair/api/v1/datasets/") {
+			t.Errorf("%s: distributions %v", d.Name, dists)
+		}
+		if d.Evidence == "columns" {
+			evidence++
+			m := normalize.SCDL(ds.GetTitle(), ds.GetKeywords(), ds.GetConformsTo(), r.Columns)
+			ok := false
+			for _, x := range m {
+				ok = ok || (x.GetItem() == d.SCDL && x.GetEvidence() == "columns")
+			}
+			if !ok {
+				t.Errorf("%s: no column evidence for %s: %v", d.Name, d.SCDL, m)
+			}
+		}
+	}
+	if evidence == 0 {
+		t.Error("no dataset with column evidence: the test proves nothing")
+	}
+}
+
+// A list restricted by select= carries no schema: each dataset's document
+// is fetched to get its columns.
+func TestHarvestCompletesDatasetsWithoutSchema(t *testing.T) {
+	h := newHarness(t, 130)
+	k, err := h.harvest(t, "datarmor-select")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(k.recs) != 130 || len(k.problems) != 0 {
+		t.Fatalf("%d records, problems %v", len(k.recs), k.problems)
+	}
+	if n := h.sim.Requests("datarmor-select"); n != 2+130 {
+		t.Errorf("%d requests, want 2 pages + 130 documents", n)
+	}
+	for _, r := range k.recs {
+		if len(r.Columns) == 0 || r.Dataset.GetPublisher().GetName() == "" {
+			t.Fatalf("%s: columns %v publisher %v", r.Dataset.GetOriginalId(), r.Columns, r.Dataset.GetPublisher())
+		}
+	}
+	// A document that cannot be read: the listed dataset is kept, with a problem.
+	h = newHarness(t, 5)
+	h.sim.SetFault("datarmor-select", simulator.Fault{Status: 404, FromPage: 0, Times: 2})
+	h.sim.ServePayload("datarmor-select", "/data-fair/api/v1/datasets", "application/json",
+		[]byte(`{"count": 1, "results": [{"id": "abc", "title": "Sans schéma"}]}`))
+	k, err = h.harvest(t, "datarmor-select")
+	if err == nil {
+		t.Fatalf("a 404 on the list page must fail the walk (fault applies to page 1 first): %v", k.recs)
+	}
+}
+
+func TestHarvestDocumentUnreadable(t *testing.T) {
+	h := newHarness(t, 5)
+	h.sim.ServePayload("datarmor-select", "/data-fair/api/v1/datasets", "application/json",
+		[]byte(`{"count": 1, "results": [{"id": "nope", "title": "Sans schéma"}]}`))
+	k, err := h.harvest(t, "datarmor-select")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(k.recs) != 1 || len(k.problems) != 1 || k.problems[0].DatasetID != "nope" || k.problems[0].Kind != source.KindHTTP {
+		t.Fatalf("records %d problems %v", len(k.recs), k.problems)
+	}
+}
+
+func TestHarvestPagingAnomalies(t *testing.T) {
+	h := newHarness(t, 240)
+	h.sim.SetFault("datarmor-datafair", simulator.Fault{Status: 500, FromPage: 2})
+	k, err := h.harvest(t, "datarmor-datafair")
+	if kindOf(err) != source.KindHTTP || len(k.recs) != 100 {
+		t.Fatalf("500 at page 2: %v, %d records", err, len(k.recs))
+	}
+
+	rewrite := func(h *harness, query string, edit func(count *int, results *[]json.RawMessage)) {
+		var page struct {
+			Count   int               `json:"count"`
+			Results []json.RawMessage `json:"results"`
+		}
+		if err := json.Unmarshal(h.get(t, "/sim/datarmor-datafair/data-fair/api/v1/datasets?"+query), &page); err != nil {
+			t.Fatal(err)
+		}
+		edit(&page.Count, &page.Results)
+		b, _ := json.Marshal(page)
+		h.sim.ServePayload("datarmor-datafair", "/data-fair/api/v1/datasets?"+query, "application/json", b)
+	}
+	h = newHarness(t, 240)
+	rewrite(h, "page=2&size=100&sort=createdAt%3A1", func(_ *int, r *[]json.RawMessage) { *r = (*r)[:10] })
+	k, err = h.harvest(t, "datarmor-datafair")
+	if kindOf(err) != source.KindPaging || len(k.recs) != 110 {
+		t.Fatalf("short page: %v, %d records", err, len(k.recs))
+	}
+
+	h = newHarness(t, 240)
+	rewrite(h, "page=3&size=100&sort=createdAt%3A1", func(c *int, _ *[]json.RawMessage) { *c = 900 })
+	k, err = h.harvest(t, "datarmor-datafair")
+	if kindOf(err) != source.KindPaging || len(k.problems) != 1 || len(k.recs) != 240 {
+		t.Fatalf("lying count: %v, problems %v, %d records", err, k.problems, len(k.recs))
+	}
+}
+
+const doc = `{"id": "x1y2", "slug": "deliberations-2023", "title": "Délibérations 2023",
+ "description": "Liste des **délibérations**.", "keywords": ["délibérations"], "topics": [{"id": "t", "title": "Administration"}],
+ "license": {"title": "Licence Ouverte / Open Licence", "href": "https://www.etalab.gouv.fr/licence-ouverte-open-licence"},
+ "owner": {"type": "organization", "id": "o1", "name": "Département des Côtes d'Armor"},
+ "createdAt": "2023-02-01T09:00:00.000Z", "updatedAt": "2023-06-01T09:00:00.000Z", "dataUpdatedAt": "2023-05-01T09:00:00.000Z",
+ "originalFile": {"name": "delib.xlsx", "size": 12345, "mimetype": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+ "file": {"name": "delib.csv", "size": 20000, "mimetype": "text/csv"},
+ "temporal": {"start": "2023-01-01", "end": "2023-12-31"}, "frequency": "monthly",
+ "schema": [{"key": "coll_nom", "type": "string", "x-originalName": "COLL_NOM"}, {"key": "delib_id", "type": "string"},
+   {"key": "delib_date", "type": "string"}, {"key": "delib_objet", "type": "string"}, {"key": "vote_pour", "type": "integer"},
+   {"key": "_id", "type": "string", "x-calculated": true}],
+ "attachments": [{"type": "url", "title": "Site", "url": "https://example.org/doc.pdf"}]}`
+
+func TestRead(t *testing.T) {
+	for _, body := range []string{doc, `{"count": 1, "results": [` + doc + `]}`} {
+		k := &sink{}
+		if !datafair.Sniff([]byte(body)) {
+			t.Error("not sniffed")
+		}
+		if err := datafair.Read(context.Background(), strings.NewReader(body), "https://datarmor.cotesdarmor.fr/data-fair/api/v1/datasets", k); err != nil {
+			t.Fatal(err)
+		}
+		if len(k.recs) != 1 {
+			t.Fatalf("%d records, problems %v", len(k.recs), k.problems)
+		}
+		r := k.recs[0]
+		d := r.Dataset
+		if d.GetLicense().GetNormalized() != "etalab-2.0" || d.GetModified().AsTime() != time.Date(2023, 5, 1, 9, 0, 0, 0, time.UTC) ||
+			d.GetTemporal().GetEnd() == nil || d.GetAccrualPeriodicity() != "monthly" || d.GetLandingPage() != "" {
+			t.Errorf("record %v", d)
+		}
+		if got := []string{d.GetDistributions()[0].GetFormat(), d.GetDistributions()[1].GetFormat(), d.GetDistributions()[2].GetFormat()}; !reflect.DeepEqual(got, []string{"XLSX", "CSV", "PDF"}) ||
+			d.GetDistributions()[0].GetUrl() != "https://datarmor.cotesdarmor.fr/data-fair/api/v1/datasets/x1y2/raw" || d.GetDistributions()[0].GetByteSize() != 12345 {
+			t.Errorf("distributions %v", d.GetDistributions())
+		}
+		if !reflect.DeepEqual(r.Columns, []string{"coll_nom", "delib_id", "delib_date", "delib_objet", "vote_pour"}) {
+			t.Errorf("columns %v", r.Columns)
+		}
+		m := normalize.SCDL(d.GetTitle(), d.GetKeywords(), d.GetConformsTo(), r.Columns)
+		if len(m) != 1 || m[0].GetEvidence() != "columns" {
+			t.Errorf("SCDL %v", m)
+		}
+	}
+	for _, bad := range []string{`{"count": 2}`, `{"results": {}}`, `nope`, `{"count": 1, "results": [{"id": "a"`} {
+		var pe *datafair.ParseError
+		if err := datafair.Read(context.Background(), strings.NewReader(bad), "", &sink{}); !errors.As(err, &pe) {
+			t.Errorf("%s: %v, want a ParseError", bad, err)
+		}
+	}
+}
+
+func FuzzReadDataFair(f *testing.F) {
+	f.Add([]byte(doc))
+	f.Add([]byte(`{"count": 1, "results": [{"id": "a", "schema": [{"key": 3}], "bbox": [1,2,3]}]}`))
+	h := newHarness(f, 3)
+	f.Add(h.get(f, "/sim/datarmor-datafair/data-fair/api/v1/datasets?size=3"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_ = datafair.Read(context.Background(), bytes.NewReader(data), "https://x.example/data-fair/api/v1/datasets", &sink{})
+	})
+}

@@ -1,0 +1,98 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Key-value buckets and object stores shared by the harvester workers and
+// the API (contract).
+const (
+	LeaseBucket    = "moisson-leases"   // source id → Lease (TTL = lease time)
+	ScheduleBucket = "moisson-schedule" // source id → Schedule
+	TriggerBucket  = "moisson-triggers" // source id → Trigger (a harvest asked for now)
+	StateBucket    = "moisson-state"    // object store: source state, run diffs ("diff/<source>/<run>")
+)
+
+// Lease is the value of a lease key: who harvests the source, and how far.
+type Lease struct {
+	Worker    string    `json:"worker"`
+	RunID     string    `json:"run_id"`
+	Since     time.Time `json:"since"`
+	Heartbeat time.Time `json:"heartbeat"`
+	Pages     int64     `json:"pages"`
+	Seen      int64     `json:"seen"`
+}
+
+// Schedule is what workers agree on about a source's runs.
+type Schedule struct {
+	LastStarted time.Time `json:"last_started"`
+	LastRunID   string    `json:"last_run_id"`
+	LastStatus  string    `json:"last_status"`
+	OpenRun     string    `json:"open_run,omitempty"` // started and not finished (its worker may have died)
+	OpenWorker  string    `json:"open_worker,omitempty"`
+	OpenStarted time.Time `json:"open_started"`
+	Next        time.Time `json:"next"`
+	Schedule    string    `json:"schedule"` // "every 24h0m0s", "cron 0 3 * * * (UTC)"
+}
+
+// Trigger asks for a harvest now.
+type Trigger struct {
+	At  time.Time `json:"at"`
+	By  string    `json:"by"`
+	Rev uint64    `json:"-"`
+}
+
+// Buckets are the worker key-value buckets.
+type Buckets struct {
+	Leases, Schedules, Triggers jetstream.KeyValue
+}
+
+// OpenBuckets opens (creating) the buckets; leaseTTL is how long a lease
+// lives without renewal.
+func OpenBuckets(ctx context.Context, js jetstream.JetStream, leaseTTL time.Duration, replicas int) (*Buckets, error) {
+	if replicas < 1 {
+		replicas = 1
+	}
+	var b Buckets
+	var err error
+	if b.Leases, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: LeaseBucket, Description: "who harvests which source (TTL = lease time)", TTL: leaseTTL, Replicas: replicas, Storage: jetstream.FileStorage,
+	}); err != nil {
+		return nil, fmt.Errorf("lease bucket: %w", err)
+	}
+	if b.Schedules, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: ScheduleBucket, Description: "last and open run of each source", Replicas: replicas, Storage: jetstream.FileStorage,
+	}); err != nil {
+		return nil, fmt.Errorf("schedule bucket: %w", err)
+	}
+	if b.Triggers, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: TriggerBucket, Description: "harvests asked for now", Replicas: replicas, Storage: jetstream.FileStorage,
+	}); err != nil {
+		return nil, fmt.Errorf("trigger bucket: %w", err)
+	}
+	return &b, nil
+}
+
+// RequestHarvest asks the workers to harvest a source now.
+func RequestHarvest(ctx context.Context, b *Buckets, sourceID, by string) error {
+	v, _ := json.Marshal(Trigger{At: time.Now().UTC(), By: by})
+	_, err := b.Triggers.Put(ctx, sourceID, v)
+	return err
+}
+
+// GetJSON reads a JSON value from a bucket; found is false for a missing key.
+func GetJSON(ctx context.Context, kv jetstream.KeyValue, key string, v any) (found bool, rev uint64, err error) {
+	e, err := kv.Get(ctx, key)
+	if err == jetstream.ErrKeyNotFound {
+		return false, 0, nil
+	}
+	if err != nil {
+		return false, 0, err
+	}
+	return true, e.Revision(), json.Unmarshal(e.Value(), v)
+}
