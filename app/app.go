@@ -47,6 +47,7 @@ type Options struct {
 	Concurrency int           // sources harvested at once
 	NoHarvest   bool          // no harvester worker (tests drive harvests themselves)
 	LeaseTTL    time.Duration // harvest lease time (default 30s)
+	AdminToken  string        // protects POST /v1/sources/{id}/harvest ("" disables it)
 	Log         *zap.Logger
 }
 
@@ -192,7 +193,7 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	a.apiURL = "http://" + ln.Addr().String()
-	srv := &server.Server{Index: a.idx, Runs: a.runs, Log: a.log.Named("api"), Ready: func(context.Context) error {
+	srv := &server.Server{Index: a.idx, Runs: a.runs, Log: a.log.Named("api"), JS: a.js, AdminToken: o.AdminToken, Ready: func(context.Context) error {
 		if !a.nc.IsConnected() {
 			return errors.New("nats: not connected")
 		}
@@ -217,6 +218,13 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 		o.LeaseTTL = 30 * time.Second
 	}
 	if a.buckets, err = worker.OpenBuckets(ctx, a.js, o.LeaseTTL, 1); err != nil {
+		return nil, err
+	}
+	sources, err := bus.OpenSources(ctx, a.js, 1)
+	if err != nil {
+		return nil, err
+	}
+	if err := worker.PublishSources(ctx, sources, a.cfg); err != nil {
 		return nil, err
 	}
 	a.runner = &harvest.Runner{

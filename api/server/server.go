@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/opendatafrance/moisson/api/status"
 	"github.com/opendatafrance/moisson/indexer/index"
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,6 +42,10 @@ type Server struct {
 	Index index.Searcher
 	Runs  *status.Runs
 	Log   *zap.Logger
+	// JS gives access to run errors, change lists and the worker buckets.
+	JS jetstream.JetStream
+	// AdminToken protects POST /v1/sources/{id}/harvest ("" disables it).
+	AdminToken string
 	// Ready reports whether the dependencies answer (NATS connected...).
 	Ready func(ctx context.Context) error
 }
@@ -55,6 +60,10 @@ func (s *Server) Handler() http.Handler {
 	route("GET /v1/datasets/{id}", s.dataset)
 	route("GET /v1/sources", s.sources)
 	route("GET /v1/sources/{id}", s.source)
+	route("GET /v1/sources/{id}/runs", s.runs)
+	route("GET /v1/sources/{id}/runs/{run}/errors", s.runErrors)
+	route("GET /v1/sources/{id}/runs/{run}/changes", s.runChanges)
+	route("POST /v1/sources/{id}/harvest", s.harvestNow)
 	route("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -235,58 +244,6 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.Log.Error("request failed", zap.String("path", r.URL.Path), zap.Error(err))
 	}
 	writeError(w, http.StatusInternalServerError, "internal", "the index could not answer: "+err.Error())
-}
-
-// sourceJSON is one source in /v1/sources.
-type sourceJSON struct {
-	SourceID       string            `json:"source_id"`
-	TerritoryID    string            `json:"territory_id"`
-	PortalURL      string            `json:"portal_url"`
-	Protocol       string            `json:"protocol"`
-	Status         string            `json:"status"`
-	LastRun        json.RawMessage   `json:"last_run"`
-	LastRunSeconds float64           `json:"last_run_seconds,omitempty"`
-	LastSuccess    json.RawMessage   `json:"last_success"`
-	Runs           []json.RawMessage `json:"runs,omitempty"`
-}
-
-func toSourceJSON(src status.Source, withRuns bool) sourceJSON {
-	out := sourceJSON{SourceID: src.SourceID, TerritoryID: src.TerritoryID, PortalURL: src.PortalURL,
-		Protocol: src.Protocol, LastRun: json.RawMessage(`null`), LastSuccess: json.RawMessage(`null`)}
-	if src.Last != nil {
-		out.Status = src.Last.GetStatus().String()
-		out.LastRun = protoJSON(src.Last)
-		if src.Last.GetFinishedAt() != nil {
-			out.LastRunSeconds = src.Last.GetFinishedAt().AsTime().Sub(src.Last.GetStartedAt().AsTime()).Seconds()
-		}
-	}
-	if src.LastSuccess != nil {
-		out.LastSuccess = protoJSON(src.LastSuccess)
-	}
-	if withRuns {
-		out.Runs = []json.RawMessage{}
-		for _, run := range src.Runs {
-			out.Runs = append(out.Runs, protoJSON(run))
-		}
-	}
-	return out
-}
-
-func (s *Server) sources(w http.ResponseWriter, r *http.Request) {
-	list := []sourceJSON{}
-	for _, src := range s.Runs.Sources() {
-		list = append(list, toSourceJSON(src, false))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"sources": list})
-}
-
-func (s *Server) source(w http.ResponseWriter, r *http.Request) {
-	src, ok := s.Runs.Source(r.PathValue("id"))
-	if !ok {
-		writeError(w, http.StatusNotFound, "not_found", "no harvest run known for source "+strconv.Quote(r.PathValue("id")))
-		return
-	}
-	writeJSON(w, http.StatusOK, toSourceJSON(src, true))
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {

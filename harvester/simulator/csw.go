@@ -199,8 +199,12 @@ func cswCS(w *bufio.Writer, indent, el, v string) {
 }
 
 func cswDate(w *bufio.Writer, indent string, t time.Time, typ string) {
-	fmt.Fprintf(w, `%s<gmd:date><gmd:CI_Date><gmd:date><gco:Date>%s</gco:Date></gmd:date><gmd:dateType><gmd:CI_DateTypeCode codeList="%s#CI_DateTypeCode" codeListValue="%s">%s</gmd:CI_DateTypeCode></gmd:dateType></gmd:CI_Date></gmd:date>`+"\n",
-		indent, t.UTC().Format("2006-01-02"), cswCodeList, typ, typ)
+	el, v := "gco:Date", t.UTC().Format("2006-01-02")
+	if typ == "revision" {
+		el, v = "gco:DateTime", t.UTC().Format("2006-01-02T15:04:05")
+	}
+	fmt.Fprintf(w, `%s<gmd:date><gmd:CI_Date><gmd:date><%s>%s</%s></gmd:date><gmd:dateType><gmd:CI_DateTypeCode codeList="%s#CI_DateTypeCode" codeListValue="%s">%s</gmd:CI_DateTypeCode></gmd:dateType></gmd:CI_Date></gmd:date>`+"\n",
+		indent, el, v, el, cswCodeList, typ, typ)
 }
 
 func cswParty(w *bufio.Writer, indent, el string, d *Dataset, role string) {

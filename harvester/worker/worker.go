@@ -87,6 +87,32 @@ func (w *Worker) FirstPass() <-chan struct{} {
 	return w.firstPass
 }
 
+// PublishSources writes the configured sources to the sources bucket, for
+// the API.
+func PublishSources(ctx context.Context, kv jetstream.KeyValue, cfg *config.Config) error {
+	for _, src := range cfg.Sources() {
+		info := bus.SourceInfo{SourceID: src.ID, Protocol: src.Protocol, Endpoint: src.Endpoint,
+			Schedule: src.Schedule(cfg.Harvest), Disabled: src.Disabled}
+		if !harvest.Supported(src) && info.Disabled == "" {
+			info.Disabled = "no adapter for protocol " + src.Protocol + " yet"
+		}
+		if t := src.Territory; t != nil {
+			info.TerritoryID, info.Territory = t.ID, t.Name
+		}
+		if m := src.Member; m != nil {
+			info.MemberID, info.Member = m.ID, m.Name
+		}
+		if p := src.Portal; p != nil {
+			info.PortalID, info.Portal, info.PortalURL, info.Software = p.ID, p.Name, p.URL, p.Software
+		}
+		v, _ := json.Marshal(info)
+		if _, err := kv.Put(ctx, src.ID, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Run works until ctx is done.
 func (w *Worker) Run(ctx context.Context) error {
 	w.defaults()

@@ -96,3 +96,35 @@ func GetJSON(ctx context.Context, kv jetstream.KeyValue, key string, v any) (fou
 	}
 	return true, e.Revision(), json.Unmarshal(e.Value(), v)
 }
+
+// SourcesBucket lists the configured sources (source id → SourceInfo), as
+// the harvester workers run them, so the API can show sources never
+// harvested yet and their schedules.
+const SourcesBucket = "moisson-sources"
+
+// SourceInfo is a configured source, as the API shows it.
+type SourceInfo struct {
+	SourceID    string `json:"source_id"`
+	TerritoryID string `json:"territory_id"`
+	Territory   string `json:"territory"`
+	MemberID    string `json:"member_id"`
+	Member      string `json:"member"`
+	PortalID    string `json:"portal_id"`
+	Portal      string `json:"portal"`
+	PortalURL   string `json:"portal_url"`
+	Software    string `json:"software"`
+	Protocol    string `json:"protocol"`
+	Endpoint    string `json:"endpoint"`
+	Schedule    string `json:"schedule"`
+	Disabled    string `json:"disabled,omitempty"`
+}
+
+// OpenSources opens (creating) the sources bucket.
+func OpenSources(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.KeyValue, error) {
+	if replicas < 1 {
+		replicas = 1
+	}
+	return js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: SourcesBucket, Description: "configured sources, as the harvester workers run them", Replicas: replicas, Storage: jetstream.FileStorage,
+	})
+}

@@ -34,15 +34,16 @@ func main() {
 	esAlias := flag.String("es-alias", env("MOISSON_ES_ALIAS", ""), "Elasticsearch alias (default moisson-datasets)")
 	path := flag.String("index-path", env("MOISSON_INDEX_PATH", "moisson-data/index"), "embedded index directory (without --es-url)")
 	replicas := flag.Int("replicas", 1, "stream replicas when creating streams (3 on a cluster)")
+	adminToken := flag.String("admin-token", env("MOISSON_ADMIN_TOKEN", ""), "token for POST /v1/sources/{id}/harvest (env MOISSON_ADMIN_TOKEN; empty: disabled)")
 	flag.Parse()
 	log, _ := zap.NewProduction()
 	defer log.Sync()
-	if err := run(*addr, *natsURL, *esURL, *esAlias, *path, *replicas, log); err != nil {
+	if err := run(*addr, *natsURL, *esURL, *esAlias, *path, *replicas, *adminToken, log); err != nil {
 		log.Fatal("api stopped", zap.Error(err))
 	}
 }
 
-func run(addr, natsURL, esURL, esAlias, path string, replicas int, log *zap.Logger) error {
+func run(addr, natsURL, esURL, esAlias, path string, replicas int, adminToken string, log *zap.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	nc, js, err := bus.Connect(natsURL, "moisson-api")
@@ -64,7 +65,7 @@ func run(addr, natsURL, esURL, esAlias, path string, replicas int, log *zap.Logg
 	if err := runs.Watch(ctx, js, log); err != nil {
 		return err
 	}
-	srv := &server.Server{Index: idx, Runs: runs, Log: log, Ready: func(context.Context) error {
+	srv := &server.Server{Index: idx, Runs: runs, Log: log, JS: js, AdminToken: adminToken, Ready: func(context.Context) error {
 		if !nc.IsConnected() {
 			return errors.New("nats: not connected")
 		}

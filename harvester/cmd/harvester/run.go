@@ -117,6 +117,13 @@ func runCmd(args []string) error {
 	if isTerminal(os.Stderr) {
 		runner.Progress = newProgress(os.Stderr).report
 	}
+	kv, err := bus.OpenSources(ctx, conn.js, *replicas)
+	if err != nil {
+		return err
+	}
+	if err := worker.PublishSources(ctx, kv, cfg); err != nil {
+		return err
+	}
 	w := &worker.Worker{Buckets: conn.buckets, Config: cfg, Runner: runner, Log: log, Name: *worker_,
 		LeaseTTL: *leaseTTL, Concurrency: *concurrency}
 	if *once {

@@ -197,6 +197,9 @@ func (p *parser) syntaxErr(err error) error {
 		if strings.Contains(msg, "UTF-8") {
 			msg += " (wrong encoding? the XML declaration must name it)"
 		}
+		if strings.Contains(msg, "unexpected EOF") {
+			msg += " (truncated document)"
+		}
 		return &ParseError{Line: se.Line, Msg: "malformed XML: " + msg}
 	}
 	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {

@@ -31,7 +31,13 @@ func genRDFXML(w io.Writer, n int, layout genLayout) error {
 <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:dcat="http://www.w3.org/ns/dcat#"
  xmlns:dct="http://purl.org/dc/terms/" xmlns:foaf="http://xmlns.com/foaf/0.1/" xmlns:vcard="http://www.w3.org/2006/vcard/ns#"
  xmlns:xsd="http://www.w3.org/2001/XMLSchema#">
-<dcat:Catalog rdf:about="https://data.example.fr/catalog">
+`)
+	// Publishers are described once, before the datasets that point at them.
+	for o := 0; o < 50 && o < n; o++ {
+		p(`<foaf:Organization rdf:about="https://data.example.fr/org/%d"><foaf:name>Organisation %d</foaf:name></foaf:Organization>
+`, o, o)
+	}
+	p(`<dcat:Catalog rdf:about="https://data.example.fr/catalog">
   <dct:title>Catalogue</dct:title>
 `)
 	for i := 0; i < n; i++ {
@@ -65,10 +71,6 @@ func genRDFXML(w io.Writer, n int, layout genLayout) error {
 				genDistXML(p, i, j, false)
 			}
 		}
-	}
-	for o := 0; o < 50 && o < n; o++ {
-		p(`<foaf:Organization rdf:about="https://data.example.fr/org/%d"><foaf:name>Organisation %d</foaf:name></foaf:Organization>
-`, o, o)
 	}
 	p("</rdf:RDF>\n")
 	return bw.Flush()
@@ -107,6 +109,9 @@ func genTurtle(w io.Writer, n int) error {
 
 <https://data.example.fr/catalog> a dcat:Catalog ; dct:title "Catalogue" .
 `)
+	for o := 0; o < 50 && o < n; o++ {
+		p("<https://data.example.fr/org/%d> a foaf:Organization ; foaf:name \"Organisation %d\" .\n", o, o)
+	}
 	for i := 0; i < n; i++ {
 		p(`
 <https://data.example.fr/dataset/ds-%d> a dcat:Dataset ;
@@ -132,9 +137,6 @@ func genTurtle(w io.Writer, n int) error {
   dct:license <https://www.etalab.gouv.fr/licence-ouverte-open-licence> .
 `, i, j, ext, i, i, ext, mt, strings.ToUpper(ext))
 		}
-	}
-	for o := 0; o < 50 && o < n; o++ {
-		p("<https://data.example.fr/org/%d> a foaf:Organization ; foaf:name \"Organisation %d\" .\n", o, o)
 	}
 	return bw.Flush()
 }

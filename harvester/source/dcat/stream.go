@@ -274,6 +274,9 @@ func (sp *spooler) replay(base string, fn func(source.Record) error, problem fun
 			if isNode(x.o) && x.p != rdf.RDFType {
 				ck := key(x.o)
 				ch := termHash(ck)
+				if sp.meta[ch].last == 0 {
+					continue // never a subject: nothing held
+				}
 				consumed[ch]++
 				free(ck, ch)
 			}

@@ -18,6 +18,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/analysis/char/asciifolding"
+	"github.com/blevesearch/bleve/v2/analysis/char/regexp"
 	"github.com/blevesearch/bleve/v2/analysis/lang/fr"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
@@ -66,11 +67,18 @@ func OpenMem() (*Index, error) {
 // Mapping is the index mapping.
 func Mapping() mapping.IndexMapping {
 	m := bleve.NewIndexMapping()
+	if err := m.AddCustomCharFilter("moisson_apostrophe", map[string]any{
+		"type":    regexp.Name,
+		"regexp":  `[’ʼ‘´]`,
+		"replace": "'",
+	}); err != nil {
+		panic(err)
+	}
 	err := m.AddCustomAnalyzer(Analyzer, map[string]any{
 		"type":          custom.Name,
-		"char_filters":  []any{asciifolding.Name},
+		"char_filters":  []any{"moisson_apostrophe", asciifolding.Name},
 		"tokenizer":     unicode.Name,
-		"token_filters": []any{fr.ElisionName, lowercase.Name, fr.StopName, fr.LightStemmerName},
+		"token_filters": []any{lowercase.Name, fr.ElisionName, fr.StopName, fr.LightStemmerName},
 	})
 	if err != nil {
 		panic(err)
@@ -102,11 +110,6 @@ func Mapping() mapping.IndexMapping {
 	mod.Store = false
 	mod.IncludeInAll = false
 	doc.AddFieldMappingsAt("modified", mod)
-	ver := bleve.NewNumericFieldMapping()
-	ver.Store = true
-	ver.Index = false
-	ver.IncludeInAll = false
-	doc.AddFieldMappingsAt("version", ver)
 	raw := bleve.NewTextFieldMapping()
 	raw.Index = false
 	raw.Store = true
@@ -121,9 +124,11 @@ func Mapping() mapping.IndexMapping {
 // Close closes the index.
 func (x *Index) Close() error { return x.idx.Close() }
 
-// tombstones keep the version of deleted documents, so a late redelivery of
-// an older upsert does not resurrect them.
-func tombKey(id string) []byte { return []byte("tomb:" + id) }
+// Versions live in the index's internal key-value storage, exactly (a
+// stored numeric field would round nanosecond versions through float64).
+// A deleted document keeps its version as a tombstone, so a late
+// redelivery of an older upsert does not resurrect it.
+func verKey(id string) []byte { return []byte("ver:" + id) }
 
 // Write applies ops, never letting a smaller version overwrite a larger one.
 func (x *Index) Write(ctx context.Context, ops []index.Op) ([]error, error) {
@@ -154,7 +159,7 @@ func (x *Index) Write(ctx context.Context, ops []index.Op) ([]error, error) {
 		}
 		if op.Delete {
 			batch.Delete(op.ID)
-			batch.SetInternal(tombKey(op.ID), []byte(strconv.FormatInt(op.Version, 10)))
+			batch.SetInternal(verKey(op.ID), []byte(strconv.FormatInt(op.Version, 10)))
 			pending[op.ID] = op.Version
 			continue
 		}
@@ -171,7 +176,7 @@ func (x *Index) Write(ctx context.Context, ops []index.Op) ([]error, error) {
 			items[i] = &index.PermanentError{Reason: err.Error()}
 			continue
 		}
-		batch.DeleteInternal(tombKey(op.ID))
+		batch.SetInternal(verKey(op.ID), []byte(strconv.FormatInt(op.Version, 10)))
 		pending[op.ID] = op.Version
 	}
 	if batch.Size() > 0 {
@@ -182,28 +187,20 @@ func (x *Index) Write(ctx context.Context, ops []index.Op) ([]error, error) {
 	return items, nil
 }
 
-// currentVersion is the version of id in the index or its tombstone, -1 if none.
+// currentVersion is the version of id (in the index or as a tombstone), -1 if none.
 func (x *Index) currentVersion(id string) (int64, error) {
-	if t, err := x.idx.GetInternal(tombKey(id)); err != nil {
-		return 0, err
-	} else if t != nil {
-		v, _ := strconv.ParseInt(string(t), 10, 64)
-		return v, nil
-	}
-	req := bleve.NewSearchRequest(query.NewDocIDQuery([]string{id}))
-	req.Fields = []string{"version"}
-	req.Size = 1
-	res, err := x.idx.Search(req)
+	v, err := x.idx.GetInternal(verKey(id))
 	if err != nil {
 		return 0, err
 	}
-	if len(res.Hits) == 0 {
+	if v == nil {
 		return -1, nil
 	}
-	if f, ok := res.Hits[0].Fields["version"].(float64); ok {
-		return int64(f), nil
+	n, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil {
+		return -1, nil
 	}
-	return -1, nil
+	return n, nil
 }
 
 // Get returns a dataset by id.

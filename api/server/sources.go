@@ -1,0 +1,428 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"crypto/subtle"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/opendatafrance/moisson/api/status"
+	"github.com/opendatafrance/moisson/proto/bus"
+	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
+	"go.uber.org/zap"
+)
+
+// sourceJSON is one source in /v1/sources.
+type sourceJSON struct {
+	bus.SourceInfo
+	Status       string          `json:"status"` // NEVER, RUNNING, SUCCEEDED, PARTIAL, FAILED, DISABLED
+	Diagnosis    string          `json:"diagnosis,omitempty"`
+	NeedsReview  bool            `json:"needs_review"`
+	ReviewReason string          `json:"review_reason,omitempty"`
+	Running      *bus.Lease      `json:"running"`
+	LastRun      json.RawMessage `json:"last_run"`
+	LastSuccess  json.RawMessage `json:"last_success"`
+	NextRun      *time.Time      `json:"next_run"`
+}
+
+// runJSON renders a run with its duration.
+func runJSON(run *moissonv1.HarvestRun) json.RawMessage {
+	if run == nil {
+		return json.RawMessage(`null`)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(protoJSON(run), &m); err != nil {
+		return json.RawMessage(`null`)
+	}
+	if run.GetFinishedAt() != nil {
+		m["duration_seconds"] = run.GetFinishedAt().AsTime().Sub(run.GetStartedAt().AsTime()).Seconds()
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+// kv opens a bucket (nil when there is no JetStream or no such bucket yet).
+func (s *Server) kv(ctx context.Context, name string) jetstream.KeyValue {
+	if s.JS == nil {
+		return nil
+	}
+	kv, err := s.JS.KeyValue(ctx, name)
+	if err != nil {
+		return nil
+	}
+	return kv
+}
+
+// sourceList gathers everything known of every source: the configured ones
+// (published by the workers), and any that has runs.
+func (s *Server) sourceList(ctx context.Context) []sourceJSON {
+	infos := map[string]bus.SourceInfo{}
+	if kv := s.kv(ctx, bus.SourcesBucket); kv != nil {
+		if lister, err := kv.ListKeys(ctx); err == nil {
+			for key := range lister.Keys() {
+				var info bus.SourceInfo
+				if ok, _, err := bus.GetJSON(ctx, kv, key, &info); ok && err == nil {
+					infos[key] = info
+				}
+			}
+		}
+	}
+	runs := map[string]status.Source{}
+	for _, r := range s.Runs.Sources() {
+		runs[r.SourceID] = r
+		if _, ok := infos[r.SourceID]; !ok {
+			infos[r.SourceID] = bus.SourceInfo{SourceID: r.SourceID, TerritoryID: r.TerritoryID, PortalURL: r.PortalURL, Protocol: r.Protocol}
+		}
+	}
+	leases, schedules := s.kv(ctx, bus.LeaseBucket), s.kv(ctx, bus.ScheduleBucket)
+	out := make([]sourceJSON, 0, len(infos))
+	for id, info := range infos {
+		sj := sourceJSON{SourceInfo: info, Status: "NEVER", LastRun: json.RawMessage(`null`), LastSuccess: json.RawMessage(`null`)}
+		if info.Disabled != "" {
+			sj.Status = "DISABLED"
+		}
+		if r, ok := runs[id]; ok && r.Last != nil {
+			sj.Status = r.Last.GetStatus().String()
+			sj.Diagnosis = r.Last.GetDiagnosis()
+			sj.NeedsReview = r.Last.GetNeedsReview()
+			sj.ReviewReason = r.Last.GetReviewReason()
+			sj.LastRun = runJSON(r.Last)
+			sj.LastSuccess = runJSON(r.LastSuccess)
+		}
+		if leases != nil {
+			var l bus.Lease
+			if ok, _, err := bus.GetJSON(ctx, leases, id, &l); ok && err == nil && l.RunID != "" {
+				sj.Running = &l
+				sj.Status = "RUNNING"
+			}
+		}
+		if schedules != nil {
+			var sc bus.Schedule
+			if ok, _, err := bus.GetJSON(ctx, schedules, id, &sc); ok && err == nil && !sc.Next.IsZero() {
+				next := sc.Next
+				sj.NextRun = &next
+				if sj.Schedule == "" {
+					sj.Schedule = sc.Schedule
+				}
+			}
+		}
+		out = append(out, sj)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].TerritoryID != out[j].TerritoryID {
+			return out[i].TerritoryID < out[j].TerritoryID
+		}
+		return out[i].SourceID < out[j].SourceID
+	})
+	return out
+}
+
+func (s *Server) sources(w http.ResponseWriter, r *http.Request) {
+	if !onlyParams(w, r, "territory", "status") {
+		return
+	}
+	territory, st := r.URL.Query().Get("territory"), strings.ToUpper(r.URL.Query().Get("status"))
+	list := []sourceJSON{}
+	for _, src := range s.sourceList(r.Context()) {
+		if (territory == "" || src.TerritoryID == territory) && (st == "" || src.Status == st) {
+			list = append(list, src)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sources": list})
+}
+
+func (s *Server) source(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	for _, src := range s.sourceList(r.Context()) {
+		if src.SourceID == id {
+			writeJSON(w, http.StatusOK, src)
+			return
+		}
+	}
+	writeError(w, http.StatusNotFound, "not_found", "no source "+strconv.Quote(id))
+}
+
+// onlyParams answers 400 when the query has a parameter not in allowed.
+func onlyParams(w http.ResponseWriter, r *http.Request, allowed ...string) bool {
+	for k := range r.URL.Query() {
+		ok := false
+		for _, a := range allowed {
+			ok = ok || k == a
+		}
+		if !ok {
+			writeError(w, http.StatusBadRequest, "bad_parameter", fmt.Sprintf("unknown parameter %s (accepted: %s)", k, strings.Join(allowed, ", ")))
+			return false
+		}
+	}
+	return true
+}
+
+// wantsCSV tells whether the client asked for CSV (?format=csv or Accept).
+func wantsCSV(w http.ResponseWriter, r *http.Request) (csvOut bool, ok bool) {
+	switch f := r.URL.Query().Get("format"); f {
+	case "csv":
+		return true, true
+	case "json":
+		return false, true
+	case "":
+		return strings.Contains(r.Header.Get("Accept"), "text/csv"), true
+	default:
+		writeError(w, http.StatusBadRequest, "bad_parameter", "format must be json or csv, got "+strconv.Quote(f))
+		return false, false
+	}
+}
+
+var runColumns = []string{"run_id", "status", "trigger", "worker", "started_at", "finished_at", "duration_seconds",
+	"pages", "seen", "created", "updated", "unchanged", "deleted", "held", "declared_total", "error_count", "needs_review", "diagnosis"}
+
+func runRow(run *moissonv1.HarvestRun) []string {
+	ts := func(t interface{ AsTime() time.Time }, ok bool) string {
+		if !ok {
+			return ""
+		}
+		return t.AsTime().UTC().Format(time.RFC3339)
+	}
+	dur := ""
+	if run.GetFinishedAt() != nil {
+		dur = strconv.FormatFloat(run.GetFinishedAt().AsTime().Sub(run.GetStartedAt().AsTime()).Seconds(), 'f', 3, 64)
+	}
+	i := func(v int64) string { return strconv.FormatInt(v, 10) }
+	return []string{run.GetRunId(), run.GetStatus().String(), run.GetTrigger(), run.GetWorker(),
+		ts(run.GetStartedAt(), run.GetStartedAt() != nil), ts(run.GetFinishedAt(), run.GetFinishedAt() != nil), dur,
+		i(run.GetPages()), i(run.GetSeen()), i(run.GetCreated()), i(run.GetUpdated()), i(run.GetUnchanged()),
+		i(run.GetDeleted()), i(run.GetHeld()), i(run.GetDeclaredTotal()), i(run.GetErrorCount()),
+		strconv.FormatBool(run.GetNeedsReview()), run.GetDiagnosis()}
+}
+
+// runs answers the run history of a source, newest first.
+func (s *Server) runs(w http.ResponseWriter, r *http.Request) {
+	if !onlyParams(w, r, "format") {
+		return
+	}
+	asCSV, ok := wantsCSV(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	src, found := s.Runs.Source(id)
+	if !found {
+		writeError(w, http.StatusNotFound, "not_found", "no run known for source "+strconv.Quote(id))
+		return
+	}
+	if asCSV {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		cw := csv.NewWriter(w)
+		_ = cw.Write(runColumns)
+		for _, run := range src.Runs {
+			_ = cw.Write(runRow(run))
+		}
+		cw.Flush()
+		return
+	}
+	list := make([]json.RawMessage, 0, len(src.Runs))
+	for _, run := range src.Runs {
+		list = append(list, runJSON(run))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"source_id": id, "runs": list})
+}
+
+// runErrors streams every error of one run from the RUNERRORS stream, in
+// constant memory, as a JSON array or CSV.
+func (s *Server) runErrors(w http.ResponseWriter, r *http.Request) {
+	if !onlyParams(w, r, "format") {
+		return
+	}
+	asCSV, ok := wantsCSV(w, r)
+	if !ok {
+		return
+	}
+	if s.JS == nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "no JetStream connection")
+		return
+	}
+	id, runID := r.PathValue("id"), r.PathValue("run")
+	ctx := r.Context()
+	stream, err := s.JS.Stream(ctx, bus.ErrorsStream)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	subject := bus.ErrorSubject(id, runID)
+	info, err := stream.Info(ctx, jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	total := info.State.Subjects[subject]
+	if total == 0 {
+		if _, known := s.runKnown(id, runID); !known {
+			writeError(w, http.StatusNotFound, "not_found", "no run "+strconv.Quote(runID)+" for source "+strconv.Quote(id))
+			return
+		}
+	}
+	var cons jetstream.Consumer
+	if total > 0 {
+		cons, err = stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	bw := bufio.NewWriterSize(w, 32<<10)
+	defer bw.Flush()
+	var cw *csv.Writer
+	if asCSV {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		cw = csv.NewWriter(bw)
+		_ = cw.Write([]string{"at", "kind", "url", "dataset_id", "message", "excerpt"})
+	} else {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		fmt.Fprintf(bw, `{"source_id":%q,"run_id":%q,"total":%d,"errors":[`, id, runID, total)
+	}
+	for n := uint64(0); n < total; {
+		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(2*time.Second))
+		if err != nil {
+			s.Log.Warn("run errors: fetch", zap.Error(err))
+			break
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			n++
+			e, err := bus.DecodeError(m.Data())
+			if err != nil {
+				continue
+			}
+			if asCSV {
+				_ = cw.Write([]string{e.GetAt().AsTime().UTC().Format(time.RFC3339Nano), e.GetKind(), e.GetUrl(), e.GetDatasetId(), e.GetMessage(), e.GetExcerpt()})
+			} else {
+				if n > 1 {
+					bw.WriteByte(',')
+				}
+				bw.Write(protoJSON(e))
+			}
+		}
+		if got == 0 {
+			break
+		}
+	}
+	if asCSV {
+		cw.Flush()
+	} else {
+		bw.WriteString("]}\n")
+	}
+}
+
+func (s *Server) runKnown(sourceID, runID string) (*moissonv1.HarvestRun, bool) {
+	src, ok := s.Runs.Source(sourceID)
+	if !ok {
+		return nil, false
+	}
+	for _, run := range src.Runs {
+		if run.GetRunId() == runID {
+			return run, true
+		}
+	}
+	return nil, false
+}
+
+var changes = map[string]bool{"created": true, "updated": true, "unchanged": true, "deleted": true, "held": true}
+
+// runChanges streams what a run changed, one record per line: CSV
+// "change,id", optionally only one kind of change.
+func (s *Server) runChanges(w http.ResponseWriter, r *http.Request) {
+	if !onlyParams(w, r, "change") {
+		return
+	}
+	want := r.URL.Query().Get("change")
+	if want != "" && !changes[want] {
+		writeError(w, http.StatusBadRequest, "bad_parameter", "change must be one of created, updated, unchanged, deleted, held")
+		return
+	}
+	if s.JS == nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "no JetStream connection")
+		return
+	}
+	id, runID := r.PathValue("id"), r.PathValue("run")
+	os, err := s.JS.ObjectStore(r.Context(), bus.StateBucket)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	obj, err := os.Get(r.Context(), "diff/"+id+"/"+runID)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "no change list kept for run "+strconv.Quote(runID)+" of "+strconv.Quote(id))
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer obj.Close()
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s-changes.csv"`, id, runID))
+	bw := bufio.NewWriterSize(w, 32<<10)
+	defer bw.Flush()
+	bw.WriteString("change,id\n")
+	sc := bufio.NewScanner(obj)
+	for sc.Scan() {
+		kind, rid, ok := strings.Cut(sc.Text(), "\t")
+		if !ok || (want != "" && kind != want) {
+			continue
+		}
+		bw.WriteString(kind)
+		bw.WriteByte(',')
+		bw.WriteString(rid)
+		bw.WriteByte('\n')
+	}
+	if err := sc.Err(); err != nil && !errors.Is(err, io.EOF) {
+		s.Log.Warn("run changes", zap.Error(err))
+	}
+}
+
+// harvestNow asks the workers to harvest a source now (admin token).
+func (s *Server) harvestNow(w http.ResponseWriter, r *http.Request) {
+	if s.AdminToken == "" {
+		writeError(w, http.StatusForbidden, "forbidden", "on-demand harvests are disabled: start the API with an admin token (MOISSON_ADMIN_TOKEN)")
+		return
+	}
+	got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if subtle.ConstantTimeCompare([]byte(got), []byte(s.AdminToken)) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="moisson"`)
+		writeError(w, http.StatusUnauthorized, "unauthorized", "send the admin token as 'Authorization: Bearer <token>'")
+		return
+	}
+	id := r.PathValue("id")
+	known := false
+	for _, src := range s.sourceList(r.Context()) {
+		known = known || src.SourceID == id
+	}
+	if !known {
+		writeError(w, http.StatusNotFound, "not_found", "no source "+strconv.Quote(id))
+		return
+	}
+	if s.JS == nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "no JetStream connection")
+		return
+	}
+	kv := s.kv(r.Context(), bus.TriggerBucket)
+	if kv == nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "no harvester worker has started yet")
+		return
+	}
+	if err := bus.RequestHarvest(r.Context(), &bus.Buckets{Triggers: kv}, id, "api"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"source_id": id, "requested": true, "message": "a harvester worker takes it within seconds"})
+}
