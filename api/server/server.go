@@ -56,14 +56,9 @@ func (s *Server) Handler() http.Handler {
 	route := func(pattern string, h http.HandlerFunc) {
 		mux.Handle(pattern, s.instrument(pattern, h))
 	}
-	route("GET /v1/datasets", s.datasets)
-	route("GET /v1/datasets/{id}", s.dataset)
-	route("GET /v1/sources", s.sources)
-	route("GET /v1/sources/{id}", s.source)
-	route("GET /v1/sources/{id}/runs", s.runs)
-	route("GET /v1/sources/{id}/runs/{run}/errors", s.runErrors)
-	route("GET /v1/sources/{id}/runs/{run}/changes", s.runChanges)
-	route("POST /v1/sources/{id}/harvest", s.harvestNow)
+	// Each group of routes lives with its handlers.
+	s.searchRoutes(route)
+	s.sourceRoutes(route)
 	route("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -201,6 +196,14 @@ type searchResponse struct {
 	Items      []json.RawMessage             `json:"items"`
 	Facets     map[string][]index.FacetCount `json:"facets"`
 	NextCursor string                        `json:"next_cursor"`
+}
+
+// routeFunc registers a handler for a pattern (method and path).
+type routeFunc func(pattern string, h http.HandlerFunc)
+
+func (s *Server) searchRoutes(route routeFunc) {
+	route("GET /v1/datasets", s.datasets)
+	route("GET /v1/datasets/{id}", s.dataset)
 }
 
 func (s *Server) datasets(w http.ResponseWriter, r *http.Request) {

@@ -22,6 +22,15 @@ import (
 	"go.uber.org/zap"
 )
 
+func (s *Server) sourceRoutes(route routeFunc) {
+	route("GET /v1/sources", s.sources)
+	route("GET /v1/sources/{id}", s.source)
+	route("GET /v1/sources/{id}/runs", s.runs)
+	route("GET /v1/sources/{id}/runs/{run}/errors", s.runErrors)
+	route("GET /v1/sources/{id}/runs/{run}/changes", s.runChanges)
+	route("POST /v1/sources/{id}/harvest", s.harvestNow)
+}
+
 // sourceJSON is one source in /v1/sources.
 type sourceJSON struct {
 	bus.SourceInfo

@@ -269,11 +269,11 @@ func TestReadErrors(t *testing.T) {
 	}
 	for doc, want := range map[string]string{
 		"<csw:GetRecordsResponse xmlns:csw=\"http://www.opengis.net/cat/csw/2.0.2\">\n<csw:SearchResults numberOfRecordsMatched=\"1\">\n<gmd:MD_Metadata xmlns:gmd=\"http://www.isotc211.org/2005/gmd\">\n</gmd:MD_Meta>": "line 4",
-		`<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><r>&b;</r>`:                                                                                                                 "DTD refused",
+		`<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><r>&b;</r>`:                                                                                                                         "DTD refused",
 		`<html><body>Not found</body></html>`: "not a CSW answer",
 		``:                                    "no root element",
 		`<csw:GetRecordsResponse xmlns:csw="http://www.opengis.net/cat/csw/2.0.2"><csw:SearchResults numberOfRecordsMatched="x"/></csw:GetRecordsResponse>`: "not a count",
-		`<csw:GetRecordsResponse xmlns:csw="http://www.opengis.net/cat/csw/2.0.2"><csw:SearchResults numberOfRecordsMatched="3">`:                            "truncated",
+		`<csw:GetRecordsResponse xmlns:csw="http://www.opengis.net/cat/csw/2.0.2"><csw:SearchResults numberOfRecordsMatched="3">`:                           "truncated",
 		`<?xml version="1.0" encoding="EBCDIC"?><a/>`: "unsupported encoding",
 	} {
 		err := Read(context.Background(), strings.NewReader(doc), "", &sink{})

@@ -241,7 +241,7 @@ func TestReadShapes(t *testing.T) {
 	}
 	// Errors.
 	for doc, want := range map[string]string{
-		`{"message": "Not found", "status": 404}`: "error",
+		`{"message": "Not found", "status": 404}`:                   "error",
 		`{"data": [{"id": "x", "title": "t", "frequency": "daily"}`: "truncated",
 		`<html>`: "not JSON",
 		`42`:     "expected",
