@@ -5,6 +5,7 @@
 //	harvester run       a worker: harvest the sources on their schedules (--once: once)
 //	harvester simulate  serve the simulated portals of the nine territories
 //	harvester inspect   normalise one document or URL and print the records
+//	harvester discover  tell a portal's software and machine endpoints from its page
 //	harvester trigger   ask the workers to harvest a source now
 //	harvester deletions release or discard held deletions
 //	harvester config    print the default territories configuration
@@ -21,6 +22,7 @@ commands:
   run        harvest every configured source into NATS JetStream
   simulate   serve the portal simulator (the nine territories, offline)
   inspect    read one catalogue document (file or URL) and print its records as JSON lines
+  discover   tell which software a portal runs and which machine endpoints it offers (JSON)
   trigger    ask the workers to harvest a source now
   deletions  release or discard the deletions a run held for review
   config     print the default territories configuration (YAML)
@@ -46,6 +48,8 @@ func main() {
 		err = triggerCmd(args)
 	case "deletions":
 		err = deletionsCmd(args)
+	case "discover":
+		os.Exit(discoverCmd(args, os.Stdout, os.Stderr))
 	case "config":
 		_, err = os.Stdout.Write(defaultConfig())
 	case "-h", "--help", "help":
