@@ -124,4 +124,3 @@ func (s *Server) dataset(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	_, _ = w.Write(protoJSON(d))
 }
-
