@@ -136,7 +136,7 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("line %d: %w", n.Line, err)
+		return fmt.Errorf("line %d: %q is not a duration (write it like 6h, 30m or 1h30m)", n.Line, s)
 	}
 	*d = Duration(v)
 	return nil

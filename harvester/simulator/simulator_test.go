@@ -12,7 +12,9 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"reflect"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,9 +23,20 @@ import (
 	"github.com/opendatafrance/moisson/harvester/rdf"
 )
 
+// testConfig is the default configuration with every source enabled: the
+// simulator serves the alternative endpoints the default configuration
+// lists disabled too, and these tests use them.
+func testConfig() *config.Config {
+	cfg := config.Default()
+	for _, s := range cfg.Sources() {
+		s.Disabled = ""
+	}
+	return cfg
+}
+
 func newSim(t testing.TB, opts Options) (*Simulator, *httptest.Server) {
 	t.Helper()
-	sim := New(config.Default(), opts)
+	sim := New(testConfig(), opts)
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
 	return sim, srv
@@ -73,7 +86,7 @@ type ckanPkgDecode struct {
 
 func search(t testing.TB, base, src, query string) searchResult {
 	t.Helper()
-	ep, _ := url.Parse(config.Default().Source(src).Endpoint)
+	ep, _ := url.Parse(testConfig().Source(src).Endpoint)
 	resp, body := get(t, base+"/sim/"+src+ep.Path+"/package_search?"+query)
 	if resp.StatusCode != 200 {
 		t.Fatalf("package_search %s: %d %s", query, resp.StatusCode, body)
@@ -105,8 +118,8 @@ func TestDeterminism(t *testing.T) {
 		}
 	}
 	// Growing a source keeps its first datasets.
-	small := New(config.Default(), Options{DatasetsPerSource: 10}).Datasets("nice-ckan")
-	big := New(config.Default(), Options{DatasetsPerSource: 30}).Datasets("nice-ckan")
+	small := New(testConfig(), Options{DatasetsPerSource: 10}).Datasets("nice-ckan")
+	big := New(testConfig(), Options{DatasetsPerSource: 30}).Datasets("nice-ckan")
 	if !reflect.DeepEqual(small, big[:10]) {
 		t.Error("the first 10 datasets change with the source size")
 	}
@@ -554,7 +567,7 @@ func TestDCATPagingAndConneg(t *testing.T) {
 }
 
 func TestDCATPageSizeParam(t *testing.T) {
-	cfg := config.Default()
+	cfg := testConfig()
 	cfg.Source("rennes-dcat").Params = map[string]string{"page_size": "40"}
 	sim := New(cfg, Options{DatasetsPerSource: 90})
 	srv := httptest.NewServer(sim.Handler())
@@ -705,7 +718,8 @@ func TestETag(t *testing.T) {
 }
 
 func TestRewrite(t *testing.T) {
-	cfg := config.Default()
+	cfg := testConfig()
+	cfg.Source("grenoble-ckan").Disabled = "switched off by the test"
 	sim := New(cfg, Options{DatasetsPerSource: 15})
 	base, err := sim.Start("127.0.0.1:0")
 	if err != nil {
@@ -726,8 +740,8 @@ func TestRewrite(t *testing.T) {
 	if s.Params["organization"] != "nevers-agglomeration" || s.Portal == cfg.Source("nevers-ckan").Portal || s.Portal.Sources[0] != s {
 		t.Error("copy's params or back-pointers are wrong")
 	}
-	if rw.Source("datara-csw").Disabled == "" || cfg.Source("datara-csw").Disabled != "" {
-		t.Error("unsupported source not disabled in the copy")
+	if rw.Source("grenoble-ckan").Disabled == "" || sim.Expected("grenoble-ckan") != 0 {
+		t.Error("a disabled source is served or enabled in the copy")
 	}
 	total := 0
 	for _, src := range rw.Sources() {
@@ -748,6 +762,41 @@ func TestRewrite(t *testing.T) {
 				t.Fatalf("%s: %d", src.Endpoint, resp.StatusCode)
 			}
 			n = len(datasetSubjects(parseRDF(t, syn.name, body)))
+		case "ods":
+			var r struct {
+				TotalCount int `json:"total_count"`
+			}
+			_, body := get(t, src.Endpoint+"/catalog/datasets?limit=1")
+			json.Unmarshal(body, &r)
+			n = r.TotalCount
+		case "d4c":
+			var r searchResult
+			_, body := get(t, src.Endpoint+"/datasets/2.0/search/?rows=0")
+			json.Unmarshal(body, &r)
+			n = r.Result.Count
+		case "datafair":
+			var r struct {
+				Count int `json:"count"`
+			}
+			_, body := get(t, src.Endpoint+"/datasets?size=1")
+			json.Unmarshal(body, &r)
+			n = r.Count
+		case "udata":
+			var r struct {
+				Total int `json:"total"`
+			}
+			_, body := get(t, src.Endpoint+"/organizations/"+src.Params["organization"]+"/datasets/?page_size=1")
+			json.Unmarshal(body, &r)
+			n = r.Total
+		case "csw":
+			_, body := get(t, src.Endpoint+"?service=CSW&version=2.0.2&request=GetRecords&typeNames=gmd:MD_Metadata&resultType=hits")
+			m := regexp.MustCompile(`numberOfRecordsMatched="(\d+)"`).FindSubmatch(body)
+			if m == nil {
+				t.Fatalf("%s: no numberOfRecordsMatched in %s", src.ID, body)
+			}
+			n, _ = strconv.Atoi(string(m[1]))
+		default:
+			t.Fatalf("%s: protocol %s not counted by this test", src.ID, src.Protocol)
 		}
 		if n != sim.Expected(src.ID) {
 			t.Errorf("%s: %d datasets served, Expected %d", src.ID, n, sim.Expected(src.ID))
@@ -787,7 +836,7 @@ func TestRemoveResize(t *testing.T) {
 
 func TestNotFoundAndSupports(t *testing.T) {
 	sim, srv := newSim(t, Options{DatasetsPerSource: 5})
-	for _, p := range []string{"/sim/nope/x", "/other", "/sim/datara-csw/geonetwork/srv/eng/csw-RAIN", "/sim/arnia-ckan/elsewhere/package_search"} {
+	for _, p := range []string{"/sim/nope/x", "/other", "/sim/datara-csw/elsewhere", "/sim/arnia-ckan/elsewhere/package_search"} {
 		resp, body := get(t, srv.URL+p)
 		var e struct {
 			Error struct{ Code, Message string }
@@ -796,11 +845,16 @@ func TestNotFoundAndSupports(t *testing.T) {
 			t.Errorf("%s: %d %s", p, resp.StatusCode, body)
 		}
 	}
-	if !sim.Supports("ckan") || !sim.Supports("dcat") || sim.Supports("csw") || sim.Supports("ods") {
-		t.Error("Supports")
+	for _, p := range config.Protocols {
+		if !sim.Supports(p) {
+			t.Errorf("Supports(%s) is false", p)
+		}
 	}
-	if sim.Expected("datara-csw") != 0 || sim.Expected("nope") != 0 || sim.Datasets("datara-csw") != nil {
-		t.Error("unsupported source has datasets")
+	if sim.Supports("gopher") {
+		t.Error("Supports(gopher)")
+	}
+	if sim.Expected("nope") != 0 || sim.Datasets("nope") != nil {
+		t.Error("unknown source has datasets")
 	}
 	if sim.Requests("nope") != 1 {
 		t.Errorf("Requests(nope) = %d", sim.Requests("nope"))
@@ -822,8 +876,9 @@ func TestServePayload(t *testing.T) {
 			t.Errorf("%s: %d %q", q, resp.StatusCode, body)
 		}
 	}
-	if resp, _ := get(t, srv.URL+"/sim/datara-csw/geonetwork/srv/eng/csw-RAIN?startPosition=5&request=GetRecords"); resp.StatusCode != 404 {
-		t.Errorf("unregistered page: %d", resp.StatusCode)
+	// A page no payload matches is answered by the generated CSW.
+	if resp, body := get(t, srv.URL+"/sim/datara-csw/geonetwork/srv/eng/csw-RAIN?startPosition=5&request=GetRecords"); string(body) == "<page1/>" || string(body) == "<page2/>" || resp.StatusCode == 404 {
+		t.Errorf("unregistered page: %d %.60s", resp.StatusCode, body)
 	}
 	// Payload pages are pages for faults.
 	sim.SetFault("arnia-ckan", Fault{Status: 500, FromPage: 2})
@@ -833,10 +888,10 @@ func TestServePayload(t *testing.T) {
 }
 
 func TestGeneratedContent(t *testing.T) {
-	sim := New(config.Default(), Options{DatasetsPerSource: 600})
+	sim := New(testConfig(), Options{DatasetsPerSource: 600})
 	evidence := map[string]int{}
 	var sportifs, ckanLic, dcatIRI, dcatLabel, elision int
-	for _, src := range config.Default().Sources() {
+	for _, src := range testConfig().Sources() {
 		titles := map[string]bool{}
 		ids := map[string]bool{}
 		for _, d := range sim.Datasets(src.ID) {
@@ -886,7 +941,7 @@ func TestGeneratedContent(t *testing.T) {
 }
 
 func BenchmarkTurtle10k(b *testing.B) {
-	sim := New(config.Default(), Options{DatasetsPerSource: 10_000})
+	sim := New(testConfig(), Options{DatasetsPerSource: 10_000})
 	h := sim.Handler()
 	sim.Datasets("stmalo-dcat")
 	b.ResetTimer()

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/opendatafrance/moisson/harvester/config"
 	"github.com/opendatafrance/moisson/harvester/fetch"
@@ -153,14 +154,103 @@ func (e *ParseError) Error() string { return fmt.Sprintf("ckan: at byte %d: %s",
 // lists. It returns the number of packages and the declared count (-1 if
 // absent).
 func DecodeSearch(r io.Reader, fn func(*Package) error) (int, int64, error) {
-	dec := json.NewDecoder(r)
+	ur := &utf8Reader{r: r}
+	dec := json.NewDecoder(ur)
 	dec.UseNumber()
 	n, count, err := decodeSearch(dec, fn)
+	if ur.bad >= 0 {
+		// encoding/json would silently turn the bytes into U+FFFD.
+		return n, count, &ParseError{Offset: ur.bad, Msg: "invalid UTF-8 (wrong encoding? a JSON answer must be UTF-8; Latin-1 bytes?)"}
+	}
+	if ur.ioErr != nil && err != nil {
+		// the transport failed (body limit, connection): not a parse error
+		return n, count, fmt.Errorf("ckan: reading the answer at byte %d: %w", ur.off, ur.ioErr)
+	}
 	var pe *ParseError
 	if errors.As(err, &pe) && pe.Offset == 0 {
 		pe.Offset = dec.InputOffset()
 	}
 	return n, count, err
+}
+
+var errBadUTF8 = errors.New("invalid UTF-8")
+
+// utf8Reader fails on the first invalid UTF-8 sequence, remembering its
+// offset. A sequence cut between two reads is completed by the next one.
+type utf8Reader struct {
+	r     io.Reader
+	off   int64 // bytes handed out
+	tail  []byte
+	bad   int64
+	init  bool
+	ioErr error // the underlying reader's error, other than EOF
+}
+
+func (u *utf8Reader) Read(p []byte) (int, error) {
+	if !u.init {
+		u.init, u.bad = true, -1
+	}
+	if u.bad >= 0 {
+		return 0, errBadUTF8
+	}
+	if len(p) < 4 { // room for a held-back sequence (encoding/json reads 512+)
+		return 0, io.ErrShortBuffer
+	}
+	k := copy(p, u.tail)
+	u.tail = u.tail[:0]
+	n, err := u.r.Read(p[k:])
+	if err != nil && err != io.EOF {
+		u.ioErr = err
+	}
+	n += k
+	end := n
+	if err == nil {
+		// hold back an incomplete sequence at the end
+		for i := 1; i <= 3 && i <= end; i++ {
+			c := p[end-i]
+			if c < 0x80 {
+				break
+			}
+			if c >= 0xC0 { // a leading byte: is its sequence complete?
+				need := 2
+				if c >= 0xE0 {
+					need = 3
+				}
+				if c >= 0xF0 {
+					need = 4
+				}
+				if i < need {
+					end -= i
+				}
+				break
+			}
+		}
+		u.tail = append(u.tail, p[end:n]...)
+	}
+	if i := firstInvalidUTF8(p[:end]); i >= 0 {
+		u.bad = u.off + int64(i)
+		return i, errBadUTF8
+	}
+	u.off += int64(end)
+	return end, err
+}
+
+func firstInvalidUTF8(b []byte) int {
+	if utf8.Valid(b) {
+		return -1
+	}
+	for i := 0; i < len(b); {
+		if b[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
 }
 
 func decodeSearch(dec *json.Decoder, fn func(*Package) error) (int, int64, error) {
