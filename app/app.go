@@ -21,6 +21,7 @@ import (
 	"github.com/opendatafrance/moisson/api/server"
 	"github.com/opendatafrance/moisson/api/status"
 	"github.com/opendatafrance/moisson/harvester/config"
+	"github.com/opendatafrance/moisson/harvester/fetch"
 	"github.com/opendatafrance/moisson/harvester/harvest"
 	"github.com/opendatafrance/moisson/harvester/simulator"
 	"github.com/opendatafrance/moisson/harvester/source"
@@ -76,7 +77,7 @@ type App struct {
 
 // Start brings everything up and, unless NoHarvest, starts harvesting every
 // source once in the background.
-func Start(ctx context.Context, o Options) (a *App, err error) {
+func Start(ctx context.Context, o Options) (*App, error) {
 	if o.Log == nil {
 		o.Log = zap.NewNop()
 	}
@@ -92,12 +93,14 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 4
 	}
-	a = &App{opts: o, log: o.Log, stopped: make(chan struct{})}
+	a := &App{opts: o, log: o.Log, stopped: make(chan struct{})}
+	started := false
 	defer func() {
-		if err != nil {
+		if !started {
 			a.Close()
 		}
 	}()
+	var err error
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
 		return nil, err
 	}
@@ -227,8 +230,12 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	if err := worker.PublishSources(ctx, sources, a.cfg); err != nil {
 		return nil, err
 	}
+	cache, err := fetch.NewCache(filepath.Join(o.DataDir, "http-cache"))
+	if err != nil {
+		return nil, err
+	}
 	a.runner = &harvest.Runner{
-		Env:         source.Env{Client: harvest.Client(a.cfg), Log: a.log.Named("harvester")},
+		Env:         source.Env{Client: harvest.Client(a.cfg, cache), Log: a.log.Named("harvester")},
 		Publisher:   harvest.NewJetStreamPublisher(a.js),
 		State:       st,
 		Log:         a.log.Named("harvester"),
@@ -246,6 +253,7 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 			_ = a.worker.Run(runCtx)
 		}()
 	}
+	started = true
 	return a, nil
 }
 

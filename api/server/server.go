@@ -54,6 +54,8 @@ func (s *Server) Handler() http.Handler {
 	// Each group of routes lives with its handlers.
 	s.searchRoutes(route)
 	s.sourceRoutes(route)
+	s.deadLetterRoutes(route)
+	s.webRoutes(route) // the web interface (api/web)
 	route("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -62,7 +64,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("/", s.instrument("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such route: "+r.Method+" "+r.URL.Path)
 	}))
-	return mux
+	return s.middleware(mux) // request ids, gzip, ETags (middleware.go)
 }
 
 type statusWriter struct {
@@ -84,7 +86,7 @@ func (s *Server) instrument(route string, h http.HandlerFunc) http.Handler {
 		metricRequests.WithLabelValues(route, strconv.Itoa(sw.code)).Observe(d.Seconds())
 		if s.Log != nil {
 			s.Log.Debug("request", zap.String("method", r.Method), zap.String("path", r.URL.Path),
-				zap.Int("status", sw.code), zap.Duration("took", d))
+				zap.Int("status", sw.code), zap.Duration("took", d), zap.String("request_id", RequestID(r.Context())))
 		}
 	})
 }
@@ -127,7 +129,7 @@ type routeFunc func(pattern string, h http.HandlerFunc)
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if s.Log != nil {
-		s.Log.Error("request failed", zap.String("path", r.URL.Path), zap.Error(err))
+		s.Log.Error("request failed", zap.String("path", r.URL.Path), zap.String("request_id", RequestID(r.Context())), zap.Error(err))
 	}
 	writeError(w, http.StatusInternalServerError, "internal", "the index could not answer: "+err.Error())
 }

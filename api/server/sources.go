@@ -42,6 +42,7 @@ type sourceJSON struct {
 	LastRun      json.RawMessage `json:"last_run"`
 	LastSuccess  json.RawMessage `json:"last_success"`
 	NextRun      *time.Time      `json:"next_run"`
+	DeadLetters  uint64          `json:"dead_letters"` // records the index rejected (GET /v1/sources/{id}/dead-letters)
 }
 
 // runJSON renders a run with its duration.
@@ -94,9 +95,11 @@ func (s *Server) sourceList(ctx context.Context) []sourceJSON {
 		}
 	}
 	leases, schedules := s.kv(ctx, bus.LeaseBucket), s.kv(ctx, bus.ScheduleBucket)
+	dead := s.deadLetterCounts(ctx)
 	out := make([]sourceJSON, 0, len(infos))
 	for id, info := range infos {
 		sj := sourceJSON{SourceInfo: info, Status: "NEVER", LastRun: json.RawMessage(`null`), LastSuccess: json.RawMessage(`null`)}
+		sj.DeadLetters = dead[bus.DeadSubjectFor(id)]
 		if info.Disabled != "" {
 			sj.Status = "DISABLED"
 		}

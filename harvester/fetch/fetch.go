@@ -24,8 +24,13 @@ import (
 
 // Options configure a Client.
 type Options struct {
-	Contact        string        // put in the User-Agent
-	AllowPrivate   bool          // allow loopback/private/link-local addresses (simulator)
+	Contact      string // put in the User-Agent
+	AllowPrivate bool   // allow every loopback/private/link-local address (tests of this package only)
+	// AllowedPrivate lists the private addresses ("ip:port") that may be
+	// called anyway: the configured endpoints when the configuration allows
+	// private addresses (the simulator). Anything else private — a link in
+	// a catalogue to 127.0.0.1:other-port or 169.254.169.254 — is refused.
+	AllowedPrivate []string
 	ConnectTimeout time.Duration // default 10s
 	HeaderTimeout  time.Duration // default 30s
 	RequestTimeout time.Duration // whole request including body; default 5 min
@@ -37,6 +42,8 @@ type Options struct {
 	// in flight at once (0 = 2).
 	RatePerHost        float64
 	ConcurrencyPerHost int
+	// Cache, if set, makes requests conditional and replays 304s.
+	Cache *Cache
 	// IgnoreRobots skips robots.txt (tests only; portals' robots.txt is
 	// respected by default).
 	IgnoreRobots bool
@@ -82,7 +89,16 @@ func New(opt Options) *Client {
 	}
 	dialer := &net.Dialer{Timeout: opt.ConnectTimeout, KeepAlive: 30 * time.Second}
 	if !opt.AllowPrivate {
-		dialer.Control = refusePrivate
+		allowed := map[string]bool{}
+		for _, a := range opt.AllowedPrivate {
+			allowed[a] = true
+		}
+		dialer.Control = func(network, address string, c syscall.RawConn) error {
+			if allowed[address] {
+				return nil
+			}
+			return refusePrivate(network, address, c)
+		}
 	}
 	tr := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
@@ -170,11 +186,12 @@ type Request struct {
 
 // Response is an answered request. Close it.
 type Response struct {
-	URL    string // after redirects
-	Status int
-	Header http.Header
-	Body   io.ReadCloser // size-limited; reading past the limit returns ErrTooLarge
-	cancel context.CancelFunc
+	URL         string // after redirects
+	Status      int
+	NotModified bool // the portal answered 304: Body is the kept copy
+	Header      http.Header
+	Body        io.ReadCloser // size-limited; reading past the limit returns ErrTooLarge
+	cancel      context.CancelFunc
 }
 
 // Close releases the response.
@@ -267,10 +284,44 @@ func (c *Client) once(ctx context.Context, req Request) (*Response, time.Duratio
 	if req.Accept != "" {
 		hreq.Header.Set("Accept", req.Accept)
 	}
+	var cached *cacheMeta
+	if c.opt.Cache != nil && hreq.Header.Get("If-None-Match") == "" {
+		if m, ok := c.opt.Cache.lookup(req.URL); ok {
+			cached = m
+			if m.ETag != "" {
+				hreq.Header.Set("If-None-Match", m.ETag)
+			}
+			if m.LastModified != "" {
+				hreq.Header.Set("If-Modified-Since", m.LastModified)
+			}
+		}
+	}
 	resp, err := c.http.Do(hreq)
 	if err != nil {
 		cancel()
 		return nil, 0, err
+	}
+	if resp.StatusCode == http.StatusNotModified && cached != nil {
+		resp.Body.Close()
+		f, ferr := c.opt.Cache.open(req.URL)
+		if ferr == nil {
+			if st := statsOf(ctx); st != nil {
+				st.NotModified.Add(1)
+			}
+			h := resp.Header.Clone()
+			if h.Get("Content-Type") == "" && cached.ContentType != "" {
+				h.Set("Content-Type", cached.ContentType)
+			}
+			return &Response{URL: req.URL, Status: http.StatusOK, NotModified: true, Header: h,
+				Body: &limitedBody{rc: f, left: c.opt.MaxBodyBytes}, cancel: cancel}, 0, nil
+		}
+		cancel()
+		return nil, 0, fmt.Errorf("304 Not Modified but the kept copy is gone: %w", ferr)
+	}
+	if c.opt.Cache != nil && resp.StatusCode == http.StatusOK && resp.Request.URL.String() == req.URL &&
+		(resp.Header.Get("ETag") != "" || resp.Header.Get("Last-Modified") != "") {
+		resp.Body = c.opt.Cache.store(req.URL, cacheMeta{URL: req.URL, ETag: resp.Header.Get("ETag"),
+			LastModified: resp.Header.Get("Last-Modified"), ContentType: resp.Header.Get("Content-Type")}, resp.Body)
 	}
 	if resp.StatusCode == http.StatusNotModified || (resp.StatusCode >= 200 && resp.StatusCode < 300) {
 		return &Response{

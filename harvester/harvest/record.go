@@ -3,11 +3,14 @@ package harvest
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"net"
+	"net/url"
 	"time"
 
 	"github.com/opendatafrance/moisson/harvester/config"
 	"github.com/opendatafrance/moisson/harvester/fetch"
 	"github.com/opendatafrance/moisson/harvester/normalize"
+	"github.com/opendatafrance/moisson/harvester/quality"
 	"github.com/opendatafrance/moisson/harvester/source"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
 	"google.golang.org/protobuf/proto"
@@ -21,8 +24,8 @@ func DatasetID(sourceID, originalID string) string {
 	return sourceID + "-" + hex.EncodeToString(h[:8])
 }
 
-// Finish completes a record read from src: identity, SCDL evidence, content
-// hash and provenance.
+// Finish completes a record read from src: identity, SCDL evidence, metadata
+// quality, content hash and provenance.
 func Finish(src *config.Source, rec source.Record, runID string, at time.Time) *moissonv1.Dataset {
 	d := rec.Dataset
 	d.SourceId = src.ID
@@ -38,6 +41,7 @@ func Finish(src *config.Source, rec source.Record, runID string, at time.Time) *
 	}
 	d.Id = DatasetID(src.ID, d.GetOriginalId())
 	d.Scdl = normalize.SCDL(d.GetTitle(), d.GetKeywords(), d.GetConformsTo(), rec.Columns)
+	d.Quality = quality.Assess(d)
 	d.HarvestedAt, d.RunId, d.ContentHash = nil, "", ""
 	d.ContentHash = ContentHash(d)
 	d.HarvestedAt = timestamppb.New(at)
@@ -58,8 +62,9 @@ func ContentHash(d *moissonv1.Dataset) string {
 	return hex.EncodeToString(h[:16])
 }
 
-// Client builds the HTTP client a configuration asks for.
-func Client(cfg *config.Config) *fetch.Client {
+// Client builds the HTTP client a configuration asks for; with a cache, its
+// requests are conditional (ETag / Last-Modified).
+func Client(cfg *config.Config, cache *fetch.Cache) *fetch.Client {
 	p := cfg.Harvest.WithDefaults()
 	rate := p.RatePerHost
 	if rate < 0 {
@@ -67,8 +72,43 @@ func Client(cfg *config.Config) *fetch.Client {
 	}
 	return fetch.New(fetch.Options{
 		Contact:            cfg.Contact,
-		AllowPrivate:       cfg.AllowPrivateAddresses,
+		AllowedPrivate:     allowedPrivate(cfg),
+		Cache:              cache,
 		RatePerHost:        rate,
 		ConcurrencyPerHost: p.ConcurrencyPerHost,
 	})
+}
+
+// allowedPrivate lists the addresses of the configured endpoints, when the
+// configuration allows private addresses: only those may be private.
+func allowedPrivate(cfg *config.Config) []string {
+	if !cfg.AllowPrivateAddresses {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, src := range cfg.Sources() {
+		u, err := url.Parse(src.Endpoint)
+		if err != nil {
+			continue
+		}
+		port := u.Port()
+		if port == "" {
+			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		}
+		ips := []string{u.Hostname()}
+		if net.ParseIP(u.Hostname()) == nil {
+			if addrs, err := net.LookupHost(u.Hostname()); err == nil {
+				ips = addrs
+			}
+		}
+		for _, ip := range ips {
+			a := net.JoinHostPort(ip, port)
+			if !seen[a] {
+				seen[a] = true
+				out = append(out, a)
+			}
+		}
+	}
+	return out
 }

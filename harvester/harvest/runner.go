@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/opendatafrance/moisson/harvester/config"
+	"github.com/opendatafrance/moisson/harvester/fetch"
 	"github.com/opendatafrance/moisson/harvester/source"
 	"github.com/opendatafrance/moisson/harvester/source/all"
 	"github.com/opendatafrance/moisson/harvester/state"
@@ -132,6 +133,8 @@ func (r *Runner) Run(ctx context.Context, src *config.Source, opt ...Options) *m
 	log.Info("harvest started", zap.String("protocol", src.Protocol), zap.String("endpoint", src.Endpoint), zap.String("trigger", run.Trigger))
 
 	sink := &runSink{r: r, src: src, run: run, log: log, seen: map[string]change{}}
+	stats := &fetch.Stats{}
+	ctx = fetch.WithStats(ctx, stats)
 	var err error
 	if r.State != nil {
 		if sink.state, err = r.State.Load(ctx, src.ID); err != nil {
@@ -168,6 +171,7 @@ func (r *Runner) Run(ctx context.Context, src *config.Source, opt ...Options) *m
 		run.Diagnosis = Diagnose(err, src)
 		sink.addError(fctx, kind, u, "", err.Error(), "")
 	}
+	run.NotModified = stats.NotModified.Load()
 	switch {
 	case err == nil:
 		run.Status = moissonv1.HarvestRun_SUCCEEDED
@@ -198,6 +202,12 @@ func (r *Runner) Run(ctx context.Context, src *config.Source, opt ...Options) *m
 		}
 	}
 	_ = sink.flush(fctx)
+	if run.Status == moissonv1.HarvestRun_SUCCEEDED {
+		run.Outcome = "changed"
+		if run.Published == 0 && run.Deleted == 0 && run.Held == 0 {
+			run.Outcome = "unchanged"
+		}
+	}
 	end := r.now()
 	run.FinishedAt = timestamppb.New(end)
 	run.HeartbeatAt = run.FinishedAt
@@ -209,7 +219,8 @@ func (r *Runner) Run(ctx context.Context, src *config.Source, opt ...Options) *m
 	fields := []zap.Field{zap.String("status", run.Status.String()), zap.Int64("pages", run.Pages),
 		zap.Int64("seen", run.Seen), zap.Int64("created", run.Created), zap.Int64("updated", run.Updated),
 		zap.Int64("unchanged", run.Unchanged), zap.Int64("deleted", run.Deleted), zap.Int64("held", run.Held),
-		zap.Int64("declared", run.DeclaredTotal), zap.Int64("errors", run.ErrorCount), zap.Duration("took", end.Sub(start))}
+		zap.Int64("declared", run.DeclaredTotal), zap.Int64("errors", run.ErrorCount), zap.Int64("not_modified", run.NotModified),
+		zap.String("outcome", run.Outcome), zap.Duration("took", end.Sub(start))}
 	if err != nil {
 		log.Warn("harvest ended with an error", append(fields, zap.Error(err))...)
 	} else {

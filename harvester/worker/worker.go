@@ -52,6 +52,7 @@ type Worker struct {
 	Concurrency int           // runs at once; default 4
 
 	mu        sync.Mutex
+	wake      chan struct{} // a run ended: look for due sources at once
 	running   map[string]bool
 	firstPass chan struct{}
 	passOnce  sync.Once
@@ -76,6 +77,9 @@ func (w *Worker) defaults() {
 	}
 	if w.firstPass == nil {
 		w.firstPass = make(chan struct{})
+	}
+	if w.wake == nil {
+		w.wake = make(chan struct{}, 1)
 	}
 	w.mu.Unlock()
 }
@@ -129,6 +133,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		case <-w.wake:
 		}
 	}
 }
@@ -201,6 +206,10 @@ func (w *Worker) pass(ctx context.Context, wg *sync.WaitGroup) int {
 				w.mu.Lock()
 				delete(w.running, src.ID)
 				w.mu.Unlock()
+				select {
+				case w.wake <- struct{}{}:
+				default:
+				}
 			}()
 			w.harvest(ctx, src, sched, lease, rev, how, trigger)
 		}()

@@ -46,6 +46,10 @@ type Consumer struct {
 	Durable string        // default bus.IndexerDurable
 	Batch   int           // default 500
 	MaxWait time.Duration // how long a fetch waits for a full batch; default 500ms
+	// AckWait is how long JetStream waits for the ack of a delivered record
+	// before redelivering it (to this or another indexer); a record whose
+	// write is being retried is kept ours meanwhile. Default 2 minutes.
+	AckWait time.Duration
 	// ItemRetries is how many times an item the index refused for a
 	// transient reason is retried in place before it is left for redelivery.
 	ItemRetries int
@@ -61,6 +65,9 @@ func (c *Consumer) defaults() {
 	}
 	if c.MaxWait <= 0 {
 		c.MaxWait = 500 * time.Millisecond
+	}
+	if c.AckWait <= 0 {
+		c.AckWait = 2 * time.Minute
 	}
 	if c.ItemRetries <= 0 {
 		c.ItemRetries = 3
@@ -80,7 +87,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		Durable:       c.Durable,
 		Description:   "Moisson indexers: records into the index",
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       2 * time.Minute,
+		AckWait:       c.AckWait,
 		MaxAckPending: 20 * c.Batch,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})

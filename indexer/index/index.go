@@ -7,6 +7,8 @@ package index
 import (
 	"context"
 	"errors"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,18 +75,92 @@ const (
 	FieldSource    = "source"
 	FieldProtocol  = "protocol"
 	FieldTheme     = "theme"
-	FieldSchema    = "schema" // SCDL item
+	FieldSchema    = "schema"   // SCDL item
+	FieldMember    = "member"   // member organisation of the territory that runs the portal
+	FieldPortal    = "portal"   // portal URL
+	FieldQuality   = "quality"  // metadata quality rating: excellent, good, sufficient, bad
+	FieldHasData   = "has_data" // "true" when a distribution has a download URL or a data format
+	// FieldEvidence holds "<SCDL item> <evidence>" (e.g. "scdl/budget
+	// declared"): how each SCDL match was found (coverage).
+	FieldEvidence = "schema_evidence"
+	// FieldDupKey is the duplicate key (DupKey): records with the same key
+	// are the same dataset.
+	FieldDupKey = "dup_key"
+	// FieldQualityScore is the quality score, as a decimal string (quality
+	// averages are computed from its facet).
+	FieldQualityScore = "quality_score"
 )
 
 // FacetFields are the fields that can be filtered and faceted on.
-var FacetFields = []string{FieldTerritory, FieldPublisher, FieldFormat, FieldLicense, FieldSource, FieldProtocol, FieldTheme, FieldSchema}
+var FacetFields = []string{FieldTerritory, FieldPublisher, FieldFormat, FieldLicense, FieldSource, FieldProtocol, FieldTheme, FieldSchema,
+	FieldMember, FieldPortal, FieldQuality, FieldHasData, FieldEvidence, FieldDupKey, FieldQualityScore}
+
+// DistinctFields are the facets Query.Distinct counts distinct datasets of
+// (the others count records).
+var DistinctFields = []string{FieldTerritory, FieldPublisher, FieldFormat, FieldLicense, FieldSource, FieldProtocol, FieldTheme, FieldSchema,
+	FieldMember, FieldPortal, FieldQuality, FieldHasData, FieldEvidence}
+
+// FacetDupSep separates the parts of Document.FacetDup values.
+const FacetDupSep = "\x1f"
+
+// DocValues are the values of a facet field in a document.
+func DocValues(d *Document, field string) []string {
+	one := func(v string) []string { return []string{v} }
+	switch field {
+	case FieldTerritory:
+		return one(d.Territory)
+	case FieldPublisher:
+		return one(d.Publisher)
+	case FieldFormat:
+		return d.Formats
+	case FieldLicense:
+		return one(d.License)
+	case FieldSource:
+		return one(d.Source)
+	case FieldProtocol:
+		return one(d.Protocol)
+	case FieldTheme:
+		return d.Themes
+	case FieldSchema:
+		return d.Schemas
+	case FieldMember:
+		return d.Member
+	case FieldPortal:
+		return one(d.Portal)
+	case FieldQuality:
+		return one(d.Quality)
+	case FieldHasData:
+		return one(d.HasData)
+	case FieldEvidence:
+		return d.Evidence
+	case FieldDupKey:
+		return one(d.DupKey)
+	case FieldQualityScore:
+		return one(d.ScoreKey)
+	}
+	return nil
+}
+
+// IsFacetField tells whether f can be filtered and faceted on.
+func IsFacetField(f string) bool {
+	for _, g := range FacetFields {
+		if f == g {
+			return true
+		}
+	}
+	return false
+}
 
 // Sort orders.
 const (
 	SortRelevance = "relevance" // score, then id
 	SortModified  = "-modified" // newest first, then id
 	SortTitle     = "title"     // then id
+	SortQuality   = "-quality"  // best metadata quality first, then id
 )
+
+// Sorts lists the sort orders.
+var Sorts = []string{SortRelevance, SortModified, SortTitle, SortQuality}
 
 // Query is a search. Text is what a person typed: backends treat it as plain
 // words (all of them must match, in title, description or keywords), never as
@@ -97,6 +173,35 @@ type Query struct {
 	Cursor    string              // opaque, from Result.NextCursor
 	Facets    []string            // which facets to count
 	FacetSize int                 // how many values per facet
+	// ModifiedAfter (inclusive) and ModifiedBefore (exclusive) bound the
+	// modification date; zero means no bound. A dataset without a
+	// modification date matches no bound.
+	ModifiedAfter, ModifiedBefore time.Time
+	// Distinct makes Result.Distinct and the facet counts count distinct
+	// datasets (distinct duplicate keys) instead of records.
+	Distinct bool
+	// Highlight asks for Result.Hits[i].Highlights.
+	Highlight bool
+	// SameAs asks for Result.Hits[i].SameAs.
+	SameAs bool
+}
+
+// Highlight tags around matched words in Hit.Highlights; the text between
+// them is HTML-escaped.
+const (
+	HighlightPre  = "<mark>"
+	HighlightPost = "</mark>"
+)
+
+// Hit is what a search says of one item beyond the record.
+type Hit struct {
+	// Highlights: "title" (the whole title) and "description" (fragments
+	// around the matches), with the matched words between HighlightPre and
+	// HighlightPost. Only fields where a word matched.
+	Highlights map[string][]string `json:"highlights,omitempty"`
+	// SameAs lists the ids of the other records of the same dataset
+	// (same duplicate key), sorted.
+	SameAs []string `json:"same_as,omitempty"`
 }
 
 // FacetCount is one value of a facet.
@@ -111,28 +216,45 @@ type Result struct {
 	Items      []*moissonv1.Dataset
 	Facets     map[string][]FacetCount
 	NextCursor string // "" on the last page
+	// Hits is parallel to Items when the query asked for highlights or
+	// same_as.
+	Hits []Hit
+	// Distinct is the number of distinct datasets among the hits, when the
+	// query asked for it.
+	Distinct int64
 }
 
 // Document is the flat form both backends index. Raw keeps the whole record
 // (protojson) so Get and Search return it as it was harvested.
 type Document struct {
-	ID          string    `json:"id"`
-	Title       string    `json:"title"`
-	TitleSort   string    `json:"title_sort"`
-	Description string    `json:"description"`
-	Keywords    []string  `json:"keywords"`
-	Territory   string    `json:"territory"`
-	Source      string    `json:"source"`
-	Protocol    string    `json:"protocol"`
-	Portal      string    `json:"portal"`
-	Publisher   string    `json:"publisher"`
-	Formats     []string  `json:"format"`
-	License     string    `json:"license"`
-	Themes      []string  `json:"theme"`
-	Schemas     []string  `json:"schema"`
-	Modified    time.Time `json:"modified"`
-	Version     int64     `json:"version"`
-	Raw         string    `json:"raw"`
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	TitleSort   string   `json:"title_sort"`
+	Description string   `json:"description"`
+	Keywords    []string `json:"keywords"`
+	Territory   string   `json:"territory"`
+	Source      string   `json:"source"`
+	Protocol    string   `json:"protocol"`
+	Portal      string   `json:"portal"`
+	Member      []string `json:"member"` // none or one: an empty value is not indexed
+	Publisher   string   `json:"publisher"`
+	Formats     []string `json:"format"`
+	License     string   `json:"license"`
+	Themes      []string `json:"theme"`
+	Schemas     []string `json:"schema"`
+	Evidence    []string `json:"schema_evidence"`
+	HasData     string   `json:"has_data"` // "true" or "false"
+	Quality     string   `json:"quality"`  // rating; "bad" when the record has none
+	Score       int      `json:"quality_score_n"`
+	ScoreKey    string   `json:"quality_score"`
+	DupKey      string   `json:"dup_key"`
+	// FacetDup holds "<field>\x1f<value>\x1f<dup key>" for each value of
+	// the DistinctFields: a backend without cardinality aggregations
+	// (bleve) counts distinct datasets per facet value from it.
+	FacetDup []string  `json:"facet_dup,omitempty"`
+	Modified time.Time `json:"modified"`
+	Version  int64     `json:"version"`
+	Raw      string    `json:"raw"`
 }
 
 // NewDocument flattens a dataset for indexing.
@@ -160,6 +282,27 @@ func NewDocument(d *moissonv1.Dataset, version int64) (*Document, error) {
 	if doc.License == "" {
 		doc.License = "unknown"
 	}
+	if m := d.GetMemberId(); m != "" {
+		doc.Member = []string{m}
+	}
+	doc.HasData = "false"
+	if HasData(d) {
+		doc.HasData = "true"
+	}
+	doc.Quality = d.GetQuality().GetRating()
+	if doc.Quality == "" {
+		doc.Quality = "bad"
+	}
+	doc.Score = int(d.GetQuality().GetScore())
+	doc.ScoreKey = strconv.Itoa(doc.Score)
+	doc.DupKey = DupKey(d)
+	defer func() {
+		for _, f := range DistinctFields {
+			for _, v := range DocValues(doc, f) {
+				doc.FacetDup = append(doc.FacetDup, f+FacetDupSep+v+FacetDupSep+doc.DupKey)
+			}
+		}
+	}()
 	seen := map[string]bool{}
 	for _, dist := range d.GetDistributions() {
 		if f := dist.GetFormat(); f != "" && !seen[f] {
@@ -168,7 +311,12 @@ func NewDocument(d *moissonv1.Dataset, version int64) (*Document, error) {
 		}
 	}
 	for _, m := range d.GetScdl() {
-		doc.Schemas = append(doc.Schemas, m.GetItem())
+		if !slices.Contains(doc.Schemas, m.GetItem()) {
+			doc.Schemas = append(doc.Schemas, m.GetItem())
+		}
+		if ev := m.GetItem() + " " + m.GetEvidence(); !slices.Contains(doc.Evidence, ev) {
+			doc.Evidence = append(doc.Evidence, ev)
+		}
 	}
 	if m := d.GetModified(); m != nil {
 		doc.Modified = m.AsTime().UTC()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/opendatafrance/moisson/harvester/config"
+	"github.com/opendatafrance/moisson/harvester/fetch"
 	"github.com/opendatafrance/moisson/harvester/harvest"
 	"github.com/opendatafrance/moisson/harvester/source"
 	"github.com/opendatafrance/moisson/harvester/state"
@@ -76,6 +77,7 @@ func runCmd(args []string) error {
 	metrics := fs.String("metrics-addr", env("MOISSON_METRICS_ADDR", ""), "address of /metrics and /healthz (empty: none)")
 	replicas := fs.Int("replicas", 1, "stream and bucket replicas when creating them (3 on a cluster)")
 	leaseTTL := fs.Duration("lease", 30*time.Second, "lease time: a dead worker's sources are taken over after this")
+	cacheDir := fs.String("cache-dir", env("MOISSON_CACHE_DIR", ""), "keep answers here to ask portals with If-None-Match / If-Modified-Since (empty: no cache)")
 	_ = fs.Parse(args)
 	if *worker_ == "" {
 		*worker_ = fmt.Sprintf("harvester-%d", os.Getpid())
@@ -106,8 +108,14 @@ func runCmd(args []string) error {
 		}()
 		defer srv.Close()
 	}
+	var cache *fetch.Cache
+	if *cacheDir != "" {
+		if cache, err = fetch.NewCache(*cacheDir); err != nil {
+			return err
+		}
+	}
 	runner := &harvest.Runner{
-		Env:         source.Env{Client: harvest.Client(cfg), Log: log},
+		Env:         source.Env{Client: harvest.Client(cfg, cache), Log: log},
 		Publisher:   harvest.NewJetStreamPublisher(conn.js),
 		State:       conn.state,
 		Log:         log,

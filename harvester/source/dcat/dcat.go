@@ -176,6 +176,8 @@ type Paging struct {
 func Read(r io.Reader, syntax, base string, fn func(source.Record) error, problem func(id, msg string)) (Paging, error) {
 	sp := newSpooler()
 	defer sp.close()
+	er := &errReader{r: r}
+	r = er
 	var err error
 	switch syntax {
 	case RDFXML:
@@ -198,7 +200,12 @@ func Read(r io.Reader, syntax, base string, fn func(source.Record) error, proble
 		br := bufio.NewReaderSize(r, 64<<10)
 		head, _ := br.Peek(16 << 10)
 		if IsPOD(head) {
-			return Paging{TotalItems: -1}, readPOD(br, fn, problem)
+			if err := readPOD(br, fn, problem); err != nil && er.err != nil {
+				return Paging{TotalItems: -1}, fmt.Errorf("dcat: reading the document: %w", er.err)
+			} else if err != nil {
+				return Paging{TotalItems: -1}, err
+			}
+			return Paging{TotalItems: -1}, nil
 		}
 		err = parseJSONLD(br, base, sp.add)
 	default:
@@ -208,9 +215,27 @@ func Read(r io.Reader, syntax, base string, fn func(source.Record) error, proble
 		err = sp.err
 	}
 	if err != nil {
+		if er.err != nil {
+			// the transport failed (body limit, connection): not a syntax error
+			return Paging{TotalItems: -1}, fmt.Errorf("dcat: reading the document: %w", er.err)
+		}
 		return Paging{TotalItems: -1}, err
 	}
 	return sp.replay(base, fn, problem)
+}
+
+// errReader remembers its reader's first error other than EOF.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // paging reads the Hydra view of the page, if any.
@@ -286,7 +311,7 @@ func (g *graph) dataset(s string) (source.Record, error) {
 			d.RawThemes = append(d.RawThemes, t.Value)
 		}
 	}
-	d.Themes = normalize.Themes(append(append([]string{}, d.RawThemes...), d.Keywords...))
+	d.Themes = g.themes.of(d.RawThemes, d.Keywords)
 	if t, ok := g.first(s, nsDCAT+"landingPage", nsFOAF+"page"); ok {
 		d.LandingPage = iri(t)
 		if d.LandingPage == "" {

@@ -20,8 +20,8 @@ const genDesc = "Jeu de données publié par la collectivité dans le cadre de l
 type genLayout int
 
 const (
-	nested genLayout = iota // inside their dataset (ckanext-dcat, ODS, udata)
-	flatTail                // all distributions after all datasets, by IRI
+	nested   genLayout = iota // inside their dataset (ckanext-dcat, ODS, udata)
+	flatTail                  // all distributions after all datasets, by IRI
 )
 
 func genRDFXML(w io.Writer, n int, layout genLayout) error {

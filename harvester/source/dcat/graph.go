@@ -1,8 +1,11 @@
 package dcat
 
 import (
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/opendatafrance/moisson/harvester/normalize"
 
 	"github.com/opendatafrance/moisson/harvester/rdf"
 )
@@ -31,6 +34,37 @@ type graph struct {
 	// streaming: subjects come and go (stream.go); order then lists only
 	// the subjects that carry Hydra paging.
 	streaming bool
+	themes    themeMemo
+}
+
+// themeMemo memoises normalize.Themes term by term (Themes of a list is the
+// union of its terms'; the theme table is a list of regular expressions).
+type themeMemo struct{ m map[string][]string }
+
+func (t *themeMemo) of(lists ...[]string) []string {
+	if t.m == nil || len(t.m) > 50000 {
+		t.m = map[string][]string{}
+	}
+	var out []string
+	for _, list := range lists {
+		for _, v := range list {
+			codes, ok := t.m[v]
+			if !ok {
+				codes = normalize.Themes([]string{v})
+				t.m[v] = codes
+			}
+			for _, c := range codes {
+				if !slices.Contains(out, c) {
+					out = append(out, c)
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	if out == nil {
+		out = []string{}
+	}
+	return out
 }
 
 type po struct {

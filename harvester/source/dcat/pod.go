@@ -67,7 +67,7 @@ type podAgent struct {
 // UnmarshalJSON accepts {"name": ...} or a bare name.
 func (a *podAgent) UnmarshalJSON(b []byte) error {
 	var s podText
-	if json.Unmarshal(b, &s) == nil {
+	if json.Unmarshal(b, &s) == nil && s != "" {
 		a.Name = s
 		return nil
 	}

@@ -1,5 +1,8 @@
 // Command indexer consumes the RECORDS stream into the index. Run as many as
 // needed: they share one durable consumer.
+//
+//	indexer [flags]          consume RECORDS into the index
+//	indexer reindex [flags]  move the Elasticsearch alias to a new versioned index
 package main
 
 import (
@@ -28,6 +31,19 @@ func env(name, def string) string {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "reindex" {
+		if err := reindexCmd(os.Args[2:], os.Stdout, os.Stderr); err != nil {
+			if !errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintln(os.Stderr, "indexer reindex:", err)
+			}
+			os.Exit(2)
+		}
+		return
+	}
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: indexer [flags]\n       indexer reindex [flags]   (indexer reindex -h)\n\nflags:\n")
+		flag.PrintDefaults()
+	}
 	natsURL := flag.String("nats-url", env("MOISSON_NATS_URL", "nats://127.0.0.1:4222"), "NATS URL(s), comma-separated (env MOISSON_NATS_URL)")
 	esURL := flag.String("es-url", env("MOISSON_ES_URL", ""), "Elasticsearch URL (env MOISSON_ES_URL); empty: the embedded index in --index-path")
 	esAlias := flag.String("es-alias", env("MOISSON_ES_ALIAS", ""), "Elasticsearch alias (default moisson-datasets)")
@@ -35,16 +51,17 @@ func main() {
 	metrics := flag.String("metrics-addr", env("MOISSON_METRICS_ADDR", "127.0.0.1:9102"), "address of /metrics and /healthz (empty: none)")
 	batch := flag.Int("batch", 500, "records per index write")
 	replicas := flag.Int("replicas", 1, "stream replicas when creating streams (3 on a cluster)")
+	ackWait := flag.Duration("ack-wait", 2*time.Minute, "how long a delivered record may stay unacked before JetStream redelivers it (after a crash, the wait before another indexer takes it over)")
 	flag.Parse()
 
 	log, _ := zap.NewProduction()
 	defer log.Sync()
-	if err := run(*natsURL, *esURL, *esAlias, *path, *metrics, *batch, *replicas, log); err != nil {
+	if err := run(*natsURL, *esURL, *esAlias, *path, *metrics, *batch, *replicas, *ackWait, log); err != nil {
 		log.Fatal("indexer stopped", zap.Error(err))
 	}
 }
 
-func run(natsURL, esURL, esAlias, path, metricsAddr string, batch, replicas int, log *zap.Logger) error {
+func run(natsURL, esURL, esAlias, path, metricsAddr string, batch, replicas int, ackWait time.Duration, log *zap.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	nc, js, err := bus.Connect(natsURL, "moisson-indexer")
@@ -80,6 +97,6 @@ func run(natsURL, esURL, esAlias, path, metricsAddr string, batch, replicas int,
 		}()
 		defer srv.Close()
 	}
-	c := &consumer.Consumer{JS: js, Index: idx, Log: log, Batch: batch}
+	c := &consumer.Consumer{JS: js, Index: idx, Log: log, Batch: batch, AckWait: ackWait}
 	return c.Run(ctx)
 }

@@ -4,15 +4,18 @@
 package bleve
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
@@ -24,6 +27,8 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/highlight/format/html"
+	_ "github.com/blevesearch/bleve/v2/search/highlight/highlighter/html"
 	"github.com/blevesearch/bleve/v2/search/query"
 	"github.com/opendatafrance/moisson/indexer/index"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
@@ -40,19 +45,125 @@ type Index struct {
 
 var _ index.Index = (*Index)(nil)
 
-// Open opens the index at path, creating it if needed.
+// MappingVersion is bumped whenever Mapping or index.Document change; an
+// index on disk made with an older version is rebuilt from the records it
+// keeps when opened.
+const MappingVersion = 2
+
+var mappingKey = []byte("moisson:mapping-version")
+
+// Open opens the index at path, creating it if needed. An index made with an
+// older mapping is rebuilt first (see rebuild).
 func Open(path string) (*Index, error) {
 	var idx bleve.Index
 	var err error
 	if _, statErr := os.Stat(path); statErr == nil {
 		idx, err = bleve.Open(path)
+		if err == nil {
+			var v []byte
+			if v, err = idx.GetInternal(mappingKey); err == nil && string(v) != strconv.Itoa(MappingVersion) {
+				idx.Close()
+				if err = rebuild(path); err == nil {
+					idx, err = bleve.Open(path)
+				}
+			}
+		}
 	} else {
-		idx, err = bleve.New(path, Mapping())
+		idx, err = newIndex(path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("bleve index %s: %w", path, err)
 	}
 	return &Index{idx: idx}, nil
+}
+
+func newIndex(path string) (bleve.Index, error) {
+	idx, err := bleve.New(path, Mapping())
+	if err != nil {
+		return nil, err
+	}
+	if err := idx.SetInternal(mappingKey, []byte(strconv.Itoa(MappingVersion))); err != nil {
+		idx.Close()
+		return nil, err
+	}
+	return idx, nil
+}
+
+// rebuild re-creates the index at path with the current mapping from the
+// records and versions it holds, then swaps the directories. Deletion
+// tombstones are not carried over.
+func rebuild(path string) error {
+	old, err := bleve.Open(path)
+	if err != nil {
+		return err
+	}
+	defer old.Close()
+	tmp := path + ".rebuild"
+	if err := os.RemoveAll(tmp); err != nil {
+		return err
+	}
+	fresh, err := newIndex(tmp)
+	if err != nil {
+		return err
+	}
+	const page = 1000
+	req := bleve.NewSearchRequestOptions(query.NewMatchAllQuery(), page, 0, false)
+	req.Fields = []string{"raw"}
+	req.SortBy([]string{"_id"})
+	for {
+		res, err := old.Search(req)
+		if err != nil {
+			fresh.Close()
+			return err
+		}
+		batch := fresh.NewBatch()
+		for _, h := range res.Hits {
+			raw, _ := h.Fields["raw"].(string)
+			d, err := index.DecodeRaw(raw)
+			if err != nil {
+				continue
+			}
+			ver, err := old.GetInternal(verKey(h.ID))
+			if err != nil {
+				fresh.Close()
+				return err
+			}
+			v, _ := strconv.ParseInt(string(ver), 10, 64)
+			doc, err := index.NewDocument(d, v)
+			if err != nil {
+				continue
+			}
+			if err := batch.Index(h.ID, doc); err != nil {
+				continue
+			}
+			if ver != nil {
+				batch.SetInternal(verKey(h.ID), ver)
+			}
+		}
+		if err := fresh.Batch(batch); err != nil {
+			fresh.Close()
+			return err
+		}
+		if len(res.Hits) < page {
+			break
+		}
+		req.SearchAfter = []string{res.Hits[len(res.Hits)-1].ID}
+	}
+	if err := fresh.Close(); err != nil {
+		return err
+	}
+	old.Close()
+	gone := path + ".old"
+	if err := os.RemoveAll(gone); err != nil {
+		return err
+	}
+	if err := os.Rename(path, gone); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return os.RemoveAll(gone)
 }
 
 // OpenMem opens an index in memory (tests, benchmarks).
@@ -88,7 +199,7 @@ func Mapping() mapping.IndexMapping {
 		f := bleve.NewTextFieldMapping()
 		f.Analyzer = Analyzer
 		f.Store = store
-		f.IncludeTermVectors = false
+		f.IncludeTermVectors = store
 		f.IncludeInAll = false
 		return f
 	}
@@ -100,12 +211,18 @@ func Mapping() mapping.IndexMapping {
 		f.DocValues = true
 		return f
 	}
-	doc.AddFieldMappingsAt("title", text(false))
-	doc.AddFieldMappingsAt("description", text(false))
+	// Title and description are stored with term vectors: highlights.
+	doc.AddFieldMappingsAt("title", text(true))
+	doc.AddFieldMappingsAt("description", text(true))
 	doc.AddFieldMappingsAt("keywords", text(false))
-	for _, f := range []string{"territory", "source", "protocol", "portal", "publisher", "format", "license", "theme", "schema", "title_sort"} {
+	for _, f := range append([]string{"title_sort", "facet_dup"}, index.FacetFields...) {
 		doc.AddFieldMappingsAt(f, kw())
 	}
+	score := bleve.NewNumericFieldMapping()
+	score.Store = false
+	score.IncludeInAll = false
+	score.DocValues = true
+	doc.AddFieldMappingsAt("quality_score_n", score)
 	mod := bleve.NewDateTimeFieldMapping()
 	mod.Store = false
 	mod.IncludeInAll = false
@@ -225,18 +342,6 @@ func (x *Index) Count(ctx context.Context) (int64, error) {
 	return int64(n), err
 }
 
-// fieldOf maps the API's filter names to document fields.
-var fieldOf = map[string]string{
-	index.FieldTerritory: "territory",
-	index.FieldPublisher: "publisher",
-	index.FieldFormat:    "format",
-	index.FieldLicense:   "license",
-	index.FieldSource:    "source",
-	index.FieldProtocol:  "protocol",
-	index.FieldTheme:     "theme",
-	index.FieldSchema:    "schema",
-}
-
 // textQuery: every word of the text must match, in the title (×3), the
 // keywords (×2) or the description. Words go through the index's analyser
 // and become term queries: no query syntax ever reaches bleve.
@@ -282,10 +387,9 @@ func (x *Index) buildQuery(q index.Query) (query.Query, error) {
 		return nil, err
 	}
 	parts := []query.Query{tq}
-	for name, values := range q.Filters {
-		field, ok := fieldOf[name]
-		if !ok {
-			return nil, fmt.Errorf("unknown filter %q", name)
+	for field, values := range q.Filters {
+		if !index.IsFacetField(field) {
+			return nil, fmt.Errorf("unknown filter %q", field)
 		}
 		if len(values) == 0 {
 			continue
@@ -298,6 +402,16 @@ func (x *Index) buildQuery(q index.Query) (query.Query, error) {
 		}
 		parts = append(parts, query.NewDisjunctionQuery(dis))
 	}
+	if from, to, ok := index.ModifiedRange(q); ok {
+		incl, excl := true, false
+		var end time.Time
+		if !to.IsZero() {
+			end = to
+		}
+		r := query.NewDateRangeInclusiveQuery(from, end, &incl, &excl)
+		r.SetField("modified")
+		parts = append(parts, r)
+	}
 	if len(parts) == 1 {
 		return tq, nil
 	}
@@ -309,6 +423,17 @@ type cursor struct {
 	After []string `json:"a"`
 }
 
+// sortFields gives the bleve sort of each order.
+var sortFields = map[string][]string{
+	index.SortRelevance: {"-_score", "_id"},
+	index.SortModified:  {"-modified", "_id"},
+	index.SortTitle:     {"title_sort", "_id"},
+	index.SortQuality:   {"-quality_score_n", "_id"},
+}
+
+// allTerms is the facet size that returns every value (distinct counts).
+const allTerms = 1 << 30
+
 // Search runs a query.
 func (x *Index) Search(ctx context.Context, q index.Query) (*index.Result, error) {
 	bq, err := x.buildQuery(q)
@@ -319,39 +444,56 @@ func (x *Index) Search(ctx context.Context, q index.Query) (*index.Result, error
 	if size <= 0 {
 		size = 20
 	}
-	req := bleve.NewSearchRequestOptions(bq, size, 0, false)
-	req.Fields = []string{"raw"}
-	switch q.Sort {
-	case "", index.SortRelevance:
-		req.SortBy([]string{"-_score", "_id"})
-	case index.SortModified:
-		req.SortBy([]string{"-modified", "_id"})
-	case index.SortTitle:
-		req.SortBy([]string{"title_sort", "_id"})
-	default:
-		return nil, fmt.Errorf("unknown sort %q", q.Sort)
-	}
 	sortName := q.Sort
 	if sortName == "" {
 		sortName = index.SortRelevance
 	}
+	sortBy, ok := sortFields[sortName]
+	if !ok {
+		return nil, fmt.Errorf("unknown sort %q", q.Sort)
+	}
+	req := bleve.NewSearchRequestOptions(bq, size, 0, false)
+	req.Fields = []string{"raw"}
+	req.SortBy(sortBy)
 	if q.Cursor != "" {
 		c, err := decodeCursor(q.Cursor)
 		if err != nil || c.Sort != sortName || len(c.After) != 2 {
 			return nil, index.ErrBadCursor
 		}
+		if sortName == index.SortRelevance {
+			if _, err := strconv.ParseFloat(c.After[0], 64); err != nil {
+				return nil, index.ErrBadCursor
+			}
+			// Scores move when documents are added (term statistics):
+			// the page starts after the last item as it scores now.
+			if score, ok, err := x.scoreOf(ctx, bq, c.After[1]); err != nil {
+				return nil, err
+			} else if ok {
+				c.After[0] = score
+			}
+		}
 		req.SearchAfter = c.After
+	}
+	if q.Highlight && strings.TrimSpace(q.Text) != "" {
+		req.Highlight = bleve.NewHighlightWithStyle(html.Name)
+		req.Highlight.AddField("title")
+		req.Highlight.AddField("description")
 	}
 	facetSize := q.FacetSize
 	if facetSize <= 0 {
 		facetSize = 10
 	}
 	for _, f := range q.Facets {
-		field, ok := fieldOf[f]
-		if !ok {
+		if !index.IsFacetField(f) {
 			return nil, fmt.Errorf("unknown facet %q", f)
 		}
-		req.AddFacet(f, bleve.NewFacetRequest(field, facetSize))
+		if !q.Distinct || !slices.Contains(index.DistinctFields, f) {
+			req.AddFacet(f, bleve.NewFacetRequest(f, facetSize))
+		}
+	}
+	if q.Distinct {
+		req.AddFacet("_distinct", bleve.NewFacetRequest(index.FieldDupKey, allTerms))
+		req.AddFacet("_facet_dup", bleve.NewFacetRequest("facet_dup", allTerms))
 	}
 	res, err := x.idx.SearchInContext(ctx, req)
 	if err != nil {
@@ -374,9 +516,44 @@ func (x *Index) Search(ctx context.Context, q index.Query) (*index.Result, error
 			out.NextCursor = ""
 		}
 	}
+	var distinct map[string]map[string]int64
+	if q.Distinct {
+		if fr := res.Facets["_distinct"]; fr != nil && fr.Terms != nil {
+			out.Distinct = int64(len(fr.Terms.Terms()))
+		}
+		distinct = map[string]map[string]int64{}
+		if fr := res.Facets["_facet_dup"]; fr != nil && fr.Terms != nil {
+			for _, t := range fr.Terms.Terms() {
+				parts := strings.SplitN(t.Term, index.FacetDupSep, 3)
+				if len(parts) != 3 {
+					continue
+				}
+				if distinct[parts[0]] == nil {
+					distinct[parts[0]] = map[string]int64{}
+				}
+				distinct[parts[0]][parts[1]]++
+			}
+		}
+	}
 	for _, f := range q.Facets {
-		fr := res.Facets[f]
 		list := []index.FacetCount{}
+		if counts, ok := distinct[f]; ok || (q.Distinct && slices.Contains(index.DistinctFields, f)) {
+			for k, n := range counts {
+				list = append(list, index.FacetCount{Key: k, Count: n})
+			}
+			slices.SortFunc(list, func(a, b index.FacetCount) int {
+				if a.Count != b.Count {
+					return cmp.Compare(b.Count, a.Count)
+				}
+				return strings.Compare(a.Key, b.Key)
+			})
+			if len(list) > facetSize {
+				list = list[:facetSize]
+			}
+			out.Facets[f] = list
+			continue
+		}
+		fr := res.Facets[f]
 		if fr != nil && fr.Terms != nil {
 			for _, t := range fr.Terms.Terms() {
 				list = append(list, index.FacetCount{Key: t.Term, Count: int64(t.Count)})
@@ -384,7 +561,52 @@ func (x *Index) Search(ctx context.Context, q index.Query) (*index.Result, error
 		}
 		out.Facets[f] = list
 	}
+	if req.Highlight != nil {
+		index.EnsureHits(out)
+		for i, h := range res.Hits {
+			hl := map[string][]string{}
+			for _, f := range []string{"title", "description"} {
+				var frags []string
+				for _, fr := range h.Fragments[f] {
+					if strings.Contains(fr, index.HighlightPre) {
+						frags = append(frags, fr)
+					}
+				}
+				if len(frags) > 3 {
+					frags = frags[:3]
+				}
+				if len(frags) > 0 {
+					hl[f] = frags
+				}
+			}
+			if len(hl) > 0 {
+				out.Hits[i].Highlights = hl
+			}
+		}
+	}
+	if q.SameAs {
+		if err := index.FillSameAs(ctx, x.Search, out); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// scoreOf is the score id has now for the query, as a cursor value.
+func (x *Index) scoreOf(ctx context.Context, bq query.Query, id string) (string, bool, error) {
+	// The id clause weighs nothing: the score is bq's alone.
+	only := query.NewDocIDQuery([]string{id})
+	only.SetBoost(0)
+	req := bleve.NewSearchRequestOptions(query.NewConjunctionQuery([]query.Query{bq, only}), 1, 0, false)
+	req.SortBy([]string{"-_score", "_id"})
+	res, err := x.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return "", false, err
+	}
+	if len(res.Hits) == 0 {
+		return "", false, nil
+	}
+	return hitSort(res.Hits[0])[0], true, nil
 }
 
 // hitSort gives the sort values of a hit in the form SearchAfter takes:

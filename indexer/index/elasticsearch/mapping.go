@@ -6,7 +6,7 @@ import "github.com/opendatafrance/moisson/indexer/index"
 // operators can see which definition an index was created with. A change that
 // existing indices cannot take (a new analyser, a changed field type) needs
 // Reindex to a new index version.
-const templateVersion = 1
+const templateVersion = 2
 
 // frenchArticles are the elided articles and pronouns (l', d', qu'…) that the
 // elision filter strips, as Lucene's French analyser does.
@@ -66,14 +66,18 @@ func indexSettings(cfg Config) map[string]any {
 // indexMappings maps index.Document.
 func indexMappings() map[string]any {
 	props := map[string]any{
-		"id":          map[string]any{"type": "keyword"},
-		"title":       frenchText(),
-		"title_sort":  map[string]any{"type": "keyword"},
-		"description": frenchText(),
+		"id":         map[string]any{"type": "keyword"},
+		"title":      frenchText(),
+		"title_sort": map[string]any{"type": "keyword"},
+		// Offsets make highlighting cheap on long descriptions.
+		"description": map[string]any{"type": "text", "analyzer": analyzerName, "index_options": "offsets"},
 		"keywords":    frenchText(),
 		"portal":      map[string]any{"type": "keyword", "ignore_above": 1024},
 		"modified":    map[string]any{"type": "date", "format": "strict_date_optional_time||epoch_millis"},
 		"version":     map[string]any{"type": "long"},
+		// The quality score, for sort=-quality (quality_score is its
+		// keyword form, faceted for averages).
+		"quality_score_n": map[string]any{"type": "integer"},
 		// The whole record, returned as it is: stored in _source, not indexed.
 		"raw": map[string]any{"type": "text", "index": false},
 	}

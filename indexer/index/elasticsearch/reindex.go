@@ -9,6 +9,8 @@ import (
 	"net/url"
 
 	"go.uber.org/zap"
+
+	"github.com/opendatafrance/moisson/indexer/index"
 )
 
 const reindexBatch = 1000
@@ -109,7 +111,7 @@ func (x *Index) copyIndex(ctx context.Context, from, to string) (int, error) {
 			line, _ := json.Marshal(map[string]bulkAction{"index": {Index: to, ID: h.ID, Version: h.Version, VersionType: "external_gte"}})
 			buf.Write(line)
 			buf.WriteByte('\n')
-			buf.Write(bytes.TrimSpace(h.Source))
+			buf.Write(x.reflatten(h.Source, h.Version))
 			buf.WriteByte('\n')
 		}
 		var bresp bulkResponse
@@ -126,4 +128,21 @@ func (x *Index) copyIndex(ctx context.Context, from, to string) (int, error) {
 		copied += len(hits)
 		after = hits[len(hits)-1].Sort
 	}
+}
+
+// reflatten rebuilds a copied document from the record it keeps, so the new
+// index gets the fields the current index.Document has; a document whose
+// record does not decode is copied as it is.
+func (x *Index) reflatten(source json.RawMessage, version int64) []byte {
+	var src rawSource
+	if err := json.Unmarshal(source, &src); err == nil && src.Raw != "" {
+		if d, err := index.DecodeRaw(src.Raw); err == nil {
+			if _, doc, err := x.bulkLines(index.Op{ID: d.GetId(), Version: version, Dataset: d}); err == nil && doc != nil {
+				if b, err := json.Marshal(doc); err == nil {
+					return b
+				}
+			}
+		}
+	}
+	return bytes.TrimSpace(source)
 }

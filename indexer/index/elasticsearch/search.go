@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"time"
 
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
 
@@ -42,6 +44,10 @@ var sortClauses = map[string]struct {
 	index.SortTitle: {
 		sort:  []any{map[string]any{"title_sort": "asc"}, map[string]any{"id": "asc"}},
 		kinds: []string{"string", "string"},
+	},
+	index.SortQuality: {
+		sort:  []any{map[string]any{"quality_score_n": map[string]any{"order": "desc", "missing": "_last"}}, map[string]any{"id": "asc"}},
+		kinds: []string{"number", "string"},
 	},
 }
 
@@ -93,14 +99,23 @@ func decodeCursor(s, sort string) ([]json.RawMessage, error) {
 	return c.After, nil
 }
 
-func isFacetField(f string) bool {
-	for _, g := range index.FacetFields {
-		if f == g {
-			return true
-		}
-	}
-	return false
+func isFacetField(f string) bool { return index.IsFacetField(f) }
+
+// highlight asks for the title whole and up to three description
+// fragments, HTML-escaped, matches between <mark> tags.
+var highlight = map[string]any{
+	"encoder":   "html",
+	"pre_tags":  []string{index.HighlightPre},
+	"post_tags": []string{index.HighlightPost},
+	"fields": map[string]any{
+		"title":       map[string]any{"number_of_fragments": 0},
+		"description": map[string]any{"fragment_size": 150, "number_of_fragments": 3},
+	},
 }
+
+// precision of the cardinality aggregations (distinct counts): exact up to
+// about this many distinct datasets per bucket, within a few percent above.
+const cardinalityPrecision = 40000
 
 // searchBody builds the request of q; the sort order is returned normalised.
 func searchBody(q index.Query) (map[string]any, string, int, error) {
@@ -140,6 +155,13 @@ func searchBody(q index.Query) (map[string]any, string, int, error) {
 		}
 		filters = append(filters, map[string]any{"terms": map[string]any{field: values}})
 	}
+	if from, to, ok := index.ModifiedRange(q); ok {
+		r := map[string]any{"gte": from.Format(time.RFC3339Nano)}
+		if !to.IsZero() {
+			r["lt"] = to.Format(time.RFC3339Nano)
+		}
+		filters = append(filters, map[string]any{"range": map[string]any{"modified": r}})
+	}
 	if len(filters) > 0 {
 		boolq["filter"] = filters
 	}
@@ -157,18 +179,24 @@ func searchBody(q index.Query) (map[string]any, string, int, error) {
 		}
 		body["search_after"] = after
 	}
+	if q.Highlight && strings.TrimSpace(q.Text) != "" {
+		body["highlight"] = highlight
+	}
+	aggs := map[string]any{}
+	if q.Distinct {
+		aggs["_distinct"] = map[string]any{"cardinality": map[string]any{"field": index.FieldDupKey, "precision_threshold": cardinalityPrecision}}
+	}
 	if len(q.Facets) > 0 {
 		fsize := q.FacetSize
 		if fsize <= 0 {
 			fsize = defaultFacetSize
 		}
 		fsize = min(fsize, maxFacetSize)
-		aggs := map[string]any{}
 		for _, f := range q.Facets {
 			if !isFacetField(f) {
 				return nil, "", 0, fmt.Errorf("elasticsearch: unknown facet %q", f)
 			}
-			aggs[f] = map[string]any{"terms": map[string]any{
+			terms := map[string]any{
 				"field": f,
 				"size":  fsize,
 				// Count desc, then key asc: the same order as bleve's.
@@ -176,8 +204,17 @@ func searchBody(q index.Query) (map[string]any, string, int, error) {
 				// Exact counts on several shards too, for the corpus sizes
 				// Moisson sees.
 				"shard_size": max(fsize*10, 1000),
-			}}
+			}
+			agg := map[string]any{"terms": terms}
+			if q.Distinct && slices.Contains(index.DistinctFields, f) {
+				terms["order"] = []any{map[string]any{"distinct": "desc"}, map[string]any{"_key": "asc"}}
+				agg["aggs"] = map[string]any{"distinct": map[string]any{"cardinality": map[string]any{
+					"field": index.FieldDupKey, "precision_threshold": cardinalityPrecision}}}
+			}
+			aggs[f] = agg
 		}
+	}
+	if len(aggs) > 0 {
 		body["aggs"] = aggs
 	}
 	return body, sort, size, nil
@@ -189,15 +226,20 @@ type searchResponse struct {
 			Value int64 `json:"value"`
 		} `json:"total"`
 		Hits []struct {
-			ID     string            `json:"_id"`
-			Source rawSource         `json:"_source"`
-			Sort   []json.RawMessage `json:"sort"`
+			ID        string              `json:"_id"`
+			Source    rawSource           `json:"_source"`
+			Sort      []json.RawMessage   `json:"sort"`
+			Highlight map[string][]string `json:"highlight"`
 		} `json:"hits"`
 	} `json:"hits"`
 	Aggregations map[string]struct {
+		Value   float64 `json:"value"` // cardinality
 		Buckets []struct {
 			Key      string `json:"key"`
 			DocCount int64  `json:"doc_count"`
+			Distinct *struct {
+				Value int64 `json:"value"`
+			} `json:"distinct"`
 		} `json:"buckets"`
 	} `json:"aggregations"`
 }
@@ -211,6 +253,19 @@ func (x *Index) Search(ctx context.Context, q index.Query) (*index.Result, error
 	body, sort, size, err := searchBody(q)
 	if err != nil {
 		return nil, err
+	}
+	if sort == index.SortRelevance && q.Cursor != "" && strings.TrimSpace(q.Text) != "" {
+		// Scores move when documents are added (term statistics): the
+		// page starts after the last item as it scores now.
+		after := body["search_after"].([]json.RawMessage)
+		var id string
+		if json.Unmarshal(after[1], &id) == nil {
+			if score, ok, err := x.scoreOf(ctx, body, id); err != nil {
+				return nil, err
+			} else if ok {
+				after[0] = score
+			}
+		}
 	}
 	var resp searchResponse
 	if _, err := x.do(ctx, http.MethodPost, "/"+url.PathEscape(x.cfg.Alias)+"/_search", body, &resp, 200); err != nil {
@@ -235,12 +290,58 @@ func (x *Index) Search(ctx context.Context, q index.Query) (*index.Result, error
 		for _, f := range q.Facets {
 			counts := []index.FacetCount{}
 			for _, b := range resp.Aggregations[f].Buckets {
-				counts = append(counts, index.FacetCount{Key: b.Key, Count: b.DocCount})
+				n := b.DocCount
+				if b.Distinct != nil {
+					n = b.Distinct.Value
+				}
+				counts = append(counts, index.FacetCount{Key: b.Key, Count: n})
 			}
 			res.Facets[f] = counts
 		}
 	}
+	if q.Distinct {
+		res.Distinct = int64(resp.Aggregations["_distinct"].Value)
+	}
+	if q.Highlight && strings.TrimSpace(q.Text) != "" {
+		index.EnsureHits(res)
+		for i, h := range hits {
+			hl := map[string][]string{}
+			for _, f := range []string{"title", "description"} {
+				if frags := h.Highlight[f]; len(frags) > 0 {
+					hl[f] = frags
+				}
+			}
+			if len(hl) > 0 {
+				res.Hits[i].Highlights = hl
+			}
+		}
+	}
+	if q.SameAs {
+		if err := index.FillSameAs(ctx, x.Search, res); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
+}
+
+// scoreOf is the score the document id has now for the query of body (its
+// filters untouched: an ids filter does not score).
+func (x *Index) scoreOf(ctx context.Context, body map[string]any, id string) (json.RawMessage, bool, error) {
+	boolq := map[string]any{}
+	for k, v := range body["query"].(map[string]any)["bool"].(map[string]any) {
+		boolq[k] = v
+	}
+	filters, _ := boolq["filter"].([]any)
+	boolq["filter"] = append(append([]any{}, filters...), map[string]any{"ids": map[string]any{"values": []string{id}}})
+	req := map[string]any{"size": 1, "_source": false, "sort": body["sort"], "query": map[string]any{"bool": boolq}}
+	var resp searchResponse
+	if _, err := x.do(ctx, http.MethodPost, "/"+url.PathEscape(x.cfg.Alias)+"/_search", req, &resp, 200); err != nil {
+		return nil, false, err
+	}
+	if len(resp.Hits.Hits) == 0 || len(resp.Hits.Hits[0].Sort) == 0 {
+		return nil, false, nil
+	}
+	return resp.Hits.Hits[0].Sort[0], true, nil
 }
 
 // Get returns the dataset with this id, index.ErrNotFound if there is none.

@@ -19,6 +19,8 @@ type fixture struct {
 	formats            []string
 	themes             []string
 	scdl               []string
+	source             string // "" = <territory>-<protocol>
+	noDate             bool   // no modification date
 }
 
 // Named fixtures the checks refer to (index in fixtures + 1 = the number in
@@ -38,6 +40,11 @@ const (
 	idDeliberationsCP      = "ds-18"
 	idBudgetParticipatif   = "ds-21"
 	idOeuvres              = "ds-36" // Œuvres
+	idArbres               = "ds-13" // duplicated by ds-41
+	idCadastreSolaire      = "ds-32" // duplicated by ds-42
+	idArbresCopy           = "ds-41" // the same dataset on data.gouv.fr
+	idCadastreCopy         = "ds-42" // the same dataset through another portal
+	idNoDate               = "ds-43" // no modification date, no distribution
 )
 
 var fixtures = []fixture{
@@ -161,6 +168,17 @@ var fixtures = []fixture{
 	{title: "Qualité de l'air", description: "Indices quotidiens de la qualité de l'air par commune.",
 		keywords: []string{"environnement", "air"}, territory: "auvergne-rhone-alpes", publisher: "Région Auvergne-Rhône-Alpes", protocol: "udata", license: "odbl-1.0",
 		formats: []string{"CSV", "JSON"}, themes: []string{"ENVI"}},
+	// Duplicates: ds-13 again on data.gouv.fr (another apostrophe, other
+	// case), ds-32 again through another portal of the territory.
+	{title: "ARBRES D’ALIGNEMENT", description: "Inventaire des arbres le long des voies (copie).",
+		keywords: []string{"nature"}, territory: "val-de-marne", publisher: "Département du Val-de-Marne", protocol: "udata", license: "etalab-2.0",
+		formats: []string{"CSV"}, themes: []string{"ENVI"}, source: "val-de-marne-datagouv"},
+	{title: "Cadastre solaire", description: "Potentiel photovoltaïque des toitures de la métropole.",
+		keywords: []string{"énergie"}, territory: "occitanie", publisher: "Toulouse Métropole", protocol: "dcat", license: "odbl-1.0",
+		formats: []string{"GeoJSON", "CSV"}, themes: []string{"ENER"}},
+	{title: "Note de synthèse des séances", description: "Résumé des séances, sans fichier joint.",
+		keywords: []string{"synthèse"}, territory: "paca", publisher: "Région Sud", protocol: "ckan", license: "",
+		themes: []string{"GOVE"}, noDate: true},
 }
 
 // fixtureID is the id of the i-th fixture (0-based).
@@ -176,6 +194,9 @@ func Datasets() []*moissonv1.Dataset {
 	for i, f := range fixtures {
 		id := fixtureID(i)
 		source := f.territory + "-" + f.protocol
+		if f.source != "" {
+			source = f.source
+		}
 		// 37 and 500 are coprime: distinct days, shuffled against ids.
 		modified := fixtureEpoch.AddDate(0, 0, (i*37)%500).Add(time.Duration(i) * time.Minute)
 		d := &moissonv1.Dataset{
@@ -198,13 +219,24 @@ func Datasets() []*moissonv1.Dataset {
 			HarvestedAt: timestamppb.New(fixtureEpoch.AddDate(2, 0, 0)),
 			RunId:       "run-1",
 			ContentHash: fmt.Sprintf("hash-%d", i+1),
+			Quality:     fixtureQuality(i),
 		}
-		for _, format := range f.formats {
-			d.Distributions = append(d.Distributions, &moissonv1.Distribution{
+		if i%2 == 0 {
+			d.MemberId = "member-" + f.territory
+		}
+		if f.noDate {
+			d.Modified = nil
+		}
+		for k, format := range f.formats {
+			dist := &moissonv1.Distribution{
 				Url:    fmt.Sprintf("https://data.%s.example.fr/files/%d.%s", f.territory, i+1, format),
 				Format: format,
 				Title:  f.title + " (" + format + ")",
-			})
+			}
+			if (i+k)%3 == 0 {
+				dist.DownloadUrl = dist.Url + "?download=1"
+			}
+			d.Distributions = append(d.Distributions, dist)
 		}
 		for _, item := range f.scdl {
 			d.ConformsTo = append(d.ConformsTo, item)
@@ -213,4 +245,21 @@ func Datasets() []*moissonv1.Dataset {
 		out = append(out, d)
 	}
 	return out
+}
+
+// fixtureQuality gives the i-th fixture a score spread over 0..405 (several
+// fixtures share a score: the quality sort needs its tie-breaker).
+func fixtureQuality(i int) *moissonv1.Quality {
+	score := int32((i * 97) % 406 / 10 * 10)
+	rating := "bad"
+	switch {
+	case score >= 351:
+		rating = "excellent"
+	case score >= 221:
+		rating = "good"
+	case score >= 121:
+		rating = "sufficient"
+	}
+	return &moissonv1.Quality{Score: score, Rating: rating, Findability: score / 4,
+		Indicators: &moissonv1.QualityIndicators{Keywords: true}}
 }

@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) index.Index, settle func(index.In
 	t.Run("Versioning", s.versioning)
 	t.Run("WriteItems", s.writeItems)
 	t.Run("DeleteThenLateUpsert", s.deleteThenLateUpsert)
+	t.Run("CursorUnderWrites", s.cursorUnderWrites)
 }
 
 type suite struct {
@@ -112,6 +113,12 @@ func (s *suite) read(t *testing.T) {
 	t.Run("Sort", func(t *testing.T) { l.sorts(t) })
 	t.Run("Cursor", func(t *testing.T) { l.cursors(t) })
 	t.Run("BadCursor", func(t *testing.T) { l.badCursors(t) })
+	t.Run("ModifiedRange", func(t *testing.T) { l.modifiedRange(t) })
+	t.Run("Highlights", func(t *testing.T) { l.highlights(t) })
+	t.Run("Distinct", func(t *testing.T) { l.distinct(t) })
+	t.Run("SameAs", func(t *testing.T) { l.sameAs(t) })
+	t.Run("Coverage", func(t *testing.T) { l.coverage(t) })
+	t.Run("QualityStats", func(t *testing.T) { l.qualityStats(t) })
 }
 
 func (l *loaded) search(t *testing.T, q index.Query) *index.Result {
@@ -313,25 +320,10 @@ func (l *loaded) expected(filters map[string][]string) []string {
 }
 
 func docValues(d *index.Document, field string) []string {
-	switch field {
-	case index.FieldTerritory:
-		return []string{d.Territory}
-	case index.FieldPublisher:
-		return []string{d.Publisher}
-	case index.FieldFormat:
-		return d.Formats
-	case index.FieldLicense:
-		return []string{d.License}
-	case index.FieldSource:
-		return []string{d.Source}
-	case index.FieldProtocol:
-		return []string{d.Protocol}
-	case index.FieldTheme:
-		return d.Themes
-	case index.FieldSchema:
-		return d.Schemas
+	if !index.IsFacetField(field) {
+		panic("unknown field " + field)
 	}
-	panic("unknown field " + field)
+	return index.DocValues(d, field)
 }
 
 // multiValued tells the facet fields a dataset may have several values of.
@@ -375,6 +367,17 @@ func (l *loaded) filters(t *testing.T) {
 		{index.FieldTerritory: {"nowhere"}},
 		{index.FieldTerritory: {}},           // no value: no constraint
 		{index.FieldTerritory: {"Bretagne"}}, // values are exact
+		{index.FieldMember: {"member-bretagne"}},
+		{index.FieldMember: {"member-paca", "member-mulhouse"}, index.FieldFormat: {"CSV"}},
+		{index.FieldPortal: {"https://data.occitanie.example.fr"}},
+		{index.FieldQuality: {"excellent", "good"}},
+		{index.FieldQuality: {"bad"}, index.FieldTerritory: {"paca"}},
+		{index.FieldHasData: {"true"}},
+		{index.FieldHasData: {"false"}},
+		{index.FieldHasData: {"true"}, index.FieldFormat: {"PDF"}},
+		{index.FieldEvidence: {"scdl/budget declared"}},
+		{index.FieldDupKey: {index.DupKey(l.byID[idArbres])}},
+		{index.FieldQualityScore: {"0"}},
 	}
 	for _, f := range cases {
 		want := l.expected(f)
@@ -489,6 +492,8 @@ func (l *loaded) wantOrder(sortBy string, filter func(*index.Document) bool) []s
 			c = b.Modified.Compare(a.Modified)
 		case index.SortTitle:
 			c = strings.Compare(a.TitleSort, b.TitleSort)
+		case index.SortQuality:
+			c = cmp.Compare(b.Score, a.Score)
 		}
 		if c != 0 {
 			return c
@@ -503,7 +508,7 @@ func (l *loaded) wantOrder(sortBy string, filter func(*index.Document) bool) []s
 }
 
 func (l *loaded) sorts(t *testing.T) {
-	for _, sortBy := range []string{index.SortModified, index.SortTitle} {
+	for _, sortBy := range []string{index.SortModified, index.SortTitle, index.SortQuality} {
 		got := l.all(t, index.Query{Sort: sortBy})
 		if want := l.wantOrder(sortBy, nil); !slices.Equal(got, want) {
 			t.Errorf("sort %s:\n got %v\nwant %v", sortBy, got, want)
@@ -579,6 +584,9 @@ func (l *loaded) cursors(t *testing.T) {
 		{Text: "conseil"},
 		{Text: "budget", Sort: index.SortTitle},
 		{Filters: map[string][]string{index.FieldFormat: {"CSV"}}, Sort: index.SortModified},
+		{Sort: index.SortQuality},
+		{Text: "budget", Sort: index.SortQuality},
+		{ModifiedAfter: fixtureEpoch.AddDate(0, 6, 0), Sort: index.SortModified},
 	} {
 		whole := l.all(t, q)
 		q.Size = 7

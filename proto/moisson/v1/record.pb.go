@@ -73,7 +73,7 @@ func (x RecordEnvelope_Op) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RecordEnvelope_Op.Descriptor instead.
 func (RecordEnvelope_Op) EnumDescriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{9, 0}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{11, 0}
 }
 
 type HarvestRun_Status int32
@@ -128,7 +128,7 @@ func (x HarvestRun_Status) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use HarvestRun_Status.Descriptor instead.
 func (HarvestRun_Status) EnumDescriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{10, 0}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{12, 0}
 }
 
 // Dataset is one dataset normalised from any source, DCAT-AP vocabulary underneath.
@@ -166,9 +166,11 @@ type Dataset struct {
 	ConformsTo    []string        `protobuf:"bytes,51,rep,name=conforms_to,json=conformsTo,proto3" json:"conforms_to,omitempty"` // schema URIs or ids, e.g. scdl/deliberations
 	Scdl          []*ScdlMatch    `protobuf:"bytes,52,rep,name=scdl,proto3" json:"scdl,omitempty"`                               // SCDL items this dataset counts for, with evidence
 	// Provenance.
-	HarvestedAt   *timestamppb.Timestamp `protobuf:"bytes,60,opt,name=harvested_at,json=harvestedAt,proto3" json:"harvested_at,omitempty"`
-	RunId         string                 `protobuf:"bytes,61,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
-	ContentHash   string                 `protobuf:"bytes,62,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"` // hash of the normalised content, stable when nothing changed
+	HarvestedAt *timestamppb.Timestamp `protobuf:"bytes,60,opt,name=harvested_at,json=harvestedAt,proto3" json:"harvested_at,omitempty"`
+	RunId       string                 `protobuf:"bytes,61,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	ContentHash string                 `protobuf:"bytes,62,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"` // hash of the normalised content, stable when nothing changed
+	// Metadata quality, computed at harvest (harvester/quality).
+	Quality       *Quality `protobuf:"bytes,70,opt,name=quality,proto3" json:"quality,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -406,6 +408,342 @@ func (x *Dataset) GetContentHash() string {
 	return ""
 }
 
+func (x *Dataset) GetQuality() *Quality {
+	if x != nil {
+		return x.Quality
+	}
+	return nil
+}
+
+// Quality scores the metadata of a dataset after the European Data Portal's
+// Metadata Quality Assessment (MQA): 405 points over five dimensions, as far
+// as harvested metadata allows (harvester/quality/README.md).
+type Quality struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Score            int32                  `protobuf:"varint,1,opt,name=score,proto3" json:"score,omitempty"`                       // 0..405
+	Rating           string                 `protobuf:"bytes,2,opt,name=rating,proto3" json:"rating,omitempty"`                      // excellent (351+), good (221+), sufficient (121+), bad
+	Findability      int32                  `protobuf:"varint,3,opt,name=findability,proto3" json:"findability,omitempty"`           // 0..100
+	Accessibility    int32                  `protobuf:"varint,4,opt,name=accessibility,proto3" json:"accessibility,omitempty"`       // 0..100
+	Interoperability int32                  `protobuf:"varint,5,opt,name=interoperability,proto3" json:"interoperability,omitempty"` // 0..110
+	Reusability      int32                  `protobuf:"varint,6,opt,name=reusability,proto3" json:"reusability,omitempty"`           // 0..75
+	Contextuality    int32                  `protobuf:"varint,7,opt,name=contextuality,proto3" json:"contextuality,omitempty"`       // 0..20
+	Indicators       *QualityIndicators     `protobuf:"bytes,8,opt,name=indicators,proto3" json:"indicators,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *Quality) Reset() {
+	*x = Quality{}
+	mi := &file_moisson_v1_record_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Quality) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Quality) ProtoMessage() {}
+
+func (x *Quality) ProtoReflect() protoreflect.Message {
+	mi := &file_moisson_v1_record_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Quality.ProtoReflect.Descriptor instead.
+func (*Quality) Descriptor() ([]byte, []int) {
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Quality) GetScore() int32 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *Quality) GetRating() string {
+	if x != nil {
+		return x.Rating
+	}
+	return ""
+}
+
+func (x *Quality) GetFindability() int32 {
+	if x != nil {
+		return x.Findability
+	}
+	return 0
+}
+
+func (x *Quality) GetAccessibility() int32 {
+	if x != nil {
+		return x.Accessibility
+	}
+	return 0
+}
+
+func (x *Quality) GetInteroperability() int32 {
+	if x != nil {
+		return x.Interoperability
+	}
+	return 0
+}
+
+func (x *Quality) GetReusability() int32 {
+	if x != nil {
+		return x.Reusability
+	}
+	return 0
+}
+
+func (x *Quality) GetContextuality() int32 {
+	if x != nil {
+		return x.Contextuality
+	}
+	return 0
+}
+
+func (x *Quality) GetIndicators() *QualityIndicators {
+	if x != nil {
+		return x.Indicators
+	}
+	return nil
+}
+
+// QualityIndicators says which MQA indicator a dataset meets.
+type QualityIndicators struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Findability.
+	Keywords   bool `protobuf:"varint,1,opt,name=keywords,proto3" json:"keywords,omitempty"`     // 30
+	Categories bool `protobuf:"varint,2,opt,name=categories,proto3" json:"categories,omitempty"` // 30
+	Spatial    bool `protobuf:"varint,3,opt,name=spatial,proto3" json:"spatial,omitempty"`       // 20
+	Temporal   bool `protobuf:"varint,4,opt,name=temporal,proto3" json:"temporal,omitempty"`     // 20
+	// Accessibility.
+	AccessUrl        bool `protobuf:"varint,5,opt,name=access_url,json=accessUrl,proto3" json:"access_url,omitempty"`                        // 50 (an http(s) access URL; not probed)
+	DownloadUrl      bool `protobuf:"varint,6,opt,name=download_url,json=downloadUrl,proto3" json:"download_url,omitempty"`                  // 20
+	DownloadUrlValid bool `protobuf:"varint,7,opt,name=download_url_valid,json=downloadUrlValid,proto3" json:"download_url_valid,omitempty"` // 30 (an http(s) download URL; not probed)
+	// Interoperability.
+	Format           bool `protobuf:"varint,8,opt,name=format,proto3" json:"format,omitempty"`                                              // 20
+	MediaType        bool `protobuf:"varint,9,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`                       // 10
+	FormatVocabulary bool `protobuf:"varint,10,opt,name=format_vocabulary,json=formatVocabulary,proto3" json:"format_vocabulary,omitempty"` // 10
+	NonProprietary   bool `protobuf:"varint,11,opt,name=non_proprietary,json=nonProprietary,proto3" json:"non_proprietary,omitempty"`       // 20
+	MachineReadable  bool `protobuf:"varint,12,opt,name=machine_readable,json=machineReadable,proto3" json:"machine_readable,omitempty"`    // 20
+	DcatAp           bool `protobuf:"varint,13,opt,name=dcat_ap,json=dcatAp,proto3" json:"dcat_ap,omitempty"`                               // 30
+	// Reusability.
+	License                bool `protobuf:"varint,14,opt,name=license,proto3" json:"license,omitempty"`                                                               // 20
+	LicenseVocabulary      bool `protobuf:"varint,15,opt,name=license_vocabulary,json=licenseVocabulary,proto3" json:"license_vocabulary,omitempty"`                  // 10
+	AccessRights           bool `protobuf:"varint,16,opt,name=access_rights,json=accessRights,proto3" json:"access_rights,omitempty"`                                 // 10
+	AccessRightsVocabulary bool `protobuf:"varint,17,opt,name=access_rights_vocabulary,json=accessRightsVocabulary,proto3" json:"access_rights_vocabulary,omitempty"` // 5
+	ContactPoint           bool `protobuf:"varint,18,opt,name=contact_point,json=contactPoint,proto3" json:"contact_point,omitempty"`                                 // 20
+	Publisher              bool `protobuf:"varint,19,opt,name=publisher,proto3" json:"publisher,omitempty"`                                                           // 10
+	// Contextuality.
+	Rights        bool `protobuf:"varint,20,opt,name=rights,proto3" json:"rights,omitempty"`                     // 5
+	ByteSize      bool `protobuf:"varint,21,opt,name=byte_size,json=byteSize,proto3" json:"byte_size,omitempty"` // 5
+	Issued        bool `protobuf:"varint,22,opt,name=issued,proto3" json:"issued,omitempty"`                     // 5
+	Modified      bool `protobuf:"varint,23,opt,name=modified,proto3" json:"modified,omitempty"`                 // 5
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QualityIndicators) Reset() {
+	*x = QualityIndicators{}
+	mi := &file_moisson_v1_record_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QualityIndicators) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QualityIndicators) ProtoMessage() {}
+
+func (x *QualityIndicators) ProtoReflect() protoreflect.Message {
+	mi := &file_moisson_v1_record_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QualityIndicators.ProtoReflect.Descriptor instead.
+func (*QualityIndicators) Descriptor() ([]byte, []int) {
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *QualityIndicators) GetKeywords() bool {
+	if x != nil {
+		return x.Keywords
+	}
+	return false
+}
+
+func (x *QualityIndicators) GetCategories() bool {
+	if x != nil {
+		return x.Categories
+	}
+	return false
+}
+
+func (x *QualityIndicators) GetSpatial() bool {
+	if x != nil {
+		return x.Spatial
+	}
+	return false
+}
+
+func (x *QualityIndicators) GetTemporal() bool {
+	if x != nil {
+		return x.Temporal
+	}
+	return false
+}
+
+func (x *QualityIndicators) GetAccessUrl() bool {
+	if x != nil {
+		return x.AccessUrl
+	}
+	return false
+}
+
+func (x *QualityIndicators) GetDownloadUrl() bool {
+	if x != nil {
+		return x.DownloadUrl
+	}
+	return false
+}
+
+func (x *QualityIndicators) GetDownloadUrlValid() bool {
+	if x != nil {
+		return x.DownloadUrlValid
+	}
+	return false
+}
+
+func (x *QualityIndicators) GetFormat() bool {
+	if x != nil {
+		return x.Format
+	}
+	return false
+}
+
+func (x *QualityIndicators) GetMediaType() bool {
+	if x != nil {
+		return x.MediaType
+	}
+	return false
+}
+
+func (x *QualityIndicators) GetFormatVocabulary() bool {
+	if x != nil {
+		return x.FormatVocabulary
+	}
+	return false
+}
+
+func (x *QualityIndicators) GetNonProprietary() bool {
+	if x != nil {
+		return x.NonProprietary
+	}
+	return false
+}
+
+func (x *QualityIndicators) GetMachineReadable() bool {
+	if x != nil {
+		return x.MachineReadable
+	}
+	return false
+}
+
+func (x *QualityIndicators) GetDcatAp() bool {
+	if x != nil {
+		return x.DcatAp
+	}
+	return false
+}
+
+func (x *QualityIndicators) GetLicense() bool {
+	if x != nil {
+		return x.License
+	}
+	return false
+}
+
+func (x *QualityIndicators) GetLicenseVocabulary() bool {
+	if x != nil {
+		return x.LicenseVocabulary
+	}
+	return false
+}
+
+func (x *QualityIndicators) GetAccessRights() bool {
+	if x != nil {
+		return x.AccessRights
+	}
+	return false
+}
+
+func (x *QualityIndicators) GetAccessRightsVocabulary() bool {
+	if x != nil {
+		return x.AccessRightsVocabulary
+	}
+	return false
+}
+
+func (x *QualityIndicators) GetContactPoint() bool {
+	if x != nil {
+		return x.ContactPoint
+	}
+	return false
+}
+
+func (x *QualityIndicators) GetPublisher() bool {
+	if x != nil {
+		return x.Publisher
+	}
+	return false
+}
+
+func (x *QualityIndicators) GetRights() bool {
+	if x != nil {
+		return x.Rights
+	}
+	return false
+}
+
+func (x *QualityIndicators) GetByteSize() bool {
+	if x != nil {
+		return x.ByteSize
+	}
+	return false
+}
+
+func (x *QualityIndicators) GetIssued() bool {
+	if x != nil {
+		return x.Issued
+	}
+	return false
+}
+
+func (x *QualityIndicators) GetModified() bool {
+	if x != nil {
+		return x.Modified
+	}
+	return false
+}
+
 type Publisher struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -417,7 +755,7 @@ type Publisher struct {
 
 func (x *Publisher) Reset() {
 	*x = Publisher{}
-	mi := &file_moisson_v1_record_proto_msgTypes[1]
+	mi := &file_moisson_v1_record_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -429,7 +767,7 @@ func (x *Publisher) String() string {
 func (*Publisher) ProtoMessage() {}
 
 func (x *Publisher) ProtoReflect() protoreflect.Message {
-	mi := &file_moisson_v1_record_proto_msgTypes[1]
+	mi := &file_moisson_v1_record_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -442,7 +780,7 @@ func (x *Publisher) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Publisher.ProtoReflect.Descriptor instead.
 func (*Publisher) Descriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{1}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Publisher) GetName() string {
@@ -477,7 +815,7 @@ type ContactPoint struct {
 
 func (x *ContactPoint) Reset() {
 	*x = ContactPoint{}
-	mi := &file_moisson_v1_record_proto_msgTypes[2]
+	mi := &file_moisson_v1_record_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -489,7 +827,7 @@ func (x *ContactPoint) String() string {
 func (*ContactPoint) ProtoMessage() {}
 
 func (x *ContactPoint) ProtoReflect() protoreflect.Message {
-	mi := &file_moisson_v1_record_proto_msgTypes[2]
+	mi := &file_moisson_v1_record_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -502,7 +840,7 @@ func (x *ContactPoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContactPoint.ProtoReflect.Descriptor instead.
 func (*ContactPoint) Descriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{2}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ContactPoint) GetName() string {
@@ -536,7 +874,7 @@ type License struct {
 
 func (x *License) Reset() {
 	*x = License{}
-	mi := &file_moisson_v1_record_proto_msgTypes[3]
+	mi := &file_moisson_v1_record_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -548,7 +886,7 @@ func (x *License) String() string {
 func (*License) ProtoMessage() {}
 
 func (x *License) ProtoReflect() protoreflect.Message {
-	mi := &file_moisson_v1_record_proto_msgTypes[3]
+	mi := &file_moisson_v1_record_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -561,7 +899,7 @@ func (x *License) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use License.ProtoReflect.Descriptor instead.
 func (*License) Descriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{3}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *License) GetRaw() string {
@@ -588,7 +926,7 @@ type Temporal struct {
 
 func (x *Temporal) Reset() {
 	*x = Temporal{}
-	mi := &file_moisson_v1_record_proto_msgTypes[4]
+	mi := &file_moisson_v1_record_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -600,7 +938,7 @@ func (x *Temporal) String() string {
 func (*Temporal) ProtoMessage() {}
 
 func (x *Temporal) ProtoReflect() protoreflect.Message {
-	mi := &file_moisson_v1_record_proto_msgTypes[4]
+	mi := &file_moisson_v1_record_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -613,7 +951,7 @@ func (x *Temporal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Temporal.ProtoReflect.Descriptor instead.
 func (*Temporal) Descriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{4}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Temporal) GetStart() *timestamppb.Timestamp {
@@ -642,7 +980,7 @@ type Spatial struct {
 
 func (x *Spatial) Reset() {
 	*x = Spatial{}
-	mi := &file_moisson_v1_record_proto_msgTypes[5]
+	mi := &file_moisson_v1_record_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -654,7 +992,7 @@ func (x *Spatial) String() string {
 func (*Spatial) ProtoMessage() {}
 
 func (x *Spatial) ProtoReflect() protoreflect.Message {
-	mi := &file_moisson_v1_record_proto_msgTypes[5]
+	mi := &file_moisson_v1_record_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -667,7 +1005,7 @@ func (x *Spatial) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spatial.ProtoReflect.Descriptor instead.
 func (*Spatial) Descriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{5}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Spatial) GetUri() string {
@@ -710,7 +1048,7 @@ type BBox struct {
 
 func (x *BBox) Reset() {
 	*x = BBox{}
-	mi := &file_moisson_v1_record_proto_msgTypes[6]
+	mi := &file_moisson_v1_record_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -722,7 +1060,7 @@ func (x *BBox) String() string {
 func (*BBox) ProtoMessage() {}
 
 func (x *BBox) ProtoReflect() protoreflect.Message {
-	mi := &file_moisson_v1_record_proto_msgTypes[6]
+	mi := &file_moisson_v1_record_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -735,7 +1073,7 @@ func (x *BBox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BBox.ProtoReflect.Descriptor instead.
 func (*BBox) Descriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{6}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *BBox) GetWest() float64 {
@@ -781,7 +1119,7 @@ type Distribution struct {
 
 func (x *Distribution) Reset() {
 	*x = Distribution{}
-	mi := &file_moisson_v1_record_proto_msgTypes[7]
+	mi := &file_moisson_v1_record_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -793,7 +1131,7 @@ func (x *Distribution) String() string {
 func (*Distribution) ProtoMessage() {}
 
 func (x *Distribution) ProtoReflect() protoreflect.Message {
-	mi := &file_moisson_v1_record_proto_msgTypes[7]
+	mi := &file_moisson_v1_record_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -806,7 +1144,7 @@ func (x *Distribution) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Distribution.ProtoReflect.Descriptor instead.
 func (*Distribution) Descriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{7}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Distribution) GetUrl() string {
@@ -870,7 +1208,7 @@ type ScdlMatch struct {
 
 func (x *ScdlMatch) Reset() {
 	*x = ScdlMatch{}
-	mi := &file_moisson_v1_record_proto_msgTypes[8]
+	mi := &file_moisson_v1_record_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -882,7 +1220,7 @@ func (x *ScdlMatch) String() string {
 func (*ScdlMatch) ProtoMessage() {}
 
 func (x *ScdlMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_moisson_v1_record_proto_msgTypes[8]
+	mi := &file_moisson_v1_record_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -895,7 +1233,7 @@ func (x *ScdlMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScdlMatch.ProtoReflect.Descriptor instead.
 func (*ScdlMatch) Descriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{8}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ScdlMatch) GetItem() string {
@@ -932,7 +1270,7 @@ type RecordEnvelope struct {
 
 func (x *RecordEnvelope) Reset() {
 	*x = RecordEnvelope{}
-	mi := &file_moisson_v1_record_proto_msgTypes[9]
+	mi := &file_moisson_v1_record_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -944,7 +1282,7 @@ func (x *RecordEnvelope) String() string {
 func (*RecordEnvelope) ProtoMessage() {}
 
 func (x *RecordEnvelope) ProtoReflect() protoreflect.Message {
-	mi := &file_moisson_v1_record_proto_msgTypes[9]
+	mi := &file_moisson_v1_record_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -957,7 +1295,7 @@ func (x *RecordEnvelope) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordEnvelope.ProtoReflect.Descriptor instead.
 func (*RecordEnvelope) Descriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{9}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RecordEnvelope) GetOp() RecordEnvelope_Op {
@@ -1047,13 +1385,14 @@ type HarvestRun struct {
 	Diagnosis     string                 `protobuf:"bytes,25,opt,name=diagnosis,proto3" json:"diagnosis,omitempty"`                         // moved or dead portal: what the harvester saw
 	Complete      bool                   `protobuf:"varint,26,opt,name=complete,proto3" json:"complete,omitempty"`                          // the walk reached the end of the source
 	Trigger       string                 `protobuf:"bytes,27,opt,name=trigger,proto3" json:"trigger,omitempty"`                             // schedule, manual, startup, takeover
+	Outcome       string                 `protobuf:"bytes,28,opt,name=outcome,proto3" json:"outcome,omitempty"`                             // for a SUCCEEDED run: "changed", or "unchanged" (nothing published nor deleted)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HarvestRun) Reset() {
 	*x = HarvestRun{}
-	mi := &file_moisson_v1_record_proto_msgTypes[10]
+	mi := &file_moisson_v1_record_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1065,7 +1404,7 @@ func (x *HarvestRun) String() string {
 func (*HarvestRun) ProtoMessage() {}
 
 func (x *HarvestRun) ProtoReflect() protoreflect.Message {
-	mi := &file_moisson_v1_record_proto_msgTypes[10]
+	mi := &file_moisson_v1_record_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1078,7 +1417,7 @@ func (x *HarvestRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HarvestRun.ProtoReflect.Descriptor instead.
 func (*HarvestRun) Descriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{10}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *HarvestRun) GetRunId() string {
@@ -1270,6 +1609,13 @@ func (x *HarvestRun) GetTrigger() string {
 	return ""
 }
 
+func (x *HarvestRun) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
 type HarvestError struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	At            *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=at,proto3" json:"at,omitempty"`
@@ -1284,7 +1630,7 @@ type HarvestError struct {
 
 func (x *HarvestError) Reset() {
 	*x = HarvestError{}
-	mi := &file_moisson_v1_record_proto_msgTypes[11]
+	mi := &file_moisson_v1_record_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1296,7 +1642,7 @@ func (x *HarvestError) String() string {
 func (*HarvestError) ProtoMessage() {}
 
 func (x *HarvestError) ProtoReflect() protoreflect.Message {
-	mi := &file_moisson_v1_record_proto_msgTypes[11]
+	mi := &file_moisson_v1_record_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1309,7 +1655,7 @@ func (x *HarvestError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HarvestError.ProtoReflect.Descriptor instead.
 func (*HarvestError) Descriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{11}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *HarvestError) GetAt() *timestamppb.Timestamp {
@@ -1359,7 +1705,7 @@ var File_moisson_v1_record_proto protoreflect.FileDescriptor
 const file_moisson_v1_record_proto_rawDesc = "" +
 	"\n" +
 	"\x17moisson/v1/record.proto\x12\n" +
-	"moisson.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd4\b\n" +
+	"moisson.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x83\t\n" +
 	"\aDataset\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tsource_id\x18\x02 \x01(\tR\bsourceId\x12!\n" +
@@ -1394,7 +1740,48 @@ const file_moisson_v1_record_proto_rawDesc = "" +
 	"\x04scdl\x184 \x03(\v2\x15.moisson.v1.ScdlMatchR\x04scdl\x12=\n" +
 	"\fharvested_at\x18< \x01(\v2\x1a.google.protobuf.TimestampR\vharvestedAt\x12\x15\n" +
 	"\x06run_id\x18= \x01(\tR\x05runId\x12!\n" +
-	"\fcontent_hash\x18> \x01(\tR\vcontentHash\"G\n" +
+	"\fcontent_hash\x18> \x01(\tR\vcontentHash\x12-\n" +
+	"\aquality\x18F \x01(\v2\x13.moisson.v1.QualityR\aquality\"\xb2\x02\n" +
+	"\aQuality\x12\x14\n" +
+	"\x05score\x18\x01 \x01(\x05R\x05score\x12\x16\n" +
+	"\x06rating\x18\x02 \x01(\tR\x06rating\x12 \n" +
+	"\vfindability\x18\x03 \x01(\x05R\vfindability\x12$\n" +
+	"\raccessibility\x18\x04 \x01(\x05R\raccessibility\x12*\n" +
+	"\x10interoperability\x18\x05 \x01(\x05R\x10interoperability\x12 \n" +
+	"\vreusability\x18\x06 \x01(\x05R\vreusability\x12$\n" +
+	"\rcontextuality\x18\a \x01(\x05R\rcontextuality\x12=\n" +
+	"\n" +
+	"indicators\x18\b \x01(\v2\x1d.moisson.v1.QualityIndicatorsR\n" +
+	"indicators\"\x9a\x06\n" +
+	"\x11QualityIndicators\x12\x1a\n" +
+	"\bkeywords\x18\x01 \x01(\bR\bkeywords\x12\x1e\n" +
+	"\n" +
+	"categories\x18\x02 \x01(\bR\n" +
+	"categories\x12\x18\n" +
+	"\aspatial\x18\x03 \x01(\bR\aspatial\x12\x1a\n" +
+	"\btemporal\x18\x04 \x01(\bR\btemporal\x12\x1d\n" +
+	"\n" +
+	"access_url\x18\x05 \x01(\bR\taccessUrl\x12!\n" +
+	"\fdownload_url\x18\x06 \x01(\bR\vdownloadUrl\x12,\n" +
+	"\x12download_url_valid\x18\a \x01(\bR\x10downloadUrlValid\x12\x16\n" +
+	"\x06format\x18\b \x01(\bR\x06format\x12\x1d\n" +
+	"\n" +
+	"media_type\x18\t \x01(\bR\tmediaType\x12+\n" +
+	"\x11format_vocabulary\x18\n" +
+	" \x01(\bR\x10formatVocabulary\x12'\n" +
+	"\x0fnon_proprietary\x18\v \x01(\bR\x0enonProprietary\x12)\n" +
+	"\x10machine_readable\x18\f \x01(\bR\x0fmachineReadable\x12\x17\n" +
+	"\adcat_ap\x18\r \x01(\bR\x06dcatAp\x12\x18\n" +
+	"\alicense\x18\x0e \x01(\bR\alicense\x12-\n" +
+	"\x12license_vocabulary\x18\x0f \x01(\bR\x11licenseVocabulary\x12#\n" +
+	"\raccess_rights\x18\x10 \x01(\bR\faccessRights\x128\n" +
+	"\x18access_rights_vocabulary\x18\x11 \x01(\bR\x16accessRightsVocabulary\x12#\n" +
+	"\rcontact_point\x18\x12 \x01(\bR\fcontactPoint\x12\x1c\n" +
+	"\tpublisher\x18\x13 \x01(\bR\tpublisher\x12\x16\n" +
+	"\x06rights\x18\x14 \x01(\bR\x06rights\x12\x1b\n" +
+	"\tbyte_size\x18\x15 \x01(\bR\bbyteSize\x12\x16\n" +
+	"\x06issued\x18\x16 \x01(\bR\x06issued\x12\x1a\n" +
+	"\bmodified\x18\x17 \x01(\bR\bmodified\"G\n" +
 	"\tPublisher\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
 	"\x03uri\x18\x02 \x01(\tR\x03uri\x12\x14\n" +
@@ -1449,7 +1836,7 @@ const file_moisson_v1_record_proto_rawDesc = "" +
 	"\n" +
 	"\x06UPSERT\x10\x01\x12\n" +
 	"\n" +
-	"\x06DELETE\x10\x02\"\xfc\a\n" +
+	"\x06DELETE\x10\x02\"\x96\b\n" +
 	"\n" +
 	"HarvestRun\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x1b\n" +
@@ -1483,7 +1870,8 @@ const file_moisson_v1_record_proto_rawDesc = "" +
 	"\fheartbeat_at\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\vheartbeatAt\x12\x1c\n" +
 	"\tdiagnosis\x18\x19 \x01(\tR\tdiagnosis\x12\x1a\n" +
 	"\bcomplete\x18\x1a \x01(\bR\bcomplete\x12\x18\n" +
-	"\atrigger\x18\x1b \x01(\tR\atrigger\"U\n" +
+	"\atrigger\x18\x1b \x01(\tR\atrigger\x12\x18\n" +
+	"\aoutcome\x18\x1c \x01(\tR\aoutcome\"U\n" +
 	"\x06Status\x12\x16\n" +
 	"\x12STATUS_UNSPECIFIED\x10\x00\x12\v\n" +
 	"\aRUNNING\x10\x01\x12\r\n" +
@@ -1513,51 +1901,55 @@ func file_moisson_v1_record_proto_rawDescGZIP() []byte {
 }
 
 var file_moisson_v1_record_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_moisson_v1_record_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_moisson_v1_record_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_moisson_v1_record_proto_goTypes = []any{
 	(RecordEnvelope_Op)(0),        // 0: moisson.v1.RecordEnvelope.Op
 	(HarvestRun_Status)(0),        // 1: moisson.v1.HarvestRun.Status
 	(*Dataset)(nil),               // 2: moisson.v1.Dataset
-	(*Publisher)(nil),             // 3: moisson.v1.Publisher
-	(*ContactPoint)(nil),          // 4: moisson.v1.ContactPoint
-	(*License)(nil),               // 5: moisson.v1.License
-	(*Temporal)(nil),              // 6: moisson.v1.Temporal
-	(*Spatial)(nil),               // 7: moisson.v1.Spatial
-	(*BBox)(nil),                  // 8: moisson.v1.BBox
-	(*Distribution)(nil),          // 9: moisson.v1.Distribution
-	(*ScdlMatch)(nil),             // 10: moisson.v1.ScdlMatch
-	(*RecordEnvelope)(nil),        // 11: moisson.v1.RecordEnvelope
-	(*HarvestRun)(nil),            // 12: moisson.v1.HarvestRun
-	(*HarvestError)(nil),          // 13: moisson.v1.HarvestError
-	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
+	(*Quality)(nil),               // 3: moisson.v1.Quality
+	(*QualityIndicators)(nil),     // 4: moisson.v1.QualityIndicators
+	(*Publisher)(nil),             // 5: moisson.v1.Publisher
+	(*ContactPoint)(nil),          // 6: moisson.v1.ContactPoint
+	(*License)(nil),               // 7: moisson.v1.License
+	(*Temporal)(nil),              // 8: moisson.v1.Temporal
+	(*Spatial)(nil),               // 9: moisson.v1.Spatial
+	(*BBox)(nil),                  // 10: moisson.v1.BBox
+	(*Distribution)(nil),          // 11: moisson.v1.Distribution
+	(*ScdlMatch)(nil),             // 12: moisson.v1.ScdlMatch
+	(*RecordEnvelope)(nil),        // 13: moisson.v1.RecordEnvelope
+	(*HarvestRun)(nil),            // 14: moisson.v1.HarvestRun
+	(*HarvestError)(nil),          // 15: moisson.v1.HarvestError
+	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
 }
 var file_moisson_v1_record_proto_depIdxs = []int32{
-	3,  // 0: moisson.v1.Dataset.publisher:type_name -> moisson.v1.Publisher
-	4,  // 1: moisson.v1.Dataset.contact_point:type_name -> moisson.v1.ContactPoint
-	5,  // 2: moisson.v1.Dataset.license:type_name -> moisson.v1.License
-	14, // 3: moisson.v1.Dataset.issued:type_name -> google.protobuf.Timestamp
-	14, // 4: moisson.v1.Dataset.modified:type_name -> google.protobuf.Timestamp
-	6,  // 5: moisson.v1.Dataset.temporal:type_name -> moisson.v1.Temporal
-	7,  // 6: moisson.v1.Dataset.spatial:type_name -> moisson.v1.Spatial
-	9,  // 7: moisson.v1.Dataset.distributions:type_name -> moisson.v1.Distribution
-	10, // 8: moisson.v1.Dataset.scdl:type_name -> moisson.v1.ScdlMatch
-	14, // 9: moisson.v1.Dataset.harvested_at:type_name -> google.protobuf.Timestamp
-	14, // 10: moisson.v1.Temporal.start:type_name -> google.protobuf.Timestamp
-	14, // 11: moisson.v1.Temporal.end:type_name -> google.protobuf.Timestamp
-	8,  // 12: moisson.v1.Spatial.bbox:type_name -> moisson.v1.BBox
-	0,  // 13: moisson.v1.RecordEnvelope.op:type_name -> moisson.v1.RecordEnvelope.Op
-	2,  // 14: moisson.v1.RecordEnvelope.dataset:type_name -> moisson.v1.Dataset
-	14, // 15: moisson.v1.HarvestRun.started_at:type_name -> google.protobuf.Timestamp
-	14, // 16: moisson.v1.HarvestRun.finished_at:type_name -> google.protobuf.Timestamp
-	1,  // 17: moisson.v1.HarvestRun.status:type_name -> moisson.v1.HarvestRun.Status
-	13, // 18: moisson.v1.HarvestRun.errors:type_name -> moisson.v1.HarvestError
-	14, // 19: moisson.v1.HarvestRun.heartbeat_at:type_name -> google.protobuf.Timestamp
-	14, // 20: moisson.v1.HarvestError.at:type_name -> google.protobuf.Timestamp
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	5,  // 0: moisson.v1.Dataset.publisher:type_name -> moisson.v1.Publisher
+	6,  // 1: moisson.v1.Dataset.contact_point:type_name -> moisson.v1.ContactPoint
+	7,  // 2: moisson.v1.Dataset.license:type_name -> moisson.v1.License
+	16, // 3: moisson.v1.Dataset.issued:type_name -> google.protobuf.Timestamp
+	16, // 4: moisson.v1.Dataset.modified:type_name -> google.protobuf.Timestamp
+	8,  // 5: moisson.v1.Dataset.temporal:type_name -> moisson.v1.Temporal
+	9,  // 6: moisson.v1.Dataset.spatial:type_name -> moisson.v1.Spatial
+	11, // 7: moisson.v1.Dataset.distributions:type_name -> moisson.v1.Distribution
+	12, // 8: moisson.v1.Dataset.scdl:type_name -> moisson.v1.ScdlMatch
+	16, // 9: moisson.v1.Dataset.harvested_at:type_name -> google.protobuf.Timestamp
+	3,  // 10: moisson.v1.Dataset.quality:type_name -> moisson.v1.Quality
+	4,  // 11: moisson.v1.Quality.indicators:type_name -> moisson.v1.QualityIndicators
+	16, // 12: moisson.v1.Temporal.start:type_name -> google.protobuf.Timestamp
+	16, // 13: moisson.v1.Temporal.end:type_name -> google.protobuf.Timestamp
+	10, // 14: moisson.v1.Spatial.bbox:type_name -> moisson.v1.BBox
+	0,  // 15: moisson.v1.RecordEnvelope.op:type_name -> moisson.v1.RecordEnvelope.Op
+	2,  // 16: moisson.v1.RecordEnvelope.dataset:type_name -> moisson.v1.Dataset
+	16, // 17: moisson.v1.HarvestRun.started_at:type_name -> google.protobuf.Timestamp
+	16, // 18: moisson.v1.HarvestRun.finished_at:type_name -> google.protobuf.Timestamp
+	1,  // 19: moisson.v1.HarvestRun.status:type_name -> moisson.v1.HarvestRun.Status
+	15, // 20: moisson.v1.HarvestRun.errors:type_name -> moisson.v1.HarvestError
+	16, // 21: moisson.v1.HarvestRun.heartbeat_at:type_name -> google.protobuf.Timestamp
+	16, // 22: moisson.v1.HarvestError.at:type_name -> google.protobuf.Timestamp
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_moisson_v1_record_proto_init() }
@@ -1571,7 +1963,7 @@ func file_moisson_v1_record_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_moisson_v1_record_proto_rawDesc), len(file_moisson_v1_record_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   12,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,63 @@
+package web
+
+import (
+	"html/template"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+func funcs(now func() time.Time) template.FuncMap {
+	ts := func(t any) time.Time {
+		switch x := t.(type) {
+		case time.Time:
+			return x
+		case *time.Time:
+			if x != nil {
+				return *x
+			}
+		case *timestamppb.Timestamp:
+			if x != nil {
+				return x.AsTime()
+			}
+		}
+		return time.Time{}
+	}
+	return template.FuncMap{
+		"date":     func(t any) string { return frDate(ts(t)) },
+		"datetime": func(t any) string { return frDateTime(ts(t)) },
+		"iso": func(t any) string {
+			if x := ts(t); !x.IsZero() {
+				return x.UTC().Format(time.RFC3339)
+			}
+			return ""
+		},
+		"ago":       func(t any) string { return frAgo(ts(t), now()) },
+		"isset":     func(t any) bool { return !ts(t).IsZero() },
+		"duration":  frDuration,
+		"int":       frInt,
+		"bytes":     frBytes,
+		"plural":    plural,
+		"license":   LicenseLabel,
+		"scdl":      SCDLLabel,
+		"theme":     func(c string) string { return valueLabel("theme", c) },
+		"territory": func(id string) string { return valueLabel("territory", id) },
+		"status": func(s string) struct{ Label, Icon, Class string } {
+			if l, ok := statusLabels[s]; ok {
+				return l
+			}
+			return struct{ Label, Icon, Class string }{s, "?", "none"}
+		},
+		"errkind": func(k string) string {
+			if l, ok := errorKindLabels[k]; ok {
+				return l
+			}
+			return k
+		},
+		"excerpt": excerpt,
+		"join":    strings.Join,
+		"add":     func(a, b int) int { return a + b },
+		"int64":   func(n int) int64 { return int64(n) },
+	}
+}

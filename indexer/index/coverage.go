@@ -1,0 +1,212 @@
+package index
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Coverage compares territories: what each one publishes by SCDL item (with
+// how each match was found), theme, format and licence, and how fresh its
+// datasets are. It is built from facet counts (one search per territory and
+// one per freshness window), never by walking the datasets; both backends
+// share it.
+
+// CoverageCell is one key of one dimension of a territory.
+type CoverageCell struct {
+	Key   string `json:"key"`
+	Count int64  `json:"count"`
+	// Evidence counts the datasets by how the SCDL match was found
+	// (declared, columns, title): SCDL items only.
+	Evidence map[string]int64 `json:"evidence,omitempty"`
+}
+
+// FreshnessWindows are the windows of Freshness, in months.
+var FreshnessWindows = []int{3, 12, 36}
+
+// FreshnessCell is the datasets modified in the last Months months.
+type FreshnessCell struct {
+	Months int     `json:"months"`
+	Count  int64   `json:"count"`
+	Share  float64 `json:"share"` // of the territory's datasets, 0..1
+}
+
+// TerritoryCoverage is one row of the coverage matrix.
+type TerritoryCoverage struct {
+	Territory string          `json:"territory"`
+	Datasets  int64           `json:"datasets"`
+	Schema    []CoverageCell  `json:"schema"`
+	Theme     []CoverageCell  `json:"theme"`
+	Format    []CoverageCell  `json:"format"`
+	License   []CoverageCell  `json:"license"`
+	Freshness []FreshnessCell `json:"freshness"`
+}
+
+// CoverageReport is the matrix.
+type CoverageReport struct {
+	Generated   time.Time           `json:"generated"`
+	Datasets    int64               `json:"datasets"`
+	Territories []TerritoryCoverage `json:"territories"`
+}
+
+// coverageFacetSize bounds the keys of one dimension of one territory.
+const coverageFacetSize = 1000
+
+// Coverage computes the matrix over the datasets base selects (its Text and
+// Filters; its sort, size and cursor are ignored). Territories are in key
+// order; the cells of each dimension by count descending, then key.
+func Coverage(ctx context.Context, s Searcher, base Query, now time.Time) (*CoverageReport, error) {
+	q := Query{Text: base.Text, Filters: base.Filters, ModifiedAfter: base.ModifiedAfter, ModifiedBefore: base.ModifiedBefore,
+		Size: 1, Facets: []string{FieldTerritory}, FacetSize: coverageFacetSize}
+	all, err := s.Search(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	rep := &CoverageReport{Generated: now.UTC(), Datasets: all.Total, Territories: []TerritoryCoverage{}}
+	terrs := slices.Clone(all.Facets[FieldTerritory])
+	slices.SortFunc(terrs, func(a, b FacetCount) int { return strings.Compare(a.Key, b.Key) })
+	for _, t := range terrs {
+		tq := q
+		tq.Filters = withFilter(base.Filters, FieldTerritory, t.Key)
+		tq.Facets = []string{FieldSchema, FieldEvidence, FieldTheme, FieldFormat, FieldLicense}
+		res, err := s.Search(ctx, tq)
+		if err != nil {
+			return nil, err
+		}
+		row := TerritoryCoverage{Territory: t.Key, Datasets: res.Total,
+			Theme: cells(res.Facets[FieldTheme]), Format: cells(res.Facets[FieldFormat]), License: cells(res.Facets[FieldLicense])}
+		row.Schema = cells(res.Facets[FieldSchema])
+		for _, ev := range res.Facets[FieldEvidence] {
+			item, kind, ok := strings.Cut(ev.Key, " ")
+			if !ok {
+				continue
+			}
+			for i := range row.Schema {
+				if row.Schema[i].Key == item {
+					if row.Schema[i].Evidence == nil {
+						row.Schema[i].Evidence = map[string]int64{}
+					}
+					row.Schema[i].Evidence[kind] += ev.Count
+				}
+			}
+		}
+		rep.Territories = append(rep.Territories, row)
+	}
+	for _, months := range FreshnessWindows {
+		fq := q
+		from := now.AddDate(0, -months, 0)
+		if from.Before(base.ModifiedAfter) {
+			from = base.ModifiedAfter
+		}
+		fq.ModifiedAfter = from
+		res, err := s.Search(ctx, fq)
+		if err != nil {
+			return nil, err
+		}
+		counts := map[string]int64{}
+		for _, c := range res.Facets[FieldTerritory] {
+			counts[c.Key] = c.Count
+		}
+		for i := range rep.Territories {
+			row := &rep.Territories[i]
+			cell := FreshnessCell{Months: months, Count: counts[row.Territory]}
+			if row.Datasets > 0 {
+				cell.Share = float64(cell.Count) / float64(row.Datasets)
+			}
+			row.Freshness = append(row.Freshness, cell)
+		}
+	}
+	return rep, nil
+}
+
+func cells(fc []FacetCount) []CoverageCell {
+	out := make([]CoverageCell, 0, len(fc))
+	for _, c := range fc {
+		out = append(out, CoverageCell{Key: c.Key, Count: c.Count})
+	}
+	return out
+}
+
+func withFilter(filters map[string][]string, field, value string) map[string][]string {
+	out := maps.Clone(filters)
+	if out == nil {
+		out = map[string][]string{}
+	}
+	out[field] = []string{value}
+	return out
+}
+
+// QualityGroup is the metadata quality of a group of datasets.
+type QualityGroup struct {
+	Key      string           `json:"key,omitempty"`
+	Datasets int64            `json:"datasets"`
+	Average  float64          `json:"average"` // mean score, 0..405
+	Ratings  map[string]int64 `json:"ratings"` // excellent, good, sufficient, bad
+}
+
+// QualityReport averages the quality score overall, per territory and per
+// portal.
+type QualityReport struct {
+	Overall     QualityGroup   `json:"overall"`
+	Territories []QualityGroup `json:"territories"`
+	Portals     []QualityGroup `json:"portals"`
+}
+
+// Ratings are the values of the quality facet, best first.
+var Ratings = []string{"excellent", "good", "sufficient", "bad"}
+
+// QualityStats computes the report over what base selects, from facets
+// on the score (one search per territory and per portal).
+func QualityStats(ctx context.Context, s Searcher, base Query) (*QualityReport, error) {
+	q := Query{Text: base.Text, Filters: base.Filters, ModifiedAfter: base.ModifiedAfter, ModifiedBefore: base.ModifiedBefore,
+		Size: 1, FacetSize: coverageFacetSize, Facets: []string{FieldTerritory, FieldPortal, FieldQualityScore, FieldQuality}}
+	res, err := s.Search(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	rep := &QualityReport{Overall: qualityGroup("", res), Territories: []QualityGroup{}, Portals: []QualityGroup{}}
+	for _, dim := range []struct {
+		field string
+		out   *[]QualityGroup
+	}{{FieldTerritory, &rep.Territories}, {FieldPortal, &rep.Portals}} {
+		keys := slices.Clone(res.Facets[dim.field])
+		slices.SortFunc(keys, func(a, b FacetCount) int { return strings.Compare(a.Key, b.Key) })
+		for _, k := range keys {
+			gq := q
+			gq.Filters = withFilter(base.Filters, dim.field, k.Key)
+			gq.Facets = []string{FieldQualityScore, FieldQuality}
+			gr, err := s.Search(ctx, gq)
+			if err != nil {
+				return nil, err
+			}
+			*dim.out = append(*dim.out, qualityGroup(k.Key, gr))
+		}
+	}
+	return rep, nil
+}
+
+func qualityGroup(key string, res *Result) QualityGroup {
+	g := QualityGroup{Key: key, Datasets: res.Total, Ratings: map[string]int64{}}
+	for _, r := range Ratings {
+		g.Ratings[r] = 0
+	}
+	var sum, n int64
+	for _, c := range res.Facets[FieldQualityScore] {
+		v, err := strconv.ParseInt(c.Key, 10, 64)
+		if err != nil {
+			continue
+		}
+		sum += v * c.Count
+		n += c.Count
+	}
+	if n > 0 {
+		g.Average = float64(sum) / float64(n)
+	}
+	for _, c := range res.Facets[FieldQuality] {
+		g.Ratings[c.Key] = c.Count
+	}
+	return g
+}
