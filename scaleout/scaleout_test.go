@@ -210,6 +210,7 @@ func TestDeadLetters(t *testing.T) {
 	if dead == 0 || indexed == 0 || dead+indexed != total {
 		t.Fatalf("%d indexed + %d dead letters, want both > 0 and %d in all", indexed, dead, total)
 	}
+	t.Logf("%d datasets: %d indexed, %d dead letters", total, indexed, dead)
 
 	var all datasetsAnswer
 	getJSON(t, s.apiURL+"/v1/datasets?size=1", 200, &all)

@@ -153,8 +153,9 @@ func (g *gzipWriter) decide(code int) {
 	h.Del("Content-Length")
 	h.Set("Content-Encoding", "gzip")
 	if et := h.Get("ETag"); et != "" && !strings.HasPrefix(et, "W/") {
-		// The compressed bytes differ: a strong validator must differ too.
-		h.Set("ETag", strings.TrimSuffix(et, `"`)+`-gzip"`)
+		// The compressed bytes differ from the ones the strong validator
+		// names: it becomes weak (If-None-Match compares weakly).
+		h.Set("ETag", "W/"+et)
 	}
 	g.gz = gzipPool.Get().(*gzip.Writer)
 	g.gz.Reset(g.ResponseWriter)
@@ -280,9 +281,7 @@ func etagMatch(header, etag string) bool {
 	}
 	bare := strings.TrimPrefix(etag, "W/")
 	for _, t := range strings.Split(header, ",") {
-		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
-		// The gzip layer adds -gzip to strong tags; either form matches.
-		if t == bare || strings.TrimSuffix(t, `-gzip"`)+`"` == bare {
+		if strings.TrimPrefix(strings.TrimSpace(t), "W/") == bare {
 			return true
 		}
 	}

@@ -55,7 +55,8 @@ func (s *Server) Handler() http.Handler {
 	s.searchRoutes(route)
 	s.sourceRoutes(route)
 	s.deadLetterRoutes(route)
-	s.webRoutes(route) // the web interface (api/web)
+	s.openapiRoutes(route) // GET /openapi.json (openapi.go)
+	s.webRoutes(route)     // the web interface (api/web)
 	route("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

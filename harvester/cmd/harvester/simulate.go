@@ -19,6 +19,7 @@ func simulateCmd(args []string) error {
 	datasets := fs.Int("datasets", 200, "datasets per source")
 	seed := fs.Int64("seed", 1, "generator seed")
 	writeConfig := fs.String("write-config", "", "write the configuration pointed at the simulator to this file (for 'harvester run --config')")
+	advertise := fs.String("advertise-url", "", "base URL written in -write-config (default: the listen address), e.g. http://simulator:8090 when the harvesters run in other containers")
 	_ = fs.Parse(args)
 	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
@@ -31,7 +32,11 @@ func simulateCmd(args []string) error {
 	}
 	defer sim.Close()
 	if *writeConfig != "" {
-		b, err := yaml.Marshal(sim.Rewrite(cfg, base))
+		pointed := base
+		if *advertise != "" {
+			pointed = *advertise
+		}
+		b, err := yaml.Marshal(sim.Rewrite(cfg, pointed))
 		if err != nil {
 			return err
 		}

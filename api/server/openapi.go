@@ -1,0 +1,270 @@
+package server
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// The OpenAPI 3.1 description of the API, served at /openapi.json. It is
+// written by hand, here, next to the handlers; TestOpenAPIMatchesRoutes
+// checks it against every registered route and every query parameter each
+// handler accepts, both ways.
+
+func (s *Server) openapiRoutes(route routeFunc) {
+	route("GET /openapi.json", serveOpenAPI)
+}
+
+type obj = map[string]any
+
+func ref(name string) obj { return obj{"$ref": "#/components/schemas/" + name} }
+
+func str(desc string) obj { return obj{"type": "string", "description": desc} }
+
+func qparam(name, desc string, schema obj, repeated bool) obj {
+	p := obj{"name": name, "in": "query", "description": desc, "required": false, "schema": schema}
+	if repeated {
+		p["schema"] = obj{"type": "array", "items": schema}
+		p["style"], p["explode"] = "form", true
+	}
+	return p
+}
+
+func pparam(name, desc string) obj {
+	return obj{"name": name, "in": "path", "required": true, "description": desc, "schema": obj{"type": "string"}}
+}
+
+func jsonBody(desc string, schema obj) obj {
+	return obj{"description": desc, "content": obj{"application/json": obj{"schema": schema}}}
+}
+
+func errResp(desc string) obj { return jsonBody(desc, ref("Error")) }
+
+func jsonOrCSV(desc string, schema obj) obj {
+	return obj{"description": desc, "content": obj{
+		"application/json": obj{"schema": schema},
+		"text/csv":         obj{"schema": obj{"type": "string"}},
+	}}
+}
+
+var formatParam = qparam("format", "json (default) or csv; `Accept: text/csv` also gives CSV.",
+	obj{"type": "string", "enum": []string{"json", "csv"}}, false)
+
+func datasetQueryParams() []any {
+	filter := func(name, desc string) obj {
+		return qparam(name, desc+" Repeat the parameter for several values (OR); different filters combine with AND.", obj{"type": "string"}, true)
+	}
+	return []any{
+		qparam("q", "Words, all of which must match (title ×3, keywords ×2, description); French analysis, never query syntax. At most 500 characters.",
+			obj{"type": "string", "maxLength": 500}, false),
+		filter("territory", "Territory id, e.g. bretagne."),
+		filter("publisher", "Publisher name."),
+		filter("format", "Normalised distribution format, e.g. CSV."),
+		filter("license", "Normalised licence id, e.g. etalab-2.0."),
+		filter("source", "Source id, e.g. rennes-ods."),
+		filter("protocol", "Source protocol: ckan, dcat, ods, d4c, datafair, udata, csw."),
+		filter("theme", "EU data theme code, e.g. GOVE."),
+		filter("schema", "SCDL item (schema id), e.g. scdl/deliberations."),
+		qparam("sort", "relevance (default), -modified (newest first; modified is accepted as a synonym) or title.",
+			obj{"type": "string", "enum": []string{"relevance", "-modified", "modified", "title"}}, false),
+		qparam("size", "Items per page.", obj{"type": "integer", "minimum": 1, "maximum": MaxSize, "default": DefaultSize}, false),
+		qparam("cursor", "next_cursor of the previous page.", obj{"type": "string"}, false),
+	}
+}
+
+func openAPIDoc() obj {
+	bad := errResp("Bad parameter (unknown parameter, value out of range, cursor not issued by this API).")
+	notFound := errResp("Unknown id.")
+	unavailable := errResp("JetStream is not reachable.")
+	internal := errResp("The index or JetStream failed.")
+	sourceID := pparam("id", "Source id, e.g. rennes-ods.")
+	runID := pparam("run", "Run id, as in the run history.")
+	return obj{
+		"openapi": "3.1.0",
+		"info": obj{
+			"title":   "Moisson API",
+			"version": "1",
+			"summary": "Cross-territory search of the open data of the nine OpenDataLocale pilot territories, and their harvest status.",
+			"description": "Every dataset of every harvested portal, normalised into one record (moisson.v1.Dataset, in JSON with the .proto field names). " +
+				"Errors are `{\"error\": {\"code\", \"message\"}}`. Every answer carries an X-Request-Id (the client's when it sends a sane one). " +
+				"Answers are gzip-compressed when Accept-Encoding allows it. The web interface (HTML, in French) is served on the same host at /.",
+			"license": obj{"name": "Licence Ouverte 2.0", "identifier": "etalab-2.0"},
+		},
+		"paths": obj{
+			"/v1/datasets": obj{"get": obj{
+				"operationId": "searchDatasets",
+				"summary":     "Search the datasets of every territory, with facet counts.",
+				"parameters":  datasetQueryParams(),
+				"responses": obj{
+					"200": jsonBody("One page of results.", ref("SearchResult")),
+					"400": bad, "500": internal,
+				},
+			}},
+			"/v1/datasets/{id}": obj{"get": obj{
+				"operationId": "getDataset",
+				"summary":     "One dataset.",
+				"parameters":  []any{pparam("id", "Dataset id.")},
+				"responses":   obj{"200": jsonBody("The dataset.", ref("Dataset")), "404": notFound, "500": internal},
+			}},
+			"/v1/sources": obj{"get": obj{
+				"operationId": "listSources",
+				"summary":     "Every source with its harvest status, last run and next run.",
+				"parameters": []any{
+					qparam("territory", "Only this territory.", obj{"type": "string"}, false),
+					qparam("status", "Only this status (case does not matter).", obj{"type": "string",
+						"enum": []string{"NEVER", "RUNNING", "SUCCEEDED", "PARTIAL", "FAILED", "DISABLED"}}, false),
+				},
+				"responses": obj{"200": jsonBody("The sources.", obj{"type": "object", "required": []string{"sources"},
+					"properties": obj{"sources": obj{"type": "array", "items": ref("Source")}}}), "400": bad},
+			}},
+			"/v1/sources/{id}": obj{"get": obj{
+				"operationId": "getSource",
+				"summary":     "One source with its harvest status.",
+				"parameters":  []any{sourceID},
+				"responses":   obj{"200": jsonBody("The source.", ref("Source")), "404": notFound},
+			}},
+			"/v1/sources/{id}/runs": obj{"get": obj{
+				"operationId": "listRuns",
+				"summary":     "The run history of a source, newest first.",
+				"parameters":  []any{sourceID, formatParam},
+				"responses": obj{"200": jsonOrCSV("The runs.", obj{"type": "object", "properties": obj{
+					"source_id": obj{"type": "string"}, "runs": obj{"type": "array", "items": ref("Run")}}}),
+					"400": bad, "404": notFound},
+			}},
+			"/v1/sources/{id}/runs/{run}/errors": obj{"get": obj{
+				"operationId": "listRunErrors",
+				"summary":     "Every error of one run (streamed).",
+				"parameters":  []any{sourceID, runID, formatParam},
+				"responses": obj{"200": jsonOrCSV("The errors.", obj{"type": "object", "properties": obj{
+					"source_id": obj{"type": "string"}, "run_id": obj{"type": "string"}, "total": obj{"type": "integer"},
+					"errors": obj{"type": "array", "items": ref("HarvestError")}}}),
+					"400": bad, "404": notFound, "500": internal, "503": unavailable},
+			}},
+			"/v1/sources/{id}/runs/{run}/changes": obj{"get": obj{
+				"operationId": "listRunChanges",
+				"summary":     "What one run changed, one record per line (CSV: change,id).",
+				"parameters": []any{sourceID, runID, qparam("change", "Only this kind of change.",
+					obj{"type": "string", "enum": []string{"created", "updated", "unchanged", "deleted", "held"}}, false)},
+				"responses": obj{"200": obj{"description": "The change list.", "content": obj{"text/csv": obj{"schema": obj{"type": "string"}}}},
+					"400": bad, "404": notFound, "500": internal, "503": unavailable},
+			}},
+			"/v1/sources/{id}/dead-letters": obj{"get": obj{
+				"operationId": "listDeadLetters",
+				"summary":     "The records of a source the index rejected for good, with the reason (streamed).",
+				"parameters":  []any{sourceID, formatParam},
+				"responses": obj{"200": jsonOrCSV("The dead letters, oldest first.", obj{"type": "object", "properties": obj{
+					"source_id": obj{"type": "string"}, "total": obj{"type": "integer"},
+					"dead_letters": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
+						"seq": obj{"type": "integer"}, "at": obj{"type": "string", "format": "date-time"},
+						"record_id": obj{"type": "string"}, "reason": obj{"type": "string"}, "subject": obj{"type": "string"}}}}}}),
+					"400": bad, "404": notFound, "500": internal, "503": unavailable},
+			}},
+			"/v1/sources/{id}/harvest": obj{"post": obj{
+				"operationId": "harvestNow",
+				"summary":     "Ask the workers to harvest a source now.",
+				"parameters":  []any{sourceID},
+				"security":    []any{obj{"adminToken": []any{}}},
+				"responses": obj{
+					"202": jsonBody("Requested.", obj{"type": "object", "properties": obj{
+						"source_id": obj{"type": "string"}, "requested": obj{"type": "boolean"}, "message": obj{"type": "string"}}}),
+					"401": errResp("Missing or wrong token."), "403": errResp("On-demand harvests are disabled (no admin token configured)."),
+					"404": notFound, "503": unavailable,
+				},
+			}},
+			"/healthz": obj{"get": obj{
+				"operationId": "health", "summary": "The process answers.",
+				"responses": obj{"200": jsonBody("Alive.", obj{"type": "object", "properties": obj{"status": obj{"const": "ok"}}})},
+			}},
+			"/readyz": obj{"get": obj{
+				"operationId": "ready", "summary": "The index and NATS answer.",
+				"responses": obj{"200": jsonBody("Ready.", obj{"type": "object", "properties": obj{"status": obj{"const": "ready"}}}),
+					"503": errResp("Not ready.")},
+			}},
+			"/metrics": obj{"get": obj{
+				"operationId": "metrics", "summary": "Prometheus metrics (moisson_api_request_seconds: latency by route and status).",
+				"responses": obj{"200": obj{"description": "Prometheus text format.", "content": obj{"text/plain": obj{"schema": obj{"type": "string"}}}}},
+			}},
+			"/openapi.json": obj{"get": obj{
+				"operationId": "openapi", "summary": "This document.",
+				"responses": obj{"200": obj{"description": "OpenAPI 3.1.", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}}}},
+			}},
+		},
+		"components": obj{
+			"securitySchemes": obj{"adminToken": obj{"type": "http", "scheme": "bearer", "description": "The API's admin token (MOISSON_ADMIN_TOKEN)."}},
+			"schemas": obj{
+				"Error": obj{"type": "object", "required": []string{"error"}, "properties": obj{"error": obj{
+					"type": "object", "required": []string{"code", "message"},
+					"properties": obj{"code": str("Machine-readable: bad_parameter, bad_cursor, not_found, unauthorized, forbidden, unavailable, internal, not_ready."),
+						"message": str("For people.")}}}},
+				"FacetCount": obj{"type": "object", "properties": obj{"key": obj{"type": "string"}, "count": obj{"type": "integer"}}},
+				"SearchResult": obj{"type": "object", "required": []string{"total", "items", "facets", "next_cursor"}, "properties": obj{
+					"total":       obj{"type": "integer"},
+					"items":       obj{"type": "array", "items": ref("Dataset")},
+					"facets":      obj{"type": "object", "additionalProperties": obj{"type": "array", "items": ref("FacetCount")}},
+					"next_cursor": str("Empty on the last page."),
+				}},
+				"Dataset": obj{"type": "object", "description": "moisson.v1.Dataset in JSON with the .proto field names (proto/moisson/v1/record.proto).",
+					"properties": obj{
+						"id": str("Stable id."), "source_id": obj{"type": "string"}, "territory_id": obj{"type": "string"},
+						"portal_url": obj{"type": "string"}, "original_id": obj{"type": "string"}, "landing_page": obj{"type": "string"},
+						"title": obj{"type": "string"}, "description": obj{"type": "string"},
+						"keywords": obj{"type": "array", "items": obj{"type": "string"}}, "themes": obj{"type": "array", "items": obj{"type": "string"}},
+						"publisher": obj{"type": "object", "properties": obj{"name": obj{"type": "string"}, "uri": obj{"type": "string"}, "siren": obj{"type": "string"}}},
+						"license":   obj{"type": "object", "properties": obj{"raw": obj{"type": "string"}, "normalized": obj{"type": "string"}}},
+						"issued":    obj{"type": "string", "format": "date-time"}, "modified": obj{"type": "string", "format": "date-time"},
+						"distributions": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
+							"url": obj{"type": "string"}, "download_url": obj{"type": "string"}, "format": obj{"type": "string"},
+							"media_type": obj{"type": "string"}, "byte_size": obj{"type": "string", "description": "int64, as a string (protojson)."}, "title": obj{"type": "string"}}}},
+						"conforms_to": obj{"type": "array", "items": obj{"type": "string"}},
+						"scdl": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
+							"item": str("SCDL schema id."), "evidence": obj{"type": "string", "enum": []string{"declared", "columns", "title"}}}}},
+						"harvested_at": obj{"type": "string", "format": "date-time"},
+					}, "additionalProperties": true},
+				"HarvestError": obj{"type": "object", "properties": obj{
+					"at": obj{"type": "string", "format": "date-time"}, "url": obj{"type": "string"},
+					"kind":    obj{"type": "string", "enum": []string{"http", "timeout", "paging", "parse", "normalise", "publish"}},
+					"message": obj{"type": "string"}, "dataset_id": obj{"type": "string"}, "excerpt": obj{"type": "string"}}},
+				"Run": obj{"type": "object", "description": "moisson.v1.HarvestRun with duration_seconds once finished.", "properties": obj{
+					"run_id": obj{"type": "string"}, "source_id": obj{"type": "string"}, "territory_id": obj{"type": "string"},
+					"status":     obj{"type": "string", "enum": []string{"RUNNING", "SUCCEEDED", "PARTIAL", "FAILED"}},
+					"started_at": obj{"type": "string", "format": "date-time"}, "finished_at": obj{"type": "string", "format": "date-time"},
+					"duration_seconds": obj{"type": "number"}, "errors": obj{"type": "array", "items": ref("HarvestError")},
+				}, "additionalProperties": true},
+				"Source": obj{"type": "object", "properties": obj{
+					"source_id": obj{"type": "string"}, "territory_id": obj{"type": "string"}, "territory": obj{"type": "string"},
+					"member": obj{"type": "string"}, "portal": obj{"type": "string"}, "portal_url": obj{"type": "string"},
+					"protocol": obj{"type": "string"}, "endpoint": obj{"type": "string"}, "schedule": obj{"type": "string"},
+					"disabled":  obj{"type": "string"},
+					"status":    obj{"type": "string", "enum": []string{"NEVER", "RUNNING", "SUCCEEDED", "PARTIAL", "FAILED", "DISABLED"}},
+					"diagnosis": obj{"type": "string"}, "needs_review": obj{"type": "boolean"}, "review_reason": obj{"type": "string"},
+					"running":  obj{"type": []string{"object", "null"}},
+					"last_run": obj{"oneOf": []any{ref("Run"), obj{"type": "null"}}}, "last_success": obj{"oneOf": []any{ref("Run"), obj{"type": "null"}}},
+					"next_run":     obj{"type": []string{"string", "null"}, "format": "date-time"},
+					"dead_letters": obj{"type": "integer", "description": "Records the index rejected for good."},
+				}, "additionalProperties": true},
+			},
+		},
+	}
+}
+
+var openAPIJSON, openAPIETag = func() ([]byte, string) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(openAPIDoc()); err != nil {
+		panic(err)
+	}
+	sum := sha256.Sum256(b.Bytes())
+	return b.Bytes(), `"` + hex.EncodeToString(sum[:12]) + `"`
+}()
+
+func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("ETag", openAPIETag)
+	w.Header().Set("Cache-Control", "no-cache")
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(openAPIJSON))
+}

@@ -1,0 +1,364 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/opendatafrance/moisson/api/status"
+	"github.com/opendatafrance/moisson/api/web"
+	"github.com/opendatafrance/moisson/indexer/index"
+	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
+)
+
+// emptyIndex answers every search with nothing.
+type emptyIndex struct{}
+
+func (emptyIndex) Search(context.Context, index.Query) (*index.Result, error) {
+	return &index.Result{Facets: map[string][]index.FacetCount{}}, nil
+}
+func (emptyIndex) Get(context.Context, string) (*moissonv1.Dataset, error) {
+	return nil, index.ErrNotFound
+}
+func (emptyIndex) Count(context.Context) (int64, error) { return 0, nil }
+
+// registered is a route found in the source of this package, with the
+// query parameters its handler accepts (nil: it does not restrict them).
+type registered struct {
+	pattern string
+	params  []string
+}
+
+// routesInSource reads every route(...) and mux.Handle(...) registration of
+// the package's .go files, and, for handlers that are methods of Server, the
+// parameters they accept: the string arguments of onlyParams, and the
+// datasetParams keys when they call ParseQuery. A registration whose pattern
+// is not a string literal fails the test: it could not be checked.
+func routesInSource(t *testing.T) []registered {
+	t.Helper()
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	methods := map[string]*ast.FuncDecl{}
+	type reg struct {
+		pattern string
+		handler ast.Expr
+	}
+	var regs []reg
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range af.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv != nil {
+				methods[fd.Name.Name] = fd
+			}
+		}
+		ast.Inspect(af, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) != 2 {
+				return true
+			}
+			isRoute := false
+			switch fn := call.Fun.(type) {
+			case *ast.Ident:
+				isRoute = fn.Name == "route"
+			case *ast.SelectorExpr:
+				if x, ok := fn.X.(*ast.Ident); ok && x.Name == "mux" && fn.Sel.Name == "Handle" {
+					isRoute = true
+				}
+			}
+			if !isRoute {
+				return true
+			}
+			if _, ok := call.Args[0].(*ast.Ident); ok {
+				return true // the route helper itself, passing its pattern on
+			}
+			lit, ok := call.Args[0].(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				t.Errorf("%s: a route registered with a pattern that is not a string literal cannot be checked against the OpenAPI document", fset.Position(call.Pos()))
+				return true
+			}
+			p, _ := strconv.Unquote(lit.Value)
+			regs = append(regs, reg{p, call.Args[1]})
+			return true
+		})
+	}
+	var out []registered
+	for _, r := range regs {
+		if r.pattern == "/" { // the catch-all 404
+			continue
+		}
+		rr := registered{pattern: r.pattern}
+		if sel, ok := r.handler.(*ast.SelectorExpr); ok {
+			if fd := methods[sel.Sel.Name]; fd != nil {
+				rr.params = acceptedParams(fd)
+			}
+		}
+		out = append(out, rr)
+	}
+	return out
+}
+
+func acceptedParams(fd *ast.FuncDecl) []string {
+	var params []string
+	restricted := false
+	ast.Inspect(fd.Body, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok {
+			return true
+		}
+		id, ok := call.Fun.(*ast.Ident)
+		if !ok {
+			return true
+		}
+		switch id.Name {
+		case "onlyParams":
+			restricted = true
+			for _, a := range call.Args[2:] {
+				if lit, ok := a.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					v, _ := strconv.Unquote(lit.Value)
+					params = append(params, v)
+				}
+			}
+		case "ParseQuery":
+			restricted = true
+			for k := range datasetParams {
+				params = append(params, k)
+			}
+		}
+		return true
+	})
+	if !restricted {
+		return nil
+	}
+	sort.Strings(params)
+	return params
+}
+
+// docOperation is one operation of the document.
+type docOperation struct {
+	Parameters []struct {
+		Name, In string
+		Schema   map[string]any
+	} `json:"parameters"`
+}
+
+func loadDoc(t *testing.T) map[string]map[string]docOperation {
+	t.Helper()
+	var doc struct {
+		OpenAPI string                             `json:"openapi"`
+		Paths   map[string]map[string]docOperation `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPIJSON, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.OpenAPI != "3.1.0" {
+		t.Fatalf("openapi = %q", doc.OpenAPI)
+	}
+	return doc.Paths
+}
+
+// webRoute tells whether a pattern is one of the web interface's pages
+// (HTML, not part of the API document).
+func webRoute(pattern string) bool {
+	for _, p := range web.Routes {
+		if p == pattern {
+			return true
+		}
+	}
+	return false
+}
+
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	doc := loadDoc(t)
+	routes := routesInSource(t)
+	if len(routes) < 10 {
+		t.Fatalf("found only %d routes in the source: the scan is broken", len(routes))
+	}
+	seen := map[string]bool{}
+	for _, r := range routes {
+		method, path, ok := strings.Cut(r.pattern, " ")
+		if !ok {
+			t.Errorf("route %q has no method", r.pattern)
+			continue
+		}
+		seen[strings.ToLower(method)+" "+path] = true
+		op, ok := doc[path][strings.ToLower(method)]
+		if !ok {
+			t.Errorf("route %s is not in the OpenAPI document", r.pattern)
+			continue
+		}
+		// Path parameters.
+		var want, got []string
+		for _, seg := range strings.Split(path, "/") {
+			if strings.HasPrefix(seg, "{") {
+				want = append(want, strings.Trim(seg, "{}."))
+			}
+		}
+		var query []string
+		for _, p := range op.Parameters {
+			switch p.In {
+			case "path":
+				got = append(got, p.Name)
+			case "query":
+				query = append(query, p.Name)
+			}
+		}
+		sort.Strings(want)
+		sort.Strings(got)
+		if strings.Join(want, ",") != strings.Join(got, ",") {
+			t.Errorf("%s: path parameters documented %v, want %v", r.pattern, got, want)
+		}
+		// Query parameters, both ways.
+		sort.Strings(query)
+		if r.params == nil {
+			if len(query) > 0 {
+				t.Errorf("%s: the document lists query parameters %v but the handler does not declare any (onlyParams/ParseQuery)", r.pattern, query)
+			}
+			continue
+		}
+		if strings.Join(query, ",") != strings.Join(r.params, ",") {
+			t.Errorf("%s: documented query parameters %v, the handler accepts %v", r.pattern, query, r.params)
+		}
+	}
+	for path, ops := range doc {
+		for method := range ops {
+			if !seen[method+" "+path] {
+				t.Errorf("the OpenAPI document has %s %s, which no handler serves", strings.ToUpper(method), path)
+			}
+		}
+	}
+}
+
+// exampleValue is a value a handler accepts for a documented parameter.
+func exampleValue(schema map[string]any) string {
+	if items, ok := schema["items"].(map[string]any); ok {
+		schema = items
+	}
+	if e, ok := schema["enum"].([]any); ok && len(e) > 0 {
+		return e[0].(string)
+	}
+	if schema["type"] == "integer" {
+		return "1"
+	}
+	return "x"
+}
+
+// TestOpenAPIParametersAccepted sends every documented query parameter to
+// the running handler: none may be refused as unknown.
+func TestOpenAPIParametersAccepted(t *testing.T) {
+	s := &Server{Index: emptyIndex{}, Runs: status.New()}
+	h := s.Handler()
+	doc := loadDoc(t)
+	for path, ops := range doc {
+		for method, op := range ops {
+			if method != "get" {
+				continue
+			}
+			p := path
+			for _, seg := range strings.Split(path, "/") {
+				if strings.HasPrefix(seg, "{") {
+					p = strings.Replace(p, seg, "x", 1)
+				}
+			}
+			for _, par := range op.Parameters {
+				if par.In != "query" {
+					continue
+				}
+				u := p + "?" + url.Values{par.Name: {exampleValue(par.Schema)}}.Encode()
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest(strings.ToUpper(method), u, nil))
+				if rec.Code == http.StatusBadRequest && strings.Contains(rec.Body.String(), "unknown parameter") {
+					t.Errorf("GET %s: documented parameter refused: %s", u, rec.Body.String())
+				}
+			}
+			// And an undocumented one is refused where the handler restricts them.
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(strings.ToUpper(method), p+"?not_a_parameter=1", nil))
+			if len(op.Parameters) > 0 && hasQuery(op) && rec.Code != http.StatusBadRequest {
+				t.Errorf("GET %s?not_a_parameter=1: status %d, want 400", p, rec.Code)
+			}
+		}
+	}
+}
+
+func hasQuery(op docOperation) bool {
+	for _, p := range op.Parameters {
+		if p.In == "query" {
+			return true
+		}
+	}
+	return false
+}
+
+func TestOpenAPIServed(t *testing.T) {
+	s := &Server{Index: emptyIndex{}, Runs: status.New()}
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		t.Fatalf("status %d, type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	var v map[string]any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/openapi.json", nil)
+	req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
+	resp2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp2.Body.Close()
+	if resp2.StatusCode != http.StatusNotModified {
+		t.Errorf("If-None-Match with its ETag: status %d, want 304", resp2.StatusCode)
+	}
+	// Every $ref points at a schema that exists.
+	schemas := v["components"].(map[string]any)["schemas"].(map[string]any)
+	for _, m := range refsIn(v) {
+		if _, ok := schemas[strings.TrimPrefix(m, "#/components/schemas/")]; !ok {
+			t.Errorf("dangling $ref %s", m)
+		}
+	}
+}
+
+func refsIn(v any) []string {
+	var out []string
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if s, ok := e.(string); ok && k == "$ref" {
+				out = append(out, s)
+			}
+			out = append(out, refsIn(e)...)
+		}
+	case []any:
+		for _, e := range x {
+			out = append(out, refsIn(e)...)
+		}
+	}
+	return out
+}
