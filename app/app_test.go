@@ -354,3 +354,8 @@ func TestPortalFailingOnPage3(t *testing.T) {
 	}
 	waitIndexed(t, a, url.Values{"source": {id}}, 35)
 }
+
+func decode(resp *http.Response, v any) error {
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(v)
+}

@@ -34,7 +34,7 @@ func (s *Server) sourceRoutes(route routeFunc) {
 // sourceJSON is one source in /v1/sources.
 type sourceJSON struct {
 	bus.SourceInfo
-	Status       string          `json:"status"` // NEVER, RUNNING, SUCCEEDED, PARTIAL, FAILED, DISABLED
+	Status       string          `json:"status"` // NEVER, RUNNING, INTERRUPTED, SUCCEEDED, PARTIAL, FAILED, DISABLED
 	Diagnosis    string          `json:"diagnosis,omitempty"`
 	NeedsReview  bool            `json:"needs_review"`
 	ReviewReason string          `json:"review_reason,omitempty"`
@@ -116,6 +116,10 @@ func (s *Server) sourceList(ctx context.Context) []sourceJSON {
 			if ok, _, err := bus.GetJSON(ctx, leases, id, &l); ok && err == nil && l.RunID != "" {
 				sj.Running = &l
 				sj.Status = "RUNNING"
+			} else if sj.Status == "RUNNING" {
+				// The run's last word is RUNNING but nobody holds its lease:
+				// its worker stopped; the next worker closes it as FAILED.
+				sj.Status = "INTERRUPTED"
 			}
 		}
 		if schedules != nil {

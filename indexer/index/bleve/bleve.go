@@ -18,14 +18,14 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
-	"github.com/blevesearch/bleve/v2/analysis/char/asciifolding"
-	"github.com/blevesearch/bleve/v2/analysis/char/regexp"
 	"github.com/blevesearch/bleve/v2/analysis/lang/fr"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/registry"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/highlight/format/html"
 	_ "github.com/blevesearch/bleve/v2/search/highlight/highlighter/html"
@@ -178,18 +178,12 @@ func OpenMem() (*Index, error) {
 // Mapping is the index mapping.
 func Mapping() mapping.IndexMapping {
 	m := bleve.NewIndexMapping()
-	if err := m.AddCustomCharFilter("moisson_apostrophe", map[string]any{
-		"type":    regexp.Name,
-		"regexp":  `[’ʼ‘´]`,
-		"replace": "'",
-	}); err != nil {
-		panic(err)
-	}
+	// Folding is a token filter, not a char filter: char filters that
+	// change the length of the text shift the offsets highlights use.
 	err := m.AddCustomAnalyzer(Analyzer, map[string]any{
 		"type":          custom.Name,
-		"char_filters":  []any{"moisson_apostrophe", asciifolding.Name},
 		"tokenizer":     unicode.Name,
-		"token_filters": []any{lowercase.Name, fr.ElisionName, fr.StopName, fr.LightStemmerName},
+		"token_filters": []any{lowercase.Name, foldFilterName, fr.ElisionName, fr.StopName, fr.LightStemmerName},
 	})
 	if err != nil {
 		panic(err)
@@ -236,6 +230,30 @@ func Mapping() mapping.IndexMapping {
 	m.DefaultMapping = doc
 	m.DefaultAnalyzer = Analyzer
 	return m
+}
+
+// foldFilterName is the token filter folding accents and ligatures (é → e,
+// œ → oe) and apostrophes (’ ʼ ‘ ´ → ').
+const foldFilterName = "moisson_fold"
+
+type foldFilter struct{}
+
+var apostrophes = strings.NewReplacer("ʼ", "'", "‘", "'", "´", "'")
+
+func (foldFilter) Filter(input analysis.TokenStream) analysis.TokenStream {
+	for _, t := range input {
+		s := string(t.Term)
+		if f := apostrophes.Replace(index.Fold(s)); f != s {
+			t.Term = []byte(f)
+		}
+	}
+	return input
+}
+
+func init() {
+	registry.RegisterTokenFilter(foldFilterName, func(map[string]any, *registry.Cache) (analysis.TokenFilter, error) {
+		return foldFilter{}, nil
+	})
 }
 
 // Close closes the index.

@@ -156,9 +156,11 @@ func searchBody(q index.Query) (map[string]any, string, int, error) {
 		filters = append(filters, map[string]any{"terms": map[string]any{field: values}})
 	}
 	if from, to, ok := index.ModifiedRange(q); ok {
-		r := map[string]any{"gte": from.Format(time.RFC3339Nano)}
+		// Dates are in milliseconds: bounds round up to the next one, so
+		// that gte and lt keep their meaning for sub-millisecond bounds.
+		r := map[string]any{"gte": ceilMilli(from).Format(time.RFC3339Nano)}
 		if !to.IsZero() {
-			r["lt"] = to.Format(time.RFC3339Nano)
+			r["lt"] = ceilMilli(to).Format(time.RFC3339Nano)
 		}
 		filters = append(filters, map[string]any{"range": map[string]any{"modified": r}})
 	}
@@ -367,4 +369,11 @@ func (x *Index) Get(ctx context.Context, id string) (*moissonv1.Dataset, error) 
 		return nil, index.ErrNotFound
 	}
 	return index.DecodeRaw(resp.Source.Raw)
+}
+
+func ceilMilli(t time.Time) time.Time {
+	if r := t.Truncate(time.Millisecond); !r.Equal(t) {
+		return r.Add(time.Millisecond)
+	}
+	return t
 }
