@@ -27,82 +27,56 @@ type CoverageTerritory struct {
 	Formats      []index.FacetCount
 	Licenses     []index.FacetCount
 	Themes       []index.FacetCount
-	LastModified time.Time // newest modification date of its datasets
+	Freshness    []index.FreshnessCell // datasets modified in the last 3, 12, 36 months
+	LastModified time.Time             // newest modification date of its datasets
 }
 
 // CoverageCell is a territory × SCDL item: how many datasets, and by which
-// evidence (declared, columns, title → count). Partial: the evidence was
-// counted on part of the datasets only.
+// evidence (declared, columns, title → count).
 type CoverageCell struct {
 	Count    int64
 	Evidence map[string]int64
-	Partial  bool
 }
 
-// evidenceScan bounds how many datasets are read per cell to count evidence.
-const evidenceScan = 2000
-
-// ComputeCoverage builds the comparison from the index alone: one facet
-// query per territory, then the datasets of each non-empty cell for the
-// evidence kinds.
-func ComputeCoverage(ctx context.Context, ix index.Searcher) (*Coverage, error) {
-	all, err := ix.Search(ctx, index.Query{Size: 1, Facets: []string{index.FieldTerritory}, FacetSize: 100})
+// ComputeCoverage builds the comparison with index.Coverage (the same
+// computation as GET /v1/coverage), plus the newest modification date of
+// each territory; the nine pilot territories are always there.
+func ComputeCoverage(ctx context.Context, ix index.Searcher, now time.Time) (*Coverage, error) {
+	rep, err := index.Coverage(ctx, ix, index.Query{}, now)
 	if err != nil {
 		return nil, err
 	}
-	ids := map[string]bool{}
-	for id := range territoryNames {
-		ids[id] = true
+	cov := &Coverage{GeneratedAt: rep.Generated}
+	seen := map[string]bool{}
+	facets := func(cs []index.CoverageCell) []index.FacetCount {
+		out := make([]index.FacetCount, 0, len(cs))
+		for _, c := range cs {
+			out = append(out, index.FacetCount{Key: c.Key, Count: c.Count})
+		}
+		return out
 	}
-	for _, f := range all.Facets[index.FieldTerritory] {
-		ids[f.Key] = true
-	}
-	cov := &Coverage{GeneratedAt: time.Now()}
-	for id := range ids {
-		t := CoverageTerritory{ID: id, Name: valueLabel(index.FieldTerritory, id), SCDL: map[string]CoverageCell{}}
+	for _, r := range rep.Territories {
+		seen[r.Territory] = true
+		t := CoverageTerritory{ID: r.Territory, Name: valueLabel(index.FieldTerritory, r.Territory), Total: r.Datasets,
+			SCDL: map[string]CoverageCell{}, Formats: facets(r.Format), Licenses: facets(r.License), Themes: facets(r.Theme),
+			Freshness: r.Freshness}
+		for _, c := range r.Schema {
+			t.SCDL[c.Key] = CoverageCell{Count: c.Count, Evidence: c.Evidence}
+		}
 		res, err := ix.Search(ctx, index.Query{Size: 1, Sort: index.SortModified,
-			Filters:   map[string][]string{index.FieldTerritory: {id}},
-			Facets:    []string{index.FieldSchema, index.FieldFormat, index.FieldLicense, index.FieldTheme},
-			FacetSize: 50})
+			Filters: map[string][]string{index.FieldTerritory: {r.Territory}}})
 		if err != nil {
 			return nil, err
 		}
-		t.Total = res.Total
-		t.Formats, t.Licenses, t.Themes = res.Facets[index.FieldFormat], res.Facets[index.FieldLicense], res.Facets[index.FieldTheme]
 		if len(res.Items) > 0 && res.Items[0].GetModified() != nil {
 			t.LastModified = res.Items[0].GetModified().AsTime()
 		}
-		for _, f := range res.Facets[index.FieldSchema] {
-			cell := CoverageCell{Count: f.Count, Evidence: map[string]int64{}}
-			q := index.Query{Size: 100, Sort: index.SortTitle,
-				Filters: map[string][]string{index.FieldTerritory: {id}, index.FieldSchema: {f.Key}}}
-			read := 0
-			for {
-				page, err := ix.Search(ctx, q)
-				if err != nil {
-					return nil, err
-				}
-				for _, d := range page.Items {
-					for _, m := range d.GetScdl() {
-						if m.GetItem() == f.Key {
-							cell.Evidence[m.GetEvidence()]++
-							break
-						}
-					}
-				}
-				read += len(page.Items)
-				if page.NextCursor == "" || len(page.Items) == 0 {
-					break
-				}
-				if read >= evidenceScan {
-					cell.Partial = true
-					break
-				}
-				q.Cursor = page.NextCursor
-			}
-			t.SCDL[f.Key] = cell
-		}
 		cov.Territories = append(cov.Territories, t)
+	}
+	for id, name := range territoryNames {
+		if !seen[id] {
+			cov.Territories = append(cov.Territories, CoverageTerritory{ID: id, Name: name, SCDL: map[string]CoverageCell{}})
+		}
 	}
 	sort.Slice(cov.Territories, func(i, j int) bool { return cov.Territories[i].ID < cov.Territories[j].ID })
 	return cov, nil
@@ -127,7 +101,7 @@ func (u *UI) getCoverage(ctx context.Context) (*Coverage, error) {
 	if u.cov.cov != nil && time.Since(u.cov.at) < coverageTTL {
 		return u.cov.cov, nil
 	}
-	c, err := ComputeCoverage(ctx, u.d.Index)
+	c, err := ComputeCoverage(ctx, u.d.Index, u.d.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +115,6 @@ type heatCell struct {
 	URL      string
 	Codes    string // "D 2 · T 1"
 	Describe string // for the tooltip and screen readers
-	Partial  bool
 }
 
 type heatRow struct {
@@ -158,20 +131,27 @@ type bar struct {
 	URL   string
 }
 
+type freshCell struct {
+	Count int64
+	Pct   int
+}
+
 type territoryBars struct {
+	Fresh             []freshCell // aligned with coverageView.FreshHeads
 	T                 CoverageTerritory
 	Formats, Licenses []bar
 	OtherFormats      int
 }
 
 type coverageView struct {
-	Items    []scdlItem
-	Rows     []heatRow
-	Bars     []territoryBars
-	Max      int64
-	Evidence []struct{ Code, Label string }
-	APIURL   string
-	Levels   []int
+	Items      []scdlItem
+	Rows       []heatRow
+	Bars       []territoryBars
+	Max        int64
+	Evidence   []struct{ Code, Label string }
+	APIURL     string
+	Levels     []int
+	FreshHeads []string
 }
 
 func (u *UI) coverage(w http.ResponseWriter, r *http.Request) {
@@ -183,6 +163,13 @@ func (u *UI) coverage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := coverageView{APIURL: "/v1/coverage", Levels: []int{1, 2, 3, 4, 5}}
+	for _, m := range index.FreshnessWindows {
+		if m%12 == 0 {
+			v.FreshHeads = append(v.FreshHeads, plural(int64(m/12), "an", "ans"))
+		} else {
+			v.FreshHeads = append(v.FreshHeads, fmt.Sprintf("%d mois", m))
+		}
+	}
 	for _, e := range evidenceOrder {
 		v.Evidence = append(v.Evidence, struct{ Code, Label string }{e.Code, evidenceLabels[e.Kind]})
 	}
@@ -212,7 +199,7 @@ func (u *UI) coverage(w http.ResponseWriter, r *http.Request) {
 		row := heatRow{T: t, URL: searchURL(url.Values{"territory": {t.ID}})}
 		for _, it := range v.Items {
 			c := t.SCDL[it.ID]
-			hc := heatCell{Count: c.Count, Partial: c.Partial,
+			hc := heatCell{Count: c.Count,
 				URL: searchURL(url.Values{"territory": {t.ID}, "schema": {it.ID}})}
 			if c.Count > 0 {
 				row.Covered++
@@ -229,9 +216,6 @@ func (u *UI) coverage(w http.ResponseWriter, r *http.Request) {
 				if len(words) > 0 {
 					hc.Describe += " (" + strings.Join(words, ", ") + ")"
 				}
-				if c.Partial {
-					hc.Describe += " — preuves comptées sur une partie des jeux"
-				}
 			} else {
 				hc.Describe = fmt.Sprintf("%s, %s : aucun jeu de données", t.Name, it.Label)
 			}
@@ -239,6 +223,15 @@ func (u *UI) coverage(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Rows = append(v.Rows, row)
 		tb := territoryBars{T: t}
+		for _, m := range index.FreshnessWindows {
+			fc := freshCell{}
+			for _, f := range t.Freshness {
+				if f.Months == m {
+					fc = freshCell{f.Count, int(f.Share*100 + 0.5)}
+				}
+			}
+			tb.Fresh = append(tb.Fresh, fc)
+		}
 		pct := func(n int64) int {
 			if t.Total == 0 {
 				return 0

@@ -1,0 +1,54 @@
+package state
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestWriteRead(t *testing.T) {
+	s := New("src")
+	s.LastRunID, s.LastSuccessSeen = "r1", 3
+	s.LastStarted = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	s.Held = &Held{RunID: "r1", Reason: "shrunk", IDs: []string{"a", "b"}}
+	for i := 0; i < 1000; i++ {
+		s.Hashes[fmt.Sprintf("src-%04d with space", i)] = fmt.Sprintf("h%d", i)
+	}
+	var sb strings.Builder
+	if err := Write(&sb, s); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Read(strings.NewReader(sb.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.LastRunID != "r1" || got.LastSuccessSeen != 3 || !got.LastStarted.Equal(s.LastStarted) ||
+		got.Held == nil || len(got.Held.IDs) != 2 || len(got.Hashes) != 1000 || got.Hashes["src-0042 with space"] != "h42" {
+		t.Errorf("round trip lost something: %+v (%d hashes)", got, len(got.Hashes))
+	}
+	if _, err := Read(strings.NewReader("")); err == nil {
+		t.Error("empty state accepted")
+	}
+	if _, err := Read(strings.NewReader("{}\nnospace\n")); err == nil {
+		t.Error("bad line accepted")
+	}
+}
+
+func TestMemoryStore(t *testing.T) {
+	m := NewMemory()
+	ctx := context.Background()
+	s, err := m.Load(ctx, "x")
+	if err != nil || s.SourceID != "x" || len(s.Hashes) != 0 {
+		t.Fatalf("new state: %+v %v", s, err)
+	}
+	s.Hashes["a"] = "1"
+	if err := m.Save(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	s2, _ := m.Load(ctx, "x")
+	if s2.Hashes["a"] != "1" {
+		t.Error("not saved")
+	}
+}
