@@ -53,6 +53,7 @@ func routesInSource(t *testing.T) []registered {
 		t.Fatal(err)
 	}
 	methods := map[string]*ast.FuncDecl{}
+	vars := map[string]ast.Expr{} // package variables with one value
 	type reg struct {
 		pattern string
 		handler ast.Expr
@@ -69,6 +70,13 @@ func routesInSource(t *testing.T) []registered {
 		for _, d := range af.Decls {
 			if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv != nil {
 				methods[fd.Name.Name] = fd
+			}
+			if gd, ok := d.(*ast.GenDecl); ok && gd.Tok == token.VAR {
+				for _, sp := range gd.Specs {
+					if vs, ok := sp.(*ast.ValueSpec); ok && len(vs.Names) == 1 && len(vs.Values) == 1 {
+						vars[vs.Names[0].Name] = vs.Values[0]
+					}
+				}
 			}
 		}
 		ast.Inspect(af, func(n ast.Node) bool {
@@ -109,7 +117,7 @@ func routesInSource(t *testing.T) []registered {
 		rr := registered{pattern: r.pattern}
 		if sel, ok := r.handler.(*ast.SelectorExpr); ok {
 			if fd := methods[sel.Sel.Name]; fd != nil {
-				rr.params = acceptedParams(fd)
+				rr.params = acceptedParams(fd, vars)
 			}
 		}
 		out = append(out, rr)
@@ -117,7 +125,29 @@ func routesInSource(t *testing.T) []registered {
 	return out
 }
 
-func acceptedParams(fd *ast.FuncDecl) []string {
+// mapKeys are the string keys of a map literal, or of the package variable
+// e names when it holds one.
+func mapKeys(e ast.Expr, vars map[string]ast.Expr) []string {
+	if id, ok := e.(*ast.Ident); ok {
+		e = vars[id.Name]
+	}
+	lit, ok := e.(*ast.CompositeLit)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, el := range lit.Elts {
+		if kv, ok := el.(*ast.KeyValueExpr); ok {
+			if k, ok := kv.Key.(*ast.BasicLit); ok && k.Kind == token.STRING {
+				v, _ := strconv.Unquote(k.Value)
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
+func acceptedParams(fd *ast.FuncDecl, vars map[string]ast.Expr) []string {
 	var params []string
 	restricted := false
 	ast.Inspect(fd.Body, func(n ast.Node) bool {
@@ -142,6 +172,16 @@ func acceptedParams(fd *ast.FuncDecl) []string {
 			restricted = true
 			for k := range datasetParams {
 				params = append(params, k)
+			}
+		case "parseQuery":
+			// parseQuery(v, extra): the dataset parameters and the keys of
+			// extra (a map literal, or a package variable holding one).
+			restricted = true
+			for k := range datasetParams {
+				params = append(params, k)
+			}
+			if len(call.Args) == 2 {
+				params = append(params, mapKeys(call.Args[1], vars)...)
 			}
 		}
 		return true

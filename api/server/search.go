@@ -6,33 +6,54 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/opendatafrance/moisson/indexer/index"
+	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
 )
 
 // datasetParams are the parameters GET /v1/datasets accepts.
 var datasetParams = map[string]string{
-	"q": "", "size": "", "cursor": "", "sort": "",
+	"q": "", "size": "", "cursor": "", "sort": "", "modified_after": "", "modified_before": "", "distinct": "",
 	"territory": index.FieldTerritory, "publisher": index.FieldPublisher, "format": index.FieldFormat,
 	"license": index.FieldLicense, "source": index.FieldSource, "protocol": index.FieldProtocol,
-	"theme": index.FieldTheme, "schema": index.FieldSchema,
+	"theme": index.FieldTheme, "schema": index.FieldSchema, "member": index.FieldMember, "portal": index.FieldPortal,
+	"quality": index.FieldQuality, "has_data": index.FieldHasData, "evidence": index.FieldEvidence,
 }
 
 var sorts = map[string]string{
 	"relevance": index.SortRelevance, "-modified": index.SortModified, "modified": index.SortModified, "title": index.SortTitle,
+	"-quality": index.SortQuality, "quality": index.SortQuality,
+}
+
+// Facets is what GET /v1/datasets counts.
+var Facets = []string{
+	index.FieldTerritory, index.FieldPublisher, index.FieldMember, index.FieldPortal, index.FieldProtocol, index.FieldFormat,
+	index.FieldLicense, index.FieldTheme, index.FieldSchema, index.FieldQuality, index.FieldHasData,
+}
+
+// closedValues are the filters with a fixed set of values.
+var closedValues = map[string][]string{
+	"has_data": {"true", "false"},
+	"quality":  index.Ratings,
 }
 
 // ParseQuery reads the search parameters; the error is for a 400.
 func ParseQuery(v url.Values) (index.Query, error) {
-	q := index.Query{Size: DefaultSize, Filters: map[string][]string{}, Facets: []string{
-		index.FieldTerritory, index.FieldPublisher, index.FieldFormat, index.FieldLicense,
-	}, FacetSize: 20}
+	return parseQuery(v, nil)
+}
+
+// parseQuery reads the search parameters and, besides them, the extra ones
+// a route accepts.
+func parseQuery(v url.Values, extra map[string]bool) (index.Query, error) {
+	q := index.Query{Size: DefaultSize, Filters: map[string][]string{}, Facets: Facets, FacetSize: 20}
 	var unknown []string
 	for k := range v {
-		if _, ok := datasetParams[k]; !ok {
+		if _, ok := datasetParams[k]; !ok && !extra[k] {
 			unknown = append(unknown, k)
 		}
 	}
@@ -42,8 +63,40 @@ func ParseQuery(v url.Values) (index.Query, error) {
 		for k := range datasetParams {
 			known = append(known, k)
 		}
+		for k := range extra {
+			known = append(known, k)
+		}
 		sort.Strings(known)
 		return q, fmt.Errorf("unknown parameter %s (accepted: %s)", strings.Join(unknown, ", "), strings.Join(known, ", "))
+	}
+	for _, name := range []string{"modified_after", "modified_before"} {
+		s := strings.TrimSpace(v.Get(name))
+		if s == "" {
+			continue
+		}
+		t, err := parseDate(s)
+		if err != nil {
+			return q, fmt.Errorf("%s must be a date (2024-03-01) or a time (2024-03-01T12:00:00Z), got %q", name, s)
+		}
+		if name == "modified_after" {
+			q.ModifiedAfter = t
+		} else {
+			q.ModifiedBefore = t
+		}
+	}
+	switch s := v.Get("distinct"); s {
+	case "", "false":
+	case "true":
+		q.Distinct = true
+	default:
+		return q, fmt.Errorf("distinct must be true or false, got %q", s)
+	}
+	for param, values := range closedValues {
+		for _, val := range v[param] {
+			if !slices.Contains(values, val) {
+				return q, fmt.Errorf("%s must be one of %s, got %q", param, strings.Join(values, ", "), val)
+			}
+		}
 	}
 	q.Text = strings.TrimSpace(v.Get("q"))
 	if len(q.Text) > 500 {
@@ -59,11 +112,15 @@ func ParseQuery(v url.Values) (index.Query, error) {
 	if s := v.Get("sort"); s != "" {
 		so, ok := sorts[s]
 		if !ok {
-			return q, fmt.Errorf("sort must be one of relevance, -modified, title; got %q", s)
+			return q, fmt.Errorf("sort must be one of relevance, -modified, title, -quality; got %q", s)
 		}
 		q.Sort = so
 	}
 	q.Cursor = v.Get("cursor")
+	if q.Text != "" {
+		q.Highlight = true
+	}
+	q.SameAs = true
 	for param, field := range datasetParams {
 		if field == "" {
 			continue
@@ -77,16 +134,49 @@ func ParseQuery(v url.Values) (index.Query, error) {
 	return q, nil
 }
 
+// parseDate reads 2024-03-01 (midnight UTC) or an RFC 3339 time.
+func parseDate(s string) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.RFC3339Nano, s)
+}
+
 type searchResponse struct {
-	Total      int64                         `json:"total"`
-	Items      []json.RawMessage             `json:"items"`
-	Facets     map[string][]index.FacetCount `json:"facets"`
-	NextCursor string                        `json:"next_cursor"`
+	Total         int64                         `json:"total"`
+	DistinctTotal *int64                        `json:"distinct_total,omitempty"`
+	Items         []json.RawMessage             `json:"items"`
+	Facets        map[string][]index.FacetCount `json:"facets"`
+	NextCursor    string                        `json:"next_cursor"`
 }
 
 func (s *Server) searchRoutes(route routeFunc) {
 	route("GET /v1/datasets", s.datasets)
+	route("GET /v1/datasets/export", s.export)
 	route("GET /v1/datasets/{id}", s.dataset)
+}
+
+// itemJSON is a record in the .proto JSON form, with what the search says
+// of it: "highlights" and "same_as".
+func itemJSON(d *moissonv1.Dataset, hit *index.Hit) json.RawMessage {
+	b := protoJSON(d)
+	if hit == nil || len(b) < 2 || b[len(b)-1] != '}' {
+		return b
+	}
+	same := hit.SameAs
+	if same == nil {
+		same = []string{}
+	}
+	extra, _ := json.Marshal(struct {
+		SameAs     []string            `json:"same_as"`
+		Highlights map[string][]string `json:"highlights,omitempty"`
+	}{same, hit.Highlights})
+	out := make([]byte, 0, len(b)+len(extra))
+	out = append(out, b[:len(b)-1]...)
+	if len(b) > 2 {
+		out = append(out, ',')
+	}
+	return append(out, extra[1:]...)
 }
 
 func (s *Server) datasets(w http.ResponseWriter, r *http.Request) {
@@ -105,8 +195,15 @@ func (s *Server) datasets(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := searchResponse{Total: res.Total, Items: []json.RawMessage{}, Facets: res.Facets, NextCursor: res.NextCursor}
-	for _, d := range res.Items {
-		out.Items = append(out.Items, protoJSON(d))
+	if q.Distinct {
+		out.DistinctTotal = &res.Distinct
+	}
+	for i, d := range res.Items {
+		var hit *index.Hit
+		if i < len(res.Hits) {
+			hit = &res.Hits[i]
+		}
+		out.Items = append(out.Items, itemJSON(d, hit))
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -99,6 +99,11 @@ func SCDLLabel(id string) string {
 	return id
 }
 
+// qualityLabels are the metadata quality ratings.
+var qualityLabels = map[string]string{
+	"excellent": "Excellente", "good": "Bonne", "sufficient": "Suffisante", "bad": "Insuffisante",
+}
+
 // evidenceLabels say why a dataset counts for a SCDL item.
 var evidenceLabels = map[string]string{
 	"declared": "schéma déclaré",

@@ -245,25 +245,30 @@ var facetDefs = []facetDef{
 	{index.FieldFormat, "Format"},
 	{index.FieldLicense, "Licence"},
 	{index.FieldPublisher, "Producteur"},
+	{index.FieldPortal, "Portail"},
+	{index.FieldQuality, "Qualité des métadonnées"},
+	{index.FieldHasData, "Fichiers"},
 	{index.FieldProtocol, "Protocole"},
 }
 
 // filterParams are the query parameters the search page reads as filters
 // (the same names as GET /v1/datasets).
 var filterParams = []string{index.FieldTerritory, index.FieldPublisher, index.FieldFormat, index.FieldLicense,
-	index.FieldSource, index.FieldProtocol, index.FieldTheme, index.FieldSchema}
+	index.FieldSource, index.FieldProtocol, index.FieldTheme, index.FieldSchema, index.FieldPortal, index.FieldQuality, index.FieldHasData}
 
 var fieldLabels = map[string]string{
 	index.FieldTerritory: "Territoire", index.FieldPublisher: "Producteur", index.FieldFormat: "Format",
 	index.FieldLicense: "Licence", index.FieldSource: "Source", index.FieldProtocol: "Protocole",
-	index.FieldTheme: "Thème", index.FieldSchema: "Élément du SCDL",
+	index.FieldTheme: "Thème", index.FieldSchema: "Élément du SCDL", index.FieldPortal: "Portail",
+	index.FieldQuality: "Qualité des métadonnées", index.FieldHasData: "Fichiers",
 }
 
 var sortOptions = []struct{ Value, Label string }{
-	{"relevance", "Pertinence"}, {"-modified", "Modifiés récemment"}, {"title", "Titre (A → Z)"},
+	{"relevance", "Pertinence"}, {"-modified", "Modifiés récemment"}, {"title", "Titre (A → Z)"}, {"-quality", "Meilleures métadonnées"},
 }
 
-var sortValues = map[string]string{"relevance": index.SortRelevance, "-modified": index.SortModified, "title": index.SortTitle}
+var sortValues = map[string]string{"relevance": index.SortRelevance, "-modified": index.SortModified, "title": index.SortTitle,
+	"-quality": index.SortQuality}
 
 // valueLabel is the French label of a facet value.
 func valueLabel(field, v string) string {
@@ -280,6 +285,19 @@ func valueLabel(field, v string) string {
 		}
 	case index.FieldSchema:
 		return SCDLLabel(v)
+	case index.FieldQuality:
+		if l, ok := qualityLabels[v]; ok {
+			return l
+		}
+	case index.FieldHasData:
+		switch v {
+		case "true":
+			return "Avec fichiers téléchargeables"
+		case "false":
+			return "Sans fichier téléchargeable"
+		}
+	case index.FieldPortal:
+		return strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(v, "https://"), "http://"), "/")
 	}
 	return v
 }

@@ -53,6 +53,10 @@ func docValues(d *moissonv1.Dataset, field string) []string {
 			out = append(out, m.GetItem())
 		}
 		return out
+	case index.FieldQuality:
+		return []string{"good"}
+	case index.FieldHasData:
+		return []string{strconv.FormatBool(len(d.GetDistributions()) > 0)}
 	case index.FieldEvidence:
 		var out []string
 		for _, m := range d.GetScdl() {
@@ -280,7 +284,8 @@ func TestSearchPage(t *testing.T) {
 		`Licence Ouverte 2.0`, `ODbL 1.0`, `<time datetime="2024-03-02T12:00:00Z">2 mars 2024</time>`,
 		`href="https://data.bretagne.example/explore/1"`, `Voir sur le portail`,
 		`<h3 id="facet-territory">Territoire</h3>`, `Élément du SCDL`, `Producteur`, `Licence`, `Format`,
-		`Gouvernement et secteur public`)
+		`Gouvernement et secteur public`, `Qualité des métadonnées`, `<span class="label">Bonne</span>`,
+		`<span class="label">Avec fichiers téléchargeables</span>`, `<option value="-quality">Meilleures métadonnées</option>`)
 	// The search works without JavaScript: a GET form with named fields.
 	form := regexp.MustCompile(`(?s)<form class="search" method="get" action="/"[^>]*>.*?</form>`).FindString(page)
 	if form == "" {

@@ -14,9 +14,48 @@ var (
 	htmlBlock = regexp.MustCompile(`(?i)</?(p|div|li|ul|ol|h[1-6]|tr|table|blockquote|pre|section|article|header|footer|dl|dt|dd|hr)\b[^>]*>`)
 	// any other tag: '<' then a letter, '/', '!' or '?', up to '>'; "a < b" stays.
 	htmlTag = regexp.MustCompile(`<[a-zA-Z/!?][^<>]*>`)
-	// runs of horizontal white space (not newlines).
-	hspace = regexp.MustCompile(`[ \t\f\v\x{00a0}\x{2007}\x{202f}]+`)
 )
+
+// collapseSpace turns runs of horizontal white space (not newlines) into
+// one space, leaving clean lines as they are.
+func collapseSpace(l string) string {
+	clean := true
+	prevSpace := false
+	for _, r := range l {
+		sp := isHSpace(r)
+		if sp && (prevSpace || r != ' ') {
+			clean = false
+			break
+		}
+		prevSpace = sp
+	}
+	if clean {
+		return l
+	}
+	var b strings.Builder
+	b.Grow(len(l))
+	prevSpace = false
+	for _, r := range l {
+		if isHSpace(r) {
+			if !prevSpace {
+				b.WriteByte(' ')
+			}
+			prevSpace = true
+			continue
+		}
+		prevSpace = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isHSpace(r rune) bool {
+	switch r {
+	case ' ', '\t', '\f', '\v', '\u00a0', '\u2007', '\u202f':
+		return true
+	}
+	return false
+}
 
 // Text cleans a human string: it drops <script>/<style>/comments, turns <br>
 // into a line break and block elements (p, div, li, h1…, tr…) into paragraph
@@ -52,7 +91,7 @@ func Text(s string) string {
 	out := make([]string, 0, len(lines))
 	blank := false
 	for _, l := range lines {
-		l = strings.TrimSpace(hspace.ReplaceAllString(l, " "))
+		l = strings.TrimSpace(collapseSpace(l))
 		if l == "" {
 			blank = len(out) > 0
 			continue

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // themeRow is one EU data theme (http://publications.europa.eu/resource/authority/data-theme).
@@ -121,7 +122,34 @@ func Themes(raw []string) []string {
 	return out
 }
 
+// themeMemo remembers the codes of the terms already seen: portals repeat
+// their tags and groups, and the theme table is a list of regular
+// expressions. Bounded: past memoMax terms it starts again.
+var themeMemo struct {
+	sync.Mutex
+	m map[string][]string
+}
+
+const memoMax = 50000
+
 func themeCodesOf(v string) []string {
+	themeMemo.Lock()
+	codes, ok := themeMemo.m[v]
+	themeMemo.Unlock()
+	if ok {
+		return codes
+	}
+	codes = themeCodesOfUncached(v)
+	themeMemo.Lock()
+	if themeMemo.m == nil || len(themeMemo.m) >= memoMax {
+		themeMemo.m = map[string][]string{}
+	}
+	themeMemo.m[v] = codes
+	themeMemo.Unlock()
+	return codes
+}
+
+func themeCodesOfUncached(v string) []string {
 	if m := themeURIRef.FindStringSubmatch(v); m != nil {
 		if c := strings.ToUpper(m[1]); themeCodes[c] {
 			return []string{c}

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -34,38 +33,6 @@ type Source struct {
 	rows     int
 	sort     string
 	env      source.Env
-	themes   themeMemo
-}
-
-// themeMemo memoises normalize.Themes term by term (Themes of a list is the
-// union of its terms'): a portal repeats its tags and groups, and the theme
-// table is a list of regular expressions.
-type themeMemo struct{ m map[string][]string }
-
-func (t *themeMemo) of(lists ...[]string) []string {
-	if t.m == nil || len(t.m) > 50000 {
-		t.m = map[string][]string{}
-	}
-	var out []string
-	for _, list := range lists {
-		for _, v := range list {
-			codes, ok := t.m[v]
-			if !ok {
-				codes = normalize.Themes([]string{v})
-				t.m[v] = codes
-			}
-			for _, c := range codes {
-				if !slices.Contains(out, c) {
-					out = append(out, c)
-				}
-			}
-		}
-	}
-	slices.Sort(out)
-	if out == nil {
-		out = []string{}
-	}
-	return out
 }
 
 // New is the source.Factory of CKAN.
@@ -754,7 +721,7 @@ func (s *Source) Record(p *Package) (source.Record, error) {
 		d.RawThemes = append(d.RawThemes, splitList(v)...)
 	}
 	d.RawThemes = append(d.RawThemes, p.Theme...)
-	d.Themes = s.themes.of(d.RawThemes, d.Keywords)
+	d.Themes = normalize.Themes(append(append([]string{}, d.RawThemes...), d.Keywords...))
 	// Licence: the id is the most precise, then the URL, then the label.
 	resLicence := ""
 	for _, r := range p.Resources {
