@@ -11,7 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"sort"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -113,8 +113,8 @@ func stamp(t interface{ AsTime() time.Time }) string {
 func datasetNode(d *moissonv1.Dataset, iri string) *rdfNode {
 	n := &rdfNode{IRI: iri, Types: []string{nsDCAT + "Dataset"}}
 	n.lit(nsDCT+"identifier", d.GetId())
-	n.lit(nsDCT+"title", d.GetTitle())
-	n.lit(nsDCT+"description", d.GetDescription())
+	n.lit(nsDCT+"title", htmlSafe(d.GetTitle()))
+	n.lit(nsDCT+"description", htmlSafe(d.GetDescription()))
 	for _, k := range d.GetKeywords() {
 		n.lit(nsDCAT+"keyword", k)
 	}
@@ -227,6 +227,20 @@ func datasetNode(d *moissonv1.Dataset, iri string) *rdfNode {
 	}
 	return n
 }
+
+// tagLike is what HTML-aware harvesters (udata, CKAN, Moisson) take for a
+// tag and drop: "<" then a letter, "/", "!" or "?".
+var tagLike = regexp.MustCompile(`<([a-zA-Z/!?])`)
+
+// htmlSafe escapes what such harvesters would drop or decode: a "<" that
+// starts a tag-like run and an "&" that starts an entity-like run; the text
+// stays plain text otherwise ("a < b" and "A & B" are left as they are).
+func htmlSafe(s string) string {
+	s = entityLike.ReplaceAllString(s, "&amp;$1")
+	return tagLike.ReplaceAllString(s, "&lt;$1")
+}
+
+var entityLike = regexp.MustCompile(`&([#a-zA-Z0-9]+;)`)
 
 func standard(c string) *rdfNode {
 	if httpIRI(c) {
@@ -572,14 +586,4 @@ func (j *jsonldWriter) link(s, p, o string) error {
 func (j *jsonldWriter) end() error {
 	j.w.WriteString("]}\n")
 	return j.w.Flush()
-}
-
-// sortedKeys is used for stable output of maps.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

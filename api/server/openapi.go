@@ -63,6 +63,7 @@ func datasetQueryParams() []any {
 		filter("territory", "Territory id, e.g. bretagne."),
 		filter("publisher", "Publisher name."),
 		filter("format", "Normalised distribution format, e.g. CSV."),
+		filter("distribution_format", "The same as format, for the routes where format names the output (export, coverage, quality)."),
 		filter("license", "Normalised licence id, e.g. etalab-2.0."),
 		filter("source", "Source id, e.g. rennes-ods."),
 		filter("protocol", "Source protocol: ckan, dcat, ods, d4c, datafair, udata, csw."),
@@ -75,8 +76,8 @@ func datasetQueryParams() []any {
 		qparam("has_data", "true: only datasets with at least one downloadable file; false: only those without.",
 			obj{"type": "string", "enum": []string{"true", "false"}}, true),
 		filter("evidence", "How a SCDL match was found, as \"<SCDL item> <evidence>\" (evidence: declared, columns, title), e.g. \"scdl/budget declared\"."),
-		qparam("modified_after", "Modified on or after this date (2024-03-01) or time (RFC 3339).", obj{"type": "string"}, false),
-		qparam("modified_before", "Modified before this date (2024-03-01) or time (RFC 3339).", obj{"type": "string"}, false),
+		qparam("modified_after", "Modified on or after this date (2024-03-01) or time (RFC 3339).", obj{"type": "string", "examples": []string{"2024-03-01"}}, false),
+		qparam("modified_before", "Modified before this date (2024-03-01) or time (RFC 3339).", obj{"type": "string", "examples": []string{"2024-03-01"}}, false),
 		qparam("distinct", "true: one result per group of datasets that are the same one published on several portals.",
 			obj{"type": "string", "enum": []string{"false", "true"}}, false),
 		qparam("sort", "relevance (default), -modified (newest first; modified is accepted as a synonym), title, or -quality (best metadata first; quality is a synonym).",
@@ -84,6 +85,38 @@ func datasetQueryParams() []any {
 		qparam("size", "Items per page.", obj{"type": "integer", "minimum": 1, "maximum": MaxSize, "default": DefaultSize}, false),
 		qparam("cursor", "next_cursor of the previous page.", obj{"type": "string"}, false),
 	}
+}
+
+// datasetParamsExcept is datasetQueryParams without the named ones.
+func datasetParamsExcept(drop ...string) []any {
+	var out []any
+	for _, p := range datasetQueryParams() {
+		keep := true
+		for _, d := range drop {
+			keep = keep && p.(obj)["name"] != d
+		}
+		if keep {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func catalogOp(id, ctype, syntax string) obj {
+	return obj{"get": obj{
+		"operationId": id,
+		"summary":     "The federated catalogue as DCAT-AP (" + syntax + "), paged (Hydra).",
+		"parameters": []any{
+			qparam("page", "Page number, from 1.", obj{"type": "integer", "minimum": 1, "default": 1}, false),
+			qparam("page_size", "Datasets per page.", obj{"type": "integer", "minimum": 1, "maximum": MaxCatalogPageSize, "default": DefaultCatalogPageSize}, false),
+			qparam("cursor", "The cursor of a next-page link.", obj{"type": "string"}, false),
+		},
+		"responses": obj{
+			"200": obj{"description": "One page of the catalogue. ETag and If-None-Match are honoured.", "content": obj{ctype: obj{"schema": obj{"type": "string"}}}},
+			"304": obj{"description": "Not modified since the ETag given in If-None-Match."},
+			"400": errResp("Bad parameter."), "500": errResp("The index failed."),
+		},
+	}}
 }
 
 func openAPIDoc() obj {
@@ -114,6 +147,38 @@ func openAPIDoc() obj {
 					"400": bad, "500": internal,
 				},
 			}},
+			"/v1/datasets/export": obj{"get": obj{
+				"operationId": "exportDatasets",
+				"summary":     "Every dataset a search selects, streamed (the parameters of /v1/datasets, without size and cursor).",
+				"parameters": append(datasetParamsExcept("size", "cursor", "format"), qparam("format", "csv (default), jsonl, ttl, rdf or jsonld.",
+					obj{"type": "string", "enum": []string{"csv", "jsonl", "ttl", "rdf", "jsonld"}}, false)),
+				"responses": obj{
+					"200": obj{"description": "The datasets.", "content": obj{
+						"text/csv": obj{"schema": obj{"type": "string"}}, "application/x-ndjson": obj{"schema": obj{"type": "string"}},
+						"text/turtle": obj{"schema": obj{"type": "string"}}, "application/rdf+xml": obj{"schema": obj{"type": "string"}},
+						"application/ld+json": obj{"schema": obj{"type": "object"}}}},
+					"400": bad, "500": internal,
+				},
+			}},
+			"/v1/coverage": obj{"get": obj{
+				"operationId": "coverage",
+				"summary":     "Territory × SCDL item (with evidence kinds), theme, format, licence and freshness, over what the filters select.",
+				"parameters":  append(datasetParamsExcept("size", "cursor", "sort", "distinct", "format"), formatParam),
+				"responses": obj{
+					"200": jsonOrCSV("The coverage matrix. ETag and If-None-Match are honoured.", ref("Coverage")),
+					"304": obj{"description": "Not modified since the ETag given in If-None-Match."},
+					"400": bad, "500": internal,
+				},
+			}},
+			"/v1/quality": obj{"get": obj{
+				"operationId": "quality",
+				"summary":     "Metadata quality, overall, per territory and per portal, over what the filters select.",
+				"parameters":  append(datasetParamsExcept("size", "cursor", "sort", "distinct", "format"), formatParam),
+				"responses":   obj{"200": jsonOrCSV("The quality report.", obj{"type": "object"}), "400": bad, "500": internal},
+			}},
+			"/catalog.jsonld": catalogOp("catalogJSONLD", "application/ld+json", "JSON-LD"),
+			"/catalog.ttl":    catalogOp("catalogTurtle", "text/turtle", "Turtle"),
+			"/catalog.rdf":    catalogOp("catalogRDFXML", "application/rdf+xml", "RDF/XML"),
 			"/v1/datasets/{id}": obj{"get": obj{
 				"operationId": "getDataset",
 				"summary":     "One dataset.",
@@ -210,6 +275,19 @@ func openAPIDoc() obj {
 					"type": "object", "required": []string{"code", "message"},
 					"properties": obj{"code": str("Machine-readable: bad_parameter, bad_cursor, not_found, unauthorized, forbidden, unavailable, internal, not_ready."),
 						"message": str("For people.")}}}},
+				"Coverage": obj{"type": "object", "properties": obj{
+					"generated": obj{"type": "string", "format": "date-time"}, "datasets": obj{"type": "integer"},
+					"territories": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
+						"territory": obj{"type": "string"}, "datasets": obj{"type": "integer"},
+						"schema": obj{"type": "array", "items": ref("CoverageCell")}, "theme": obj{"type": "array", "items": ref("CoverageCell")},
+						"format": obj{"type": "array", "items": ref("CoverageCell")}, "license": obj{"type": "array", "items": ref("CoverageCell")},
+						"freshness": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
+							"months": obj{"type": "integer"}, "count": obj{"type": "integer"}, "share": obj{"type": "number"}}}},
+					}}},
+				}},
+				"CoverageCell": obj{"type": "object", "properties": obj{"key": obj{"type": "string"}, "count": obj{"type": "integer"},
+					"evidence": obj{"type": "object", "description": "SCDL items: datasets by how the match was found (declared, columns, title).",
+						"additionalProperties": obj{"type": "integer"}}}},
 				"FacetCount": obj{"type": "object", "properties": obj{"key": obj{"type": "string"}, "count": obj{"type": "integer"}}},
 				"SearchResult": obj{"type": "object", "required": []string{"total", "items", "facets", "next_cursor"}, "properties": obj{
 					"total":       obj{"type": "integer"},

@@ -34,18 +34,15 @@ func (emptyIndex) Get(context.Context, string) (*moissonv1.Dataset, error) {
 }
 func (emptyIndex) Count(context.Context) (int64, error) { return 0, nil }
 
-// registered is a route found in the source of this package, with the
-// query parameters its handler accepts (nil: it does not restrict them).
+// registered is a route found in the source of this package.
 type registered struct {
 	pattern string
-	params  []string
 }
 
 // routesInSource reads every route(...) and mux.Handle(...) registration of
-// the package's .go files, and, for handlers that are methods of Server, the
-// parameters they accept: the string arguments of onlyParams, and the
-// datasetParams keys when they call ParseQuery. A registration whose pattern
-// is not a string literal fails the test: it could not be checked.
+// the package's .go files (the query parameters are checked against the
+// running handlers by TestOpenAPIParametersAccepted). A registration whose
+// pattern is not a string literal fails the test: it could not be checked.
 func routesInSource(t *testing.T) []registered {
 	t.Helper()
 	fset := token.NewFileSet()
@@ -53,11 +50,8 @@ func routesInSource(t *testing.T) []registered {
 	if err != nil {
 		t.Fatal(err)
 	}
-	methods := map[string]*ast.FuncDecl{}
-	vars := map[string]ast.Expr{} // package variables with one value
 	type reg struct {
 		pattern string
-		handler ast.Expr
 	}
 	var regs []reg
 	for _, f := range files {
@@ -67,18 +61,6 @@ func routesInSource(t *testing.T) []registered {
 		af, err := parser.ParseFile(fset, f, nil, 0)
 		if err != nil {
 			t.Fatal(err)
-		}
-		for _, d := range af.Decls {
-			if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv != nil {
-				methods[fd.Name.Name] = fd
-			}
-			if gd, ok := d.(*ast.GenDecl); ok && gd.Tok == token.VAR {
-				for _, sp := range gd.Specs {
-					if vs, ok := sp.(*ast.ValueSpec); ok && len(vs.Names) == 1 && len(vs.Values) == 1 {
-						vars[vs.Names[0].Name] = vs.Values[0]
-					}
-				}
-			}
 		}
 		ast.Inspect(af, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
@@ -106,7 +88,7 @@ func routesInSource(t *testing.T) []registered {
 				return true
 			}
 			p, _ := strconv.Unquote(lit.Value)
-			regs = append(regs, reg{p, call.Args[1]})
+			regs = append(regs, reg{p})
 			return true
 		})
 	}
@@ -115,83 +97,9 @@ func routesInSource(t *testing.T) []registered {
 		if r.pattern == "/" { // the catch-all 404
 			continue
 		}
-		rr := registered{pattern: r.pattern}
-		if sel, ok := r.handler.(*ast.SelectorExpr); ok {
-			if fd := methods[sel.Sel.Name]; fd != nil {
-				rr.params = acceptedParams(fd, vars)
-			}
-		}
-		out = append(out, rr)
+		out = append(out, registered{pattern: r.pattern})
 	}
 	return out
-}
-
-// mapKeys are the string keys of a map literal, or of the package variable
-// e names when it holds one.
-func mapKeys(e ast.Expr, vars map[string]ast.Expr) []string {
-	if id, ok := e.(*ast.Ident); ok {
-		e = vars[id.Name]
-	}
-	lit, ok := e.(*ast.CompositeLit)
-	if !ok {
-		return nil
-	}
-	var out []string
-	for _, el := range lit.Elts {
-		if kv, ok := el.(*ast.KeyValueExpr); ok {
-			if k, ok := kv.Key.(*ast.BasicLit); ok && k.Kind == token.STRING {
-				v, _ := strconv.Unquote(k.Value)
-				out = append(out, v)
-			}
-		}
-	}
-	return out
-}
-
-func acceptedParams(fd *ast.FuncDecl, vars map[string]ast.Expr) []string {
-	var params []string
-	restricted := false
-	ast.Inspect(fd.Body, func(n ast.Node) bool {
-		call, ok := n.(*ast.CallExpr)
-		if !ok {
-			return true
-		}
-		id, ok := call.Fun.(*ast.Ident)
-		if !ok {
-			return true
-		}
-		switch id.Name {
-		case "onlyParams":
-			restricted = true
-			for _, a := range call.Args[2:] {
-				if lit, ok := a.(*ast.BasicLit); ok && lit.Kind == token.STRING {
-					v, _ := strconv.Unquote(lit.Value)
-					params = append(params, v)
-				}
-			}
-		case "ParseQuery":
-			restricted = true
-			for k := range datasetParams {
-				params = append(params, k)
-			}
-		case "parseQuery":
-			// parseQuery(v, extra): the dataset parameters and the keys of
-			// extra (a map literal, or a package variable holding one).
-			restricted = true
-			for k := range datasetParams {
-				params = append(params, k)
-			}
-			if len(call.Args) == 2 {
-				params = append(params, mapKeys(call.Args[1], vars)...)
-			}
-		}
-		return true
-	})
-	if !restricted {
-		return nil
-	}
-	sort.Strings(params)
-	return params
 }
 
 // docOperation is one operation of the document.
@@ -364,15 +272,6 @@ func TestOpenAPIParametersAccepted(t *testing.T) {
 			}
 		}
 	}
-}
-
-func hasQuery(op docOperation) bool {
-	for _, p := range op.Parameters {
-		if p.In == "query" {
-			return true
-		}
-	}
-	return false
 }
 
 func TestOpenAPIServed(t *testing.T) {

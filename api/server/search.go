@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -23,6 +24,9 @@ var datasetParams = map[string]string{
 	"license": index.FieldLicense, "source": index.FieldSource, "protocol": index.FieldProtocol,
 	"theme": index.FieldTheme, "schema": index.FieldSchema, "member": index.FieldMember, "portal": index.FieldPortal,
 	"quality": index.FieldQuality, "has_data": index.FieldHasData, "evidence": index.FieldEvidence,
+	// Where format names the output (export, coverage, quality), the
+	// distribution format filter is spelled distribution_format.
+	"distribution_format": index.FieldFormat,
 }
 
 var sorts = map[string]string{
@@ -50,6 +54,10 @@ func ParseQuery(v url.Values) (index.Query, error) {
 // parseQuery reads the search parameters and, besides them, the extra ones
 // a route accepts.
 func parseQuery(v url.Values, extra map[string]bool) (index.Query, error) {
+	if extra["format"] {
+		v = maps.Clone(v)
+		delete(v, "format")
+	}
 	q := index.Query{Size: DefaultSize, Filters: map[string][]string{}, Facets: Facets, FacetSize: 20}
 	var unknown []string
 	for k := range v {

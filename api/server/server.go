@@ -54,6 +54,8 @@ func (s *Server) Handler() http.Handler {
 	// Each group of routes lives with its handlers.
 	s.searchRoutes(route)
 	s.sourceRoutes(route)
+	s.coverageRoutes(route) // GET /v1/coverage, /v1/quality (coverage.go)
+	s.catalogRoutes(route)  // GET /catalog.{jsonld,ttl,rdf} (catalog.go)
 	s.deadLetterRoutes(route)
 	s.openapiRoutes(route) // GET /openapi.json (openapi.go)
 	s.webRoutes(route)     // the web interface (api/web)

@@ -124,6 +124,18 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer wg.Wait()
 	t := time.NewTicker(w.Tick)
 	defer t.Stop()
+	// A harvest asked for now wakes the worker at once.
+	if watch, err := w.Buckets.Triggers.WatchAll(ctx, jetstream.UpdatesOnly()); err == nil {
+		defer watch.Stop()
+		go func() {
+			for range watch.Updates() {
+				select {
+				case w.wake <- struct{}{}:
+				default:
+				}
+			}
+		}()
+	}
 	for {
 		pending := w.pass(ctx, &wg)
 		if pending == 0 {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -54,6 +55,13 @@ type Consumer struct {
 	// transient reason is retried in place before it is left for redelivery.
 	ItemRetries int
 	BackoffMax  time.Duration // default 30s
+	// Workers is how many batches are in flight at once, each fetched,
+	// written and acked on its own (default 2): while Elasticsearch writes
+	// one, the next is fetched and encoded, and a cluster writes them in
+	// parallel. Writes stay ordered per record through their versions (a
+	// smaller version never overwrites a larger one), whichever batch lands
+	// first; each record is still acked only after its own write.
+	Workers int
 }
 
 func (c *Consumer) defaults() {
@@ -78,6 +86,9 @@ func (c *Consumer) defaults() {
 	if c.Log == nil {
 		c.Log = zap.NewNop()
 	}
+	if c.Workers <= 0 {
+		c.Workers = 2
+	}
 }
 
 // Run consumes until ctx is done.
@@ -94,7 +105,22 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("consumer %s: %w", c.Durable, err)
 	}
-	c.Log.Info("indexer consuming", zap.String("stream", bus.RecordsStream), zap.String("durable", c.Durable))
+	c.Log.Info("indexer consuming", zap.String("stream", bus.RecordsStream), zap.String("durable", c.Durable),
+		zap.Int("batch", c.Batch), zap.Int("workers", c.Workers))
+	var wg sync.WaitGroup
+	for range c.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.loop(ctx, cons)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// loop fetches batches and writes them until ctx is done.
+func (c *Consumer) loop(ctx context.Context, cons jetstream.Consumer) {
 	for ctx.Err() == nil {
 		batch, err := cons.Fetch(c.Batch, jetstream.FetchMaxWait(c.MaxWait))
 		if err != nil {
@@ -117,7 +143,6 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}
 		c.handle(ctx, msgs)
 	}
-	return nil
 }
 
 // handle writes a batch and acks what was written.

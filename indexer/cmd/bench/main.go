@@ -51,6 +51,7 @@ func main() {
 	n := flag.Int("n", 20000, "records indexed for the indexing rate")
 	rounds := flag.Int("rounds", 2, "indexing measures (alternating raw and indexer); the best of each is kept")
 	batch := flag.Int("batch", 500, "indexer batch size")
+	workers := flag.Int("workers", 0, "indexer batches in flight (0: the consumer's default)")
 	searchN := flag.Int("search-n", 100000, "datasets in the search corpus (0: skip the search part)")
 	queries := flag.Int("queries", 400, "timed queries per backend")
 	flag.Parse()
@@ -61,7 +62,7 @@ func main() {
 	ctx := context.Background()
 	fmt.Printf("machine: %d CPU, %s; Elasticsearch %s\n", runtime.NumCPU(), runtime.Version(), *esURL)
 	if *n > 0 {
-		if err := indexing(ctx, *esURL, *n, *rounds, *batch); err != nil {
+		if err := indexing(ctx, *esURL, *n, *rounds, *batch, *workers); err != nil {
 			fmt.Fprintln(os.Stderr, "bench: indexing:", err)
 			os.Exit(1)
 		}
@@ -153,10 +154,10 @@ func corpus(n int, seed uint64) []*moissonv1.Dataset {
 
 // ---- 1. indexing rate ----
 
-func indexing(ctx context.Context, esURL string, n, rounds, batch int) error {
+func indexing(ctx context.Context, esURL string, n, rounds, batch, workers int) error {
 	ds := corpus(n, 1)
 	const version = 1_700_000_000_000_000_000
-	fmt.Printf("\n== indexing %d records into Elasticsearch (indexer batch %d, best of %d)\n", n, batch, rounds)
+	fmt.Printf("\n== indexing %d records into Elasticsearch (indexer batch %d, workers %d, best of %d)\n", n, batch, workers, rounds)
 
 	// NATS with JetStream, RECORDS preloaded once; every indexer round
 	// reads it again through a new durable consumer.
@@ -225,7 +226,7 @@ func indexing(ctx context.Context, esURL string, n, rounds, batch int) error {
 		if err != nil {
 			return fmt.Errorf("raw bulk: %w", err)
 		}
-		ours, err := throughIndexer(ctx, esURL, js, n, batch, round)
+		ours, err := throughIndexer(ctx, esURL, js, n, batch, workers, round)
 		if err != nil {
 			return fmt.Errorf("indexer: %w", err)
 		}
@@ -292,7 +293,7 @@ func rawBulk(ctx context.Context, esURL string, ds []*moissonv1.Dataset, docs []
 // throughIndexer runs our consumer with the Elasticsearch backend over the
 // whole RECORDS stream (a new durable each round) and returns docs/s, from
 // its start until every record is acked.
-func throughIndexer(ctx context.Context, esURL string, js jetstream.JetStream, n, batch, round int) (float64, error) {
+func throughIndexer(ctx context.Context, esURL string, js jetstream.JetStream, n, batch, workers, round int) (float64, error) {
 	x, err := elasticsearch.New(ctx, elasticsearch.Config{URL: esURL, Alias: randomAlias("idx")})
 	if err != nil {
 		return 0, err
@@ -300,7 +301,7 @@ func throughIndexer(ctx context.Context, esURL string, js jetstream.JetStream, n
 	defer x.Close()
 	defer x.Drop(context.Background())
 	durable := fmt.Sprintf("bench-%d", round)
-	c := &consumer.Consumer{JS: js, Index: x, Log: zap.NewNop(), Durable: durable, Batch: batch}
+	c := &consumer.Consumer{JS: js, Index: x, Log: zap.NewNop(), Durable: durable, Batch: batch, Workers: workers}
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
