@@ -392,3 +392,39 @@ func TestMovedPortal(t *testing.T) {
 		}
 	}
 }
+
+// CKAN incremental by metadata_modified: after a full run, runs ask only for
+// what changed and delete nothing; a full run comes back every full_every
+// and sees the deletions.
+func TestCKANIncremental(t *testing.T) {
+	e := newEnv(t, 30, nil)
+	const id = "nice-ckan"
+	src := e.cfg.Source(id)
+	src.Params = map[string]string{"incremental": "true", "full_every": "1h", "page_size": "10"}
+	first := e.run(t, id)
+	wantStatus(t, first, moissonv1.HarvestRun_SUCCEEDED, 30)
+	if first.GetIncremental() {
+		t.Fatal("the first run cannot be incremental")
+	}
+	touched := e.sim.Touch(id, 2)
+	removed := e.sim.Remove(id, 1)
+	inc := e.run(t, id)
+	wantStatus(t, inc, moissonv1.HarvestRun_SUCCEEDED, 2)
+	if !inc.GetIncremental() || inc.GetUpdated() != 2 || inc.GetDeleted() != 0 {
+		t.Errorf("incremental run: incremental %v, updated %d, deleted %d", inc.GetIncremental(), inc.GetUpdated(), inc.GetDeleted())
+	}
+	if len(touched) != 2 || len(removed) != 1 {
+		t.Fatal("simulator")
+	}
+	last, _ := e.records(t)
+	if live(last) != 30 {
+		t.Errorf("%d live after an incremental run, want 30 (it must not delete)", live(last))
+	}
+	// full_every has passed: a full run, which sees the deletion.
+	src.Params["full_every"] = "1ns"
+	full := e.run(t, id)
+	wantStatus(t, full, moissonv1.HarvestRun_SUCCEEDED, 29)
+	if full.GetIncremental() || full.GetDeleted() != 1 || full.GetPublished() != 0 {
+		t.Errorf("full run: incremental %v, deleted %d, published %d", full.GetIncremental(), full.GetDeleted(), full.GetPublished())
+	}
+}

@@ -141,6 +141,11 @@ func (r *Runner) Run(ctx context.Context, src *config.Source, opt ...Options) *m
 			err = &source.Error{Kind: source.KindPublish, URL: src.Endpoint, Err: fmt.Errorf("loading the harvest state: %w", err)}
 		}
 	}
+	if err == nil && sink.state != nil {
+		if since, ok := incrementalSince(src, sink.state, start); ok {
+			ctx = source.WithSince(ctx, since)
+		}
+	}
 	if err == nil {
 		var s source.Source
 		p, ok := all.Protocols[src.Protocol]
@@ -188,8 +193,12 @@ func (r *Runner) Run(ctx context.Context, src *config.Source, opt ...Options) *m
 		}
 		sink.state.LastRunID = run.RunId
 		sink.state.LastStarted = start
-		if run.Status == moissonv1.HarvestRun_SUCCEEDED && run.Complete {
-			sink.state.LastSuccessSeen = run.Seen
+		if run.Status == moissonv1.HarvestRun_SUCCEEDED {
+			sink.state.LastSuccessStarted = start
+			if run.Complete && !run.Incremental {
+				sink.state.LastSuccessSeen = run.Seen
+				sink.state.LastFull = start
+			}
 		}
 		if serr := r.State.Save(fctx, sink.state); serr != nil {
 			log.Error("harvest state not saved", zap.Error(serr))
@@ -249,6 +258,13 @@ type runSink struct {
 	// deleted and held are the ids this run deleted or held.
 	deleted, held []string
 	mu            sync.Mutex
+}
+
+// Incremental marks the run as covering only what changed.
+func (s *runSink) Incremental() {
+	s.mu.Lock()
+	s.run.Incremental = true
+	s.mu.Unlock()
 }
 
 func (s *runSink) Page(u string, declared int64) {
@@ -357,6 +373,29 @@ func (s *runSink) addErrorLocked(ctx context.Context, kind, u, datasetID, msg, e
 	s.log.Warn("harvest problem", zap.String("kind", kind), zap.String("url", u), zap.String("dataset", datasetID), zap.String("message", msg))
 }
 
+// DefaultFullEvery is how often an incremental source is harvested in full
+// anyway (deletions are only seen by full runs).
+const DefaultFullEvery = 7 * 24 * time.Hour
+
+// incrementalSince tells whether this run may ask only for what changed
+// (params incremental: "true", a previous successful run, a full run less
+// than full_every ago), and since when (with an hour of margin for clocks).
+func incrementalSince(src *config.Source, st *state.Source, now time.Time) (time.Time, bool) {
+	if src.Params["incremental"] != "true" || st.LastSuccessStarted.IsZero() || st.LastFull.IsZero() {
+		return time.Time{}, false
+	}
+	every := DefaultFullEvery
+	if v := src.Params["full_every"]; v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			every = d
+		}
+	}
+	if now.Sub(st.LastFull) >= every {
+		return time.Time{}, false
+	}
+	return st.LastSuccessStarted.Add(-time.Hour), true
+}
+
 // writeDiff writes what the run changed, one "change<TAB>id" line per record.
 func (s *runSink) writeDiff(w io.Writer) error {
 	s.mu.Lock()
@@ -405,6 +444,8 @@ func (s *runSink) deletions(ctx context.Context) error {
 	}
 	sort.Strings(missing)
 	switch {
+	case run.Incremental:
+		return nil // it asked only for what changed: the rest is not gone
 	case run.Status != moissonv1.HarvestRun_SUCCEEDED || !run.Complete:
 		s.log.Info("deletions skipped: the run did not complete", zap.Int("absent", len(missing)))
 		return nil

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -249,8 +250,28 @@ func ckanSorter(ds []Dataset, spec string) (func(a, b int) bool, error) {
 // ckanFilter understands the queries harvesters send: field:value and
 // field:"value" for organization, owner_org, name, id, tags, res_format,
 // license_id, groups; *:*; free words (searched in title, notes and tags).
+// ckanRange is a Solr date range on metadata_modified.
+var ckanRange = regexp.MustCompile(`metadata_modified:\[(\S+) TO (\S+)\]`)
+
 func ckanFilter(q, fq string) (func(*Dataset) bool, error) {
 	var tests []func(*Dataset) bool
+	for _, m := range ckanRange.FindAllStringSubmatch(q+" "+fq, -1) {
+		bound := func(v string) (time.Time, error) {
+			if v == "*" {
+				return time.Time{}, nil
+			}
+			return time.Parse(time.RFC3339, v)
+		}
+		from, err1 := bound(m[1])
+		to, err2 := bound(m[2])
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("bad date range %s", m[0])
+		}
+		tests = append(tests, func(d *Dataset) bool {
+			return (from.IsZero() || !d.Modified.Before(from)) && (to.IsZero() || !d.Modified.After(to))
+		})
+	}
+	q, fq = ckanRange.ReplaceAllString(q, ""), ckanRange.ReplaceAllString(fq, "")
 	for _, expr := range []string{q, fq} {
 		toks, err := solrTokens(expr)
 		if err != nil {

@@ -216,6 +216,30 @@ func (s *Simulator) Remove(sourceID string, n int) []string {
 	return ids
 }
 
+// Touch updates the first n datasets of a source as a portal would when
+// someone edits them: the description changes and the modification time
+// becomes now. It returns their ids.
+func (s *Simulator) Touch(sourceID string, n int) []string {
+	src := s.sources[sourceID]
+	if src == nil || n <= 0 {
+		return nil
+	}
+	ds := src.datasets()
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	// Copy on write: answers being rendered keep the datasets they had.
+	all := append([]Dataset(nil), src.all...)
+	now := time.Now().UTC().Truncate(time.Second)
+	var ids []string
+	for i := 0; i < n && i < len(ds); i++ {
+		all[i].Description += " (mise à jour)"
+		all[i].Modified = now
+		ids = append(ids, all[i].ID)
+	}
+	src.all = all
+	return ids
+}
+
 // Resize sets a source's dataset count; growing back regenerates the same
 // datasets.
 func (s *Simulator) Resize(sourceID string, n int) {

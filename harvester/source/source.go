@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/opendatafrance/moisson/harvester/config"
 	"github.com/opendatafrance/moisson/harvester/fetch"
@@ -103,4 +104,26 @@ type Protocol struct {
 	// Sniff tells, from the first bytes of a document, whether it is likely
 	// this protocol's (for inspect --format auto). May be nil.
 	Sniff func(head []byte) bool
+}
+
+type sinceKey struct{}
+
+// WithSince asks adapters that can for only the datasets modified since t
+// (an incremental run).
+func WithSince(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, sinceKey{}, t)
+}
+
+// Since is the time an incremental run starts from (zero: a full run).
+func Since(ctx context.Context) time.Time {
+	t, _ := ctx.Value(sinceKey{}).(time.Time)
+	return t
+}
+
+// MarkIncremental tells the sink the walk only covers what changed since
+// Since(ctx): what it did not see is not gone.
+func MarkIncremental(sink Sink) {
+	if m, ok := sink.(interface{ Incremental() }); ok {
+		m.Incremental()
+	}
 }

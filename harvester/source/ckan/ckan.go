@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/opendatafrance/moisson/harvester/config"
@@ -30,6 +31,7 @@ type Source struct {
 	endpoint string // the API root, ending in /api/3/action (or /api/action)
 	portal   string // the portal's home page, for landing pages
 	org      string
+	since    time.Time // incremental: only packages modified since
 	rows     int
 	sort     string
 	env      source.Env
@@ -62,6 +64,10 @@ func New(src *config.Source, env source.Env) (source.Source, error) {
 
 // Harvest walks package_search to its end.
 func (s *Source) Harvest(ctx context.Context, sink source.Sink) error {
+	if since := source.Since(ctx); !since.IsZero() {
+		s.since = since
+		source.MarkIncremental(sink)
+	}
 	start := 0
 	var declared int64 = -1
 	for page := 1; ; page++ {
@@ -102,8 +108,15 @@ func (s *Source) pageURL(start int) string {
 	q.Set("rows", strconv.Itoa(s.rows))
 	q.Set("start", strconv.Itoa(start))
 	q.Set("sort", s.sort)
+	var fq []string
 	if s.org != "" {
-		q.Set("fq", fmt.Sprintf("organization:%q", s.org))
+		fq = append(fq, fmt.Sprintf("organization:%q", s.org))
+	}
+	if !s.since.IsZero() {
+		fq = append(fq, "metadata_modified:["+s.since.UTC().Format("2006-01-02T15:04:05Z")+" TO *]")
+	}
+	if len(fq) > 0 {
+		q.Set("fq", strings.Join(fq, " AND "))
 	}
 	return s.endpoint + "/package_search?" + q.Encode()
 }

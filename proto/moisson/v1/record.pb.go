@@ -1386,6 +1386,7 @@ type HarvestRun struct {
 	Complete      bool                   `protobuf:"varint,26,opt,name=complete,proto3" json:"complete,omitempty"`                          // the walk reached the end of the source
 	Trigger       string                 `protobuf:"bytes,27,opt,name=trigger,proto3" json:"trigger,omitempty"`                             // schedule, manual, startup, takeover
 	Outcome       string                 `protobuf:"bytes,28,opt,name=outcome,proto3" json:"outcome,omitempty"`                             // for a SUCCEEDED run: "changed", or "unchanged" (nothing published nor deleted)
+	Incremental   bool                   `protobuf:"varint,29,opt,name=incremental,proto3" json:"incremental,omitempty"`                    // only what changed since the last successful run was asked for (no deletions)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1616,6 +1617,13 @@ func (x *HarvestRun) GetOutcome() string {
 	return ""
 }
 
+func (x *HarvestRun) GetIncremental() bool {
+	if x != nil {
+		return x.Incremental
+	}
+	return false
+}
+
 type HarvestError struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	At            *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=at,proto3" json:"at,omitempty"`
@@ -1836,7 +1844,7 @@ const file_moisson_v1_record_proto_rawDesc = "" +
 	"\n" +
 	"\x06UPSERT\x10\x01\x12\n" +
 	"\n" +
-	"\x06DELETE\x10\x02\"\x96\b\n" +
+	"\x06DELETE\x10\x02\"\xb8\b\n" +
 	"\n" +
 	"HarvestRun\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x1b\n" +
@@ -1871,7 +1879,8 @@ const file_moisson_v1_record_proto_rawDesc = "" +
 	"\tdiagnosis\x18\x19 \x01(\tR\tdiagnosis\x12\x1a\n" +
 	"\bcomplete\x18\x1a \x01(\bR\bcomplete\x12\x18\n" +
 	"\atrigger\x18\x1b \x01(\tR\atrigger\x12\x18\n" +
-	"\aoutcome\x18\x1c \x01(\tR\aoutcome\"U\n" +
+	"\aoutcome\x18\x1c \x01(\tR\aoutcome\x12 \n" +
+	"\vincremental\x18\x1d \x01(\bR\vincremental\"U\n" +
 	"\x06Status\x12\x16\n" +
 	"\x12STATUS_UNSPECIFIED\x10\x00\x12\v\n" +
 	"\aRUNNING\x10\x01\x12\r\n" +
