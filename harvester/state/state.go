@@ -36,16 +36,16 @@ type Held struct {
 
 // Source is the state of one source.
 type Source struct {
-	SourceID        string            `json:"source_id"`
-	LastRunID       string            `json:"last_run_id"`
-	LastStarted     time.Time         `json:"last_started"`
-	LastSuccessSeen int64             `json:"last_success_seen"` // datasets seen by the last SUCCEEDED complete run
+	SourceID        string    `json:"source_id"`
+	LastRunID       string    `json:"last_run_id"`
+	LastStarted     time.Time `json:"last_started"`
+	LastSuccessSeen int64     `json:"last_success_seen"` // datasets seen by the last SUCCEEDED complete run
 	// LastSuccessStarted is when the last successful run (full or
 	// incremental) started; LastFull when the last full successful run did.
-	LastSuccessStarted time.Time `json:"last_success_started"`
-	LastFull           time.Time `json:"last_full"`
-	Held            *Held             `json:"held,omitempty"`
-	Hashes          map[string]string `json:"-"` // record id → content hash
+	LastSuccessStarted time.Time         `json:"last_success_started"`
+	LastFull           time.Time         `json:"last_full"`
+	Held               *Held             `json:"held,omitempty"`
+	Hashes             map[string]string `json:"-"` // record id → content hash
 }
 
 // New returns an empty state.
