@@ -484,7 +484,7 @@ func strs(v any) []string {
 func link(v any, base *url.URL) string {
 	s := ""
 	if m, ok := v.(map[string]any); ok {
-		s = firstNonEmpty(str(m["url"]), str(m["@id"]))
+		s = normalize.First(str(m["url"]), str(m["@id"]))
 	} else {
 		s = str(v)
 	}
@@ -493,15 +493,6 @@ func link(v any, base *url.URL) string {
 	}
 	if u, err := base.Parse(s); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
 		return u.String()
-	}
-	return ""
-}
-
-func firstNonEmpty(v ...string) string {
-	for _, s := range v {
-		if s != "" {
-			return s
-		}
 	}
 	return ""
 }
@@ -515,11 +506,11 @@ func schemaDataset(m map[string]any, base *url.URL) *moissonv1.Dataset {
 		Uri:         link(m["@id"], base),
 		Language:    str(m["inLanguage"]),
 	}
-	d.OriginalId = firstNonEmpty(str(m["identifier"]), d.Uri, d.LandingPage)
+	d.OriginalId = normalize.First(str(m["identifier"]), d.Uri, d.LandingPage)
 	if d.Title == "" || d.OriginalId == "" {
 		return nil
 	}
-	if lic := firstNonEmpty(link(m["license"], base), str(m["license"])); lic != "" {
+	if lic := normalize.First(link(m["license"], base), str(m["license"])); lic != "" {
 		d.License = &moissonv1.License{Raw: lic, Normalized: normalize.License(lic)}
 	} else {
 		d.License = &moissonv1.License{Normalized: "unknown"}
@@ -573,13 +564,13 @@ func schemaDataset(m map[string]any, base *url.URL) *moissonv1.Dataset {
 		}
 		dist := &moissonv1.Distribution{
 			DownloadUrl: link(dm["contentUrl"], base),
-			Url:         firstNonEmpty(link(dm["url"], base), link(dm["contentUrl"], base)),
+			Url:         normalize.First(link(dm["url"], base), link(dm["contentUrl"], base)),
 			Title:       normalize.Text(str(dm["name"])),
 			MediaType:   str(dm["encodingFormat"]),
 		}
-		dist.Format = normalize.Format(firstNonEmpty(str(dm["fileFormat"]), dist.MediaType))
+		dist.Format = normalize.Format(normalize.First(str(dm["fileFormat"]), dist.MediaType))
 		if dist.Format == "" {
-			dist.Format = normalize.FormatFromURL(firstNonEmpty(dist.DownloadUrl, dist.Url))
+			dist.Format = normalize.FormatFromURL(normalize.First(dist.DownloadUrl, dist.Url))
 		}
 		if dist.Url == "" && dist.DownloadUrl == "" {
 			continue

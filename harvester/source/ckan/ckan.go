@@ -68,37 +68,15 @@ func (s *Source) Harvest(ctx context.Context, sink source.Sink) error {
 		s.since = since
 		source.MarkIncremental(sink)
 	}
-	start := 0
-	var declared int64 = -1
-	for page := 1; ; page++ {
-		u := s.pageURL(start)
+	pages := source.NewPages("count")
+	for {
+		u := s.pageURL(pages.Read)
 		n, count, err := s.readPage(ctx, u, sink)
 		if err != nil {
 			return err
 		}
-		if count >= 0 {
-			if declared >= 0 && count != declared {
-				sink.Problem(source.Problem{Kind: source.KindPaging, URL: u,
-					Message: fmt.Sprintf("declared count changed during the walk: %d then %d", declared, count)})
-			}
-			declared = count
-		}
-		sink.Page(u, declared)
-		start += n
-		if n == 0 {
-			if declared >= 0 && int64(start) < declared {
-				return &source.Error{Kind: source.KindPaging, URL: u,
-					Err: fmt.Errorf("empty page at start=%d before the declared count %d", start, declared)}
-			}
-			return nil
-		}
-		if n < s.rows && declared >= 0 && int64(start) < declared {
-			// A page shorter than asked, before the end: a silent row cap.
-			return &source.Error{Kind: source.KindPaging, URL: u,
-				Err: fmt.Errorf("page returned %d rows of %d asked at start=%d, before the declared count %d (silent row cap?)", n, s.rows, start-n, declared)}
-		}
-		if declared >= 0 && int64(start) >= declared {
-			return nil
+		if done, err := pages.After(sink, u, n, s.rows, count); done || err != nil {
+			return err
 		}
 	}
 }
@@ -708,10 +686,10 @@ func (s *Source) Record(p *Package) (source.Record, error) {
 		extras[e.Key] = string(e.Value)
 	}
 	d := &moissonv1.Dataset{
-		OriginalId:  firstNonEmpty(p.ID, p.Name),
-		Title:       normalize.Text(firstNonEmpty(p.TitleTranslated["fr"], string(p.Title), p.TitleTranslated["en"], p.Name)),
-		Description: normalize.Text(firstNonEmpty(p.NotesTranslated["fr"], string(p.Notes), p.NotesTranslated["en"])),
-		Language:    firstNonEmpty(string(p.Language), extras["language"]),
+		OriginalId:  normalize.First(p.ID, p.Name),
+		Title:       normalize.Text(normalize.First(p.TitleTranslated["fr"], string(p.Title), p.TitleTranslated["en"], p.Name)),
+		Description: normalize.Text(normalize.First(p.NotesTranslated["fr"], string(p.Notes), p.NotesTranslated["en"])),
+		Language:    normalize.First(string(p.Language), extras["language"]),
 		Uri:         extras["uri"],
 	}
 	if s.portal != "" && p.Name != "" {
@@ -721,12 +699,12 @@ func (s *Source) Record(p *Package) (source.Record, error) {
 		d.LandingPage = v
 	}
 	for _, t := range p.Tags {
-		if name := firstNonEmpty(t.DisplayName, t.Name); name != "" {
+		if name := normalize.First(t.DisplayName, t.Name); name != "" {
 			d.Keywords = append(d.Keywords, name)
 		}
 	}
 	for _, g := range p.Groups {
-		if v := firstNonEmpty(string(g.Title), g.Name); v != "" {
+		if v := normalize.First(string(g.Title), g.Name); v != "" {
 			d.RawThemes = append(d.RawThemes, v)
 		}
 	}
@@ -742,7 +720,7 @@ func (s *Source) Record(p *Package) (source.Record, error) {
 			break
 		}
 	}
-	raw := firstNonEmpty(p.LicenseTitle, p.LicenseID, p.LicenseURL, extras["license"], resLicence)
+	raw := normalize.First(p.LicenseTitle, p.LicenseID, p.LicenseURL, extras["license"], resLicence)
 	norm := "unknown"
 	for _, cand := range []string{p.LicenseID, p.LicenseURL, p.LicenseTitle, extras["license"], resLicence} {
 		if cand == "" {
@@ -757,9 +735,9 @@ func (s *Source) Record(p *Package) (source.Record, error) {
 	}
 	d.License = &moissonv1.License{Raw: raw, Normalized: norm}
 	if p.Organization != nil {
-		d.Publisher = &moissonv1.Publisher{Name: firstNonEmpty(string(p.Organization.Title), p.Organization.Name)}
+		d.Publisher = &moissonv1.Publisher{Name: normalize.First(string(p.Organization.Title), p.Organization.Name)}
 	}
-	if v := firstNonEmpty(extras["publisher_name"], extras["dcat_publisher_name"]); v != "" {
+	if v := normalize.First(extras["publisher_name"], extras["dcat_publisher_name"]); v != "" {
 		if d.Publisher == nil {
 			d.Publisher = &moissonv1.Publisher{}
 		}
@@ -782,14 +760,14 @@ func (s *Source) Record(p *Package) (source.Record, error) {
 			d.Publisher.Name = strings.TrimSpace(string(pub.Name))
 		}
 		if d.Publisher.Uri == "" {
-			d.Publisher.Uri = firstNonEmpty(string(pub.Identifier), string(pub.URL))
+			d.Publisher.Uri = normalize.First(string(pub.Identifier), string(pub.URL))
 		}
 	}
 	if d.Publisher != nil {
-		d.Publisher.Siren = normalize.SIREN(firstNonEmpty(extras["siren"], extras["siret"], d.Publisher.GetUri()))
+		d.Publisher.Siren = normalize.SIREN(normalize.First(extras["siren"], extras["siret"], d.Publisher.GetUri()))
 	}
-	if email := firstNonEmpty(p.MaintainerEmail, p.AuthorEmail, extras["contact_email"], extras["contact-email"]); email != "" || p.Maintainer != "" || p.Author != "" {
-		d.ContactPoint = &moissonv1.ContactPoint{Name: firstNonEmpty(p.Maintainer, p.Author, extras["contact_name"]), Email: email}
+	if email := normalize.First(p.MaintainerEmail, p.AuthorEmail, extras["contact_email"], extras["contact-email"]); email != "" || p.Maintainer != "" || p.Author != "" {
+		d.ContactPoint = &moissonv1.ContactPoint{Name: normalize.First(p.Maintainer, p.Author, extras["contact_name"]), Email: email}
 	} else if len(p.Contact) > 0 {
 		c := p.Contact[0]
 		d.ContactPoint = &moissonv1.ContactPoint{Name: strings.TrimSpace(string(c.Name)),
@@ -797,22 +775,22 @@ func (s *Source) Record(p *Package) (source.Record, error) {
 	}
 	// The DCAT dates (scheming fields, ckanext-dcat's dcat_* extras) are the
 	// data's; metadata_created/modified are the CKAN record's, a fallback.
-	if t, ok := normalize.Time(firstNonEmpty(string(p.Issued), extras["issued"], extras["dcat_issued"], p.MetadataCreated)); ok {
+	if t, ok := normalize.Time(normalize.First(string(p.Issued), extras["issued"], extras["dcat_issued"], p.MetadataCreated)); ok {
 		d.Issued = timestamppb.New(t)
 	}
-	if t, ok := normalize.Time(firstNonEmpty(string(p.Modified), extras["modified"], extras["dcat_modified"], p.MetadataModified)); ok {
+	if t, ok := normalize.Time(normalize.First(string(p.Modified), extras["modified"], extras["dcat_modified"], p.MetadataModified)); ok {
 		d.Modified = timestamppb.New(t)
 	}
-	d.AccrualPeriodicity = firstNonEmpty(p.Frequency, extras["frequency"], extras["accrual_periodicity"])
-	if su := firstNonEmpty(extras["spatial_uri"], extras["spatial-uri"]); su != "" || extras["spatial_text"] != "" {
+	d.AccrualPeriodicity = normalize.First(p.Frequency, extras["frequency"], extras["accrual_periodicity"])
+	if su := normalize.First(extras["spatial_uri"], extras["spatial-uri"]); su != "" || extras["spatial_text"] != "" {
 		d.Spatial = &moissonv1.Spatial{Uri: su, Label: extras["spatial_text"], InseeCode: normalize.INSEE(su)}
 	}
 	d.ConformsTo = append(d.ConformsTo, splitList(extras["conforms_to"])...)
 	d.ConformsTo = append(d.ConformsTo, p.ConformsTo...)
 	for _, r := range p.Resources {
 		dist := &moissonv1.Distribution{
-			Url:         firstNonEmpty(r.AccessURL, r.URL),
-			DownloadUrl: firstNonEmpty(r.DownloadURL, r.URL),
+			Url:         normalize.First(r.AccessURL, r.URL),
+			DownloadUrl: normalize.First(r.DownloadURL, r.URL),
 			MediaType:   r.Mimetype,
 			Title:       normalize.Text(string(r.Name)),
 		}
@@ -831,7 +809,7 @@ func (s *Source) Record(p *Package) (source.Record, error) {
 		d.ConformsTo = append(d.ConformsTo, dist.ConformsTo...)
 		d.Distributions = append(d.Distributions, dist)
 	}
-	d.ConformsTo = dedupe(d.ConformsTo)
+	d.ConformsTo = normalize.Unique(d.ConformsTo)
 	return source.Record{Dataset: d}, nil
 }
 
@@ -909,27 +887,6 @@ func parseSize(raw json.RawMessage) int64 {
 		}
 	}
 	return 0
-}
-
-func firstNonEmpty(v ...string) string {
-	for _, s := range v {
-		if s = strings.TrimSpace(s); s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
-func dedupe(list []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, v := range list {
-		if v != "" && !seen[v] {
-			seen[v] = true
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // Protocol is the CKAN adapter.

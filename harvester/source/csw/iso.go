@@ -70,7 +70,7 @@ func isoRecord(md *node, opt Options) (string, source.Record, error) {
 			d.Keywords = append(d.Keywords, v)
 		}
 	}
-	d.Keywords = dedupe(d.Keywords)
+	d.Keywords = normalize.Unique(d.Keywords)
 	var themeIn []string
 	for _, tc := range ident.children("topicCategory") {
 		v := tc.text()
@@ -93,7 +93,7 @@ func isoRecord(md *node, opt Options) (string, source.Record, error) {
 		d.Publisher = &moissonv1.Publisher{Name: p.org}
 		d.Publisher.Siren = normalize.SIREN(p.org)
 		if p.email != "" || p.person != "" || p.url != "" {
-			d.ContactPoint = &moissonv1.ContactPoint{Name: firstNonEmpty(p.person, p.org), Email: p.email, Url: p.url}
+			d.ContactPoint = &moissonv1.ContactPoint{Name: normalize.First(p.person, p.org), Email: p.email, Url: p.url}
 		}
 	}
 
@@ -125,7 +125,7 @@ func isoRecord(md *node, opt Options) (string, source.Record, error) {
 		d.Modified = timestamppb.New(t)
 	}
 	if f := ident.find("MD_MaintenanceFrequencyCode"); f != nil {
-		d.AccrualPeriodicity = firstNonEmpty(f.attr("codeListValue"), f.text())
+		d.AccrualPeriodicity = normalize.First(f.attr("codeListValue"), f.text())
 	}
 
 	d.License = isoLicence(ident)
@@ -152,7 +152,7 @@ func isoRecord(md *node, opt Options) (string, source.Record, error) {
 			}
 		}
 	}
-	d.ConformsTo = dedupe(d.ConformsTo)
+	d.ConformsTo = normalize.Unique(d.ConformsTo)
 	return id, source.Record{Dataset: d}, nil
 }
 
@@ -169,11 +169,11 @@ func isoLanguage(md *node) string {
 	l := md.child("language")
 	v := ""
 	if l != nil {
-		v = firstNonEmpty(l.find("LanguageCode").attr("codeListValue"), l.text())
+		v = normalize.First(l.find("LanguageCode").attr("codeListValue"), l.text())
 	}
 	if v == "" {
 		if lc := md.path("defaultLocale", "PT_Locale", "language", "LanguageCode"); lc != nil {
-			v = firstNonEmpty(lc.attr("codeListValue"), lc.text())
+			v = normalize.First(lc.attr("codeListValue"), lc.text())
 		}
 	}
 	switch strings.ToLower(strings.TrimSpace(v)) {
@@ -202,14 +202,14 @@ func pickParty(list []*node) *party {
 	bestRank := 1 << 30
 	for i, n := range list {
 		p := &party{}
-		p.org = firstNonEmpty(n.find("organisationName").text(), n.path("CI_Responsibility", "party", "CI_Organisation", "name").text())
-		p.person = firstNonEmpty(n.find("individualName").text(), n.find("CI_Individual").child("name").text())
+		p.org = normalize.First(n.find("organisationName").text(), n.path("CI_Responsibility", "party", "CI_Organisation", "name").text())
+		p.person = normalize.First(n.find("individualName").text(), n.find("CI_Individual").child("name").text())
 		p.email = n.find("electronicMailAddress").text()
 		if ol := n.find("onlineResource"); ol != nil {
 			p.url = ol.find("linkage").text()
 		}
 		rc := n.find("CI_RoleCode")
-		p.role = firstNonEmpty(rc.attr("codeListValue"), rc.text())
+		p.role = normalize.First(rc.attr("codeListValue"), rc.text())
 		if p.org == "" && p.person == "" && p.email == "" {
 			continue
 		}
@@ -313,8 +313,8 @@ func isoSpatial(ident *node) *moissonv1.Spatial {
 func isoTemporal(ident *node) *moissonv1.Temporal {
 	tp := &moissonv1.Temporal{}
 	for _, ext := range ident.findAll("EX_TemporalExtent") {
-		begin := firstNonEmpty(ext.find("beginPosition").text(), ext.find("begin").allText())
-		end := firstNonEmpty(ext.find("endPosition").text(), ext.find("end").allText())
+		begin := normalize.First(ext.find("beginPosition").text(), ext.find("begin").allText())
+		end := normalize.First(ext.find("endPosition").text(), ext.find("end").allText())
 		if t, ok := normalize.Time(begin); ok && tp.Start == nil {
 			tp.Start = timestamppb.New(t)
 		}
@@ -345,7 +345,7 @@ func isoOnline(or *node, base string) *moissonv1.Distribution {
 	proto := strings.TrimSpace(or.child("protocol").text())
 	name := strings.TrimSpace(or.child("name").text())
 	desc := strings.TrimSpace(or.child("description").text())
-	dist := &moissonv1.Distribution{Url: link, Title: normalize.Text(firstNonEmpty(desc, name))}
+	dist := &moissonv1.Distribution{Url: link, Title: normalize.Text(normalize.First(desc, name))}
 	if desc != "" && name != "" && desc != name {
 		dist.Title = normalize.Text(name + " – " + desc)
 	}
@@ -364,7 +364,7 @@ func isoOnline(or *node, base string) *moissonv1.Distribution {
 	}
 	dist.MediaType = normalize.MediaType(dist.Format)
 	if mt := or.find("MimeFileType"); mt != nil {
-		if v := firstNonEmpty(mt.attr("type"), mt.text()); strings.Contains(v, "/") {
+		if v := normalize.First(mt.attr("type"), mt.text()); strings.Contains(v, "/") {
 			dist.MediaType = v
 		}
 	}
@@ -390,7 +390,7 @@ func dcRecord(r *node, opt Options) (string, source.Record, error) {
 	if d.Title == "" {
 		return id, source.Record{}, fmt.Errorf("record %s has no dc:title", id)
 	}
-	d.Description = normalize.Text(firstNonEmpty(get("abstract"), get("description")))
+	d.Description = normalize.Text(normalize.First(get("abstract"), get("description")))
 	if opt.Landing != "" {
 		d.LandingPage = opt.Landing + url.PathEscape(id)
 	}
@@ -399,9 +399,9 @@ func dcRecord(r *node, opt Options) (string, source.Record, error) {
 			d.Keywords = append(d.Keywords, v)
 		}
 	}
-	d.Keywords = dedupe(d.Keywords)
+	d.Keywords = normalize.Unique(d.Keywords)
 	d.Themes = normalize.Themes(d.Keywords)
-	if v := firstNonEmpty(get("publisher"), get("creator")); v != "" {
+	if v := normalize.First(get("publisher"), get("creator")); v != "" {
 		d.Publisher = &moissonv1.Publisher{Name: v, Siren: normalize.SIREN(v)}
 	}
 	if t, ok := firstTime(get("issued"), get("created"), get("date")); ok {
@@ -410,7 +410,7 @@ func dcRecord(r *node, opt Options) (string, source.Record, error) {
 	if t, ok := firstTime(get("modified"), get("date")); ok {
 		d.Modified = timestamppb.New(t)
 	}
-	lic := firstNonEmpty(get("license"), get("rights"), get("accessRights"))
+	lic := normalize.First(get("license"), get("rights"), get("accessRights"))
 	d.License = &moissonv1.License{Raw: clip(lic, 1000), Normalized: normalize.License(lic)}
 	if lic == "" {
 		d.License.Normalized = "unknown"
@@ -440,7 +440,7 @@ func dcRecord(r *node, opt Options) (string, source.Record, error) {
 		if link == "" {
 			continue
 		}
-		scheme := firstNonEmpty(ref.attr("scheme"), ref.attr("protocol"))
+		scheme := normalize.First(ref.attr("scheme"), ref.attr("protocol"))
 		dist := &moissonv1.Distribution{Url: link, Title: normalize.Text(ref.attr("name"))}
 		dist.Format = normalize.Format(scheme)
 		if dist.Format == "" {
@@ -484,25 +484,4 @@ func firstTime(vals ...string) (t time.Time, ok bool) {
 		}
 	}
 	return t, false
-}
-
-func firstNonEmpty(v ...string) string {
-	for _, s := range v {
-		if s = strings.TrimSpace(s); s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
-func dedupe(list []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, v := range list {
-		if v != "" && !seen[v] {
-			seen[v] = true
-			out = append(out, v)
-		}
-	}
-	return out
 }

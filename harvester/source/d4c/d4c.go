@@ -92,39 +92,15 @@ func siteOf(u string) string {
 
 // Harvest walks the catalogue by rows/start to its end.
 func (s *Source) Harvest(ctx context.Context, sink source.Sink) error {
-	start := 0
-	var declared int64 = -1
+	pages := source.NewPages("count")
 	for {
-		u := s.pageURL(start)
+		u := s.pageURL(pages.Read)
 		n, count, err := s.readPage(ctx, u, sink)
 		if err != nil {
 			return err
 		}
-		if count >= 0 {
-			if declared >= 0 && count != declared {
-				sink.Problem(source.Problem{Kind: source.KindPaging, URL: u,
-					Message: fmt.Sprintf("declared count changed during the walk: %d then %d", declared, count)})
-			}
-			declared = count
-		}
-		sink.Page(u, declared)
-		start += n
-		if n == 0 {
-			if declared >= 0 && int64(start) < declared {
-				return &source.Error{Kind: source.KindPaging, URL: u,
-					Err: fmt.Errorf("empty page at start=%d before the declared count %d", start, declared)}
-			}
-			return nil
-		}
-		if n < s.rows {
-			if declared >= 0 && int64(start) < declared {
-				return &source.Error{Kind: source.KindPaging, URL: u,
-					Err: fmt.Errorf("page returned %d datasets of %d asked at start=%d, before the declared count %d (silent row cap?)", n, s.rows, start-n, declared)}
-			}
-			return nil
-		}
-		if declared >= 0 && int64(start) >= declared {
-			return nil
+		if done, err := pages.After(sink, u, n, s.rows, count); done || err != nil {
+			return err
 		}
 	}
 }

@@ -82,44 +82,20 @@ func New(src *config.Source, env source.Env) (source.Source, error) {
 
 // Harvest walks the dataset list to its end.
 func (s *Source) Harvest(ctx context.Context, sink source.Sink) error {
-	var declared int64 = -1
+	pages := source.NewPages("count")
 	seen := map[string]bool{}
-	got := 0
 	for page := 1; ; page++ {
 		u := s.pageURL(page)
 		if page*s.size > Window {
 			return &source.Error{Kind: source.KindPaging, URL: u,
-				Err: fmt.Errorf("the API cannot page past %d datasets (size+skip), %d declared", Window, declared)}
+				Err: fmt.Errorf("the API cannot page past %d datasets (size+skip), %d declared", Window, pages.Declared)}
 		}
 		n, count, err := s.readPage(ctx, u, sink, seen)
 		if err != nil {
 			return err
 		}
-		if count >= 0 {
-			if declared >= 0 && count != declared {
-				sink.Problem(source.Problem{Kind: source.KindPaging, URL: u,
-					Message: fmt.Sprintf("declared count changed during the walk: %d then %d", declared, count)})
-			}
-			declared = count
-		}
-		sink.Page(u, declared)
-		got += n
-		if n == 0 {
-			if declared >= 0 && int64(got) < declared {
-				return &source.Error{Kind: source.KindPaging, URL: u,
-					Err: fmt.Errorf("empty page %d after %d datasets, before the declared count %d", page, got, declared)}
-			}
-			return nil
-		}
-		if n < s.size {
-			if declared >= 0 && int64(got) < declared {
-				return &source.Error{Kind: source.KindPaging, URL: u,
-					Err: fmt.Errorf("page %d returned %d datasets of %d asked, before the declared count %d", page, n, s.size, declared)}
-			}
-			return nil
-		}
-		if declared >= 0 && int64(got) >= declared {
-			return nil
+		if done, err := pages.After(sink, u, n, s.size, count); done || err != nil {
+			return err
 		}
 	}
 }

@@ -391,7 +391,7 @@ func (g *graph) dataset(s string) (source.Record, error) {
 		d.ConformsTo = append(d.ConformsTo, dist.ConformsTo...)
 		d.Distributions = append(d.Distributions, dist)
 	}
-	d.ConformsTo = dedupe(d.ConformsTo)
+	d.ConformsTo = normalize.Unique(d.ConformsTo)
 	d.License = &moissonv1.License{Raw: licence, Normalized: normalize.License(licence)}
 	return source.Record{Dataset: d}, nil
 }
@@ -427,7 +427,7 @@ func (g *graph) distribution(k string) *moissonv1.Distribution {
 		dist.Format = normalize.Format(dist.MediaType)
 	}
 	if dist.Format == "" {
-		dist.Format = normalize.FormatFromURL(firstNonEmpty(dist.DownloadUrl, dist.Url))
+		dist.Format = normalize.FormatFromURL(normalize.First(dist.DownloadUrl, dist.Url))
 	}
 	if dist.MediaType == "" {
 		dist.MediaType = normalize.MediaType(dist.Format)
@@ -462,27 +462,6 @@ func languageCode(v string) string {
 		return "de"
 	}
 	return strings.ToLower(v)
-}
-
-func firstNonEmpty(v ...string) string {
-	for _, s := range v {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
-func dedupe(list []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, v := range list {
-		if v != "" && !seen[v] {
-			seen[v] = true
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // Protocol is the DCAT adapter.

@@ -183,7 +183,7 @@ func readPOD(r io.Reader, fn func(source.Record) error, problem func(id, msg str
 			rec, err := podRecord(&d)
 			if err != nil {
 				if problem != nil {
-					problem(firstNonEmpty(string(d.Identifier), fmt.Sprintf("#%d", i)), err.Error())
+					problem(normalize.First(string(d.Identifier), fmt.Sprintf("#%d", i)), err.Error())
 				}
 				continue
 			}
@@ -209,7 +209,7 @@ func podRecord(p *podDataset) (source.Record, error) {
 		OriginalId:  string(p.Identifier),
 		Title:       normalize.Text(string(p.Title)),
 		Description: normalize.Text(string(p.Description)),
-		Keywords:    dedupe(p.Keyword),
+		Keywords:    normalize.Unique(p.Keyword),
 		LandingPage: string(p.LandingPage),
 	}
 	if strings.HasPrefix(p.ID, "http://") || strings.HasPrefix(p.ID, "https://") {
@@ -224,7 +224,7 @@ func podRecord(p *podDataset) (source.Record, error) {
 	if d.Title == "" {
 		return source.Record{}, fmt.Errorf("dataset %s has no title", d.OriginalId)
 	}
-	d.RawThemes = dedupe(p.Theme)
+	d.RawThemes = normalize.Unique(p.Theme)
 	d.Themes = normalize.Themes(append(append([]string{}, d.RawThemes...), d.Keywords...))
 	if len(p.Language) > 0 {
 		d.Language = languageCode(p.Language[0])
@@ -273,7 +273,7 @@ func podRecord(p *podDataset) (source.Record, error) {
 		dist := &moissonv1.Distribution{
 			Title:       normalize.Text(string(x.Title)),
 			DownloadUrl: string(x.DownloadURL),
-			Url:         firstNonEmpty(string(x.AccessURL), string(x.DownloadURL)),
+			Url:         normalize.First(string(x.AccessURL), string(x.DownloadURL)),
 			MediaType:   string(x.MediaType),
 		}
 		dist.Format = normalize.Format(string(x.Format))
@@ -281,19 +281,19 @@ func podRecord(p *podDataset) (source.Record, error) {
 			dist.Format = normalize.Format(dist.MediaType)
 		}
 		if dist.Format == "" {
-			dist.Format = normalize.FormatFromURL(firstNonEmpty(dist.DownloadUrl, dist.Url))
+			dist.Format = normalize.FormatFromURL(normalize.First(dist.DownloadUrl, dist.Url))
 		}
 		if dist.MediaType == "" {
 			dist.MediaType = normalize.MediaType(dist.Format)
 		}
-		if v := firstNonEmpty(string(x.ConformsTo), string(x.DescribedBy)); v != "" {
+		if v := normalize.First(string(x.ConformsTo), string(x.DescribedBy)); v != "" {
 			dist.ConformsTo = []string{v}
 			d.ConformsTo = append(d.ConformsTo, v)
 		}
 		d.Distributions = append(d.Distributions, dist)
 	}
-	d.ConformsTo = dedupe(d.ConformsTo)
-	raw := normalize.Text(firstNonEmpty(string(p.License), string(p.Rights)))
+	d.ConformsTo = normalize.Unique(d.ConformsTo)
+	raw := normalize.Text(normalize.First(string(p.License), string(p.Rights)))
 	d.License = &moissonv1.License{Raw: raw, Normalized: normalize.License(raw)}
 	return source.Record{Dataset: d}, nil
 }

@@ -86,46 +86,22 @@ func New(src *config.Source, env source.Env) (source.Source, error) {
 // then the export listing.
 func (s *Source) Harvest(ctx context.Context, sink source.Sink) error {
 	seen := map[string]bool{}
-	offset := 0
-	var declared int64 = -1
+	pages := source.NewPages("total_count")
 	for {
-		limit := min(s.limit, s.window-offset)
+		limit := min(s.limit, s.window-pages.Read)
 		if limit <= 0 {
-			if declared >= 0 && int64(offset) >= declared {
+			if pages.Declared >= 0 && int64(pages.Read) >= pages.Declared {
 				return nil
 			}
-			return s.harvestExport(ctx, sink, seen, declared)
+			return s.harvestExport(ctx, sink, seen, pages.Declared)
 		}
-		u := s.pageURL(limit, offset)
+		u := s.pageURL(limit, pages.Read)
 		n, total, err := s.read(ctx, u, sink, seen)
 		if err != nil {
 			return err
 		}
-		if total >= 0 {
-			if declared >= 0 && total != declared {
-				sink.Problem(source.Problem{Kind: source.KindPaging, URL: u,
-					Message: fmt.Sprintf("declared total_count changed during the walk: %d then %d", declared, total)})
-			}
-			declared = total
-		}
-		sink.Page(u, declared)
-		offset += n
-		if n == 0 {
-			if declared >= 0 && int64(offset) < declared {
-				return &source.Error{Kind: source.KindPaging, URL: u,
-					Err: fmt.Errorf("empty page at offset=%d before the declared total_count %d", offset, declared)}
-			}
-			return nil
-		}
-		if n < limit {
-			if declared >= 0 && int64(offset) < declared {
-				return &source.Error{Kind: source.KindPaging, URL: u,
-					Err: fmt.Errorf("page returned %d datasets of %d asked at offset=%d, before the declared total_count %d", n, limit, offset-n, declared)}
-			}
-			return nil
-		}
-		if declared >= 0 && int64(offset) >= declared {
-			return nil
+		if done, err := pages.After(sink, u, n, limit, total); done || err != nil {
+			return err
 		}
 	}
 }

@@ -424,7 +424,7 @@ func (it *rawItem) item(uerr error) Item {
 		}
 		d = inner
 	}
-	out := Item{ID: firstNonEmpty(d.ID, d.Slug)}
+	out := Item{ID: normalize.First(d.ID, d.Slug)}
 	switch {
 	case uerr != nil:
 		out.Err = fmt.Errorf("dataset not decodable: %v", uerr)
@@ -595,16 +595,16 @@ func Normalise(d *Dataset, portal string) (source.Record, error) {
 		return source.Record{}, errors.New("dataset without id nor slug")
 	}
 	if strings.TrimSpace(d.Title) == "" {
-		return source.Record{}, fmt.Errorf("dataset %s has no title", firstNonEmpty(d.ID, d.Slug))
+		return source.Record{}, fmt.Errorf("dataset %s has no title", normalize.First(d.ID, d.Slug))
 	}
 	if d.Deleted != nil && *d.Deleted != "" {
-		return source.Record{}, fmt.Errorf("dataset %s is deleted (%s)", firstNonEmpty(d.ID, d.Slug), *d.Deleted)
+		return source.Record{}, fmt.Errorf("dataset %s is deleted (%s)", normalize.First(d.ID, d.Slug), *d.Deleted)
 	}
 	if d.Private {
-		return source.Record{}, fmt.Errorf("dataset %s is private", firstNonEmpty(d.ID, d.Slug))
+		return source.Record{}, fmt.Errorf("dataset %s is private", normalize.First(d.ID, d.Slug))
 	}
 	out := &moissonv1.Dataset{
-		OriginalId:  firstNonEmpty(d.ID, d.Slug),
+		OriginalId:  normalize.First(d.ID, d.Slug),
 		Title:       normalize.Text(d.Title),
 		Description: normalize.Text(d.Description),
 		LandingPage: d.Page,
@@ -646,14 +646,14 @@ func Normalise(d *Dataset, portal string) (source.Record, error) {
 	out.Spatial = spatial(d.Spatial)
 	if o := d.Organization; o != nil && (o.Name != "" || o.ID != "" || o.Slug != "") {
 		out.Publisher = &moissonv1.Publisher{
-			Name:  firstNonEmpty(o.Name, o.Acronym, o.Slug),
-			Uri:   firstNonEmpty(o.Page, o.URI, o.URL),
+			Name:  normalize.First(o.Name, o.Acronym, o.Slug),
+			Uri:   normalize.First(o.Page, o.URI, o.URL),
 			Siren: normalize.SIREN(o.BusinessNumberID),
 		}
 	} else if ow := d.Owner; ow != nil {
 		name := strings.TrimSpace(ow.FirstName + " " + ow.LastName)
 		if name != "" {
-			out.Publisher = &moissonv1.Publisher{Name: name, Uri: firstNonEmpty(ow.Page, ow.URI)}
+			out.Publisher = &moissonv1.Publisher{Name: name, Uri: normalize.First(ow.Page, ow.URI)}
 		}
 	}
 	for _, cp := range d.ContactPoints {
@@ -682,7 +682,7 @@ func Normalise(d *Dataset, portal string) (source.Record, error) {
 		out.ConformsTo = append(out.ConformsTo, dist.ConformsTo...)
 		out.Distributions = append(out.Distributions, dist)
 	}
-	out.ConformsTo = dedupe(out.ConformsTo)
+	out.ConformsTo = normalize.Unique(out.ConformsTo)
 	return source.Record{Dataset: out}, nil
 }
 
@@ -833,27 +833,6 @@ func firstTime(vals ...string) (t time.Time, ok bool) {
 		}
 	}
 	return t, false
-}
-
-func firstNonEmpty(v ...string) string {
-	for _, s := range v {
-		if s = strings.TrimSpace(s); s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
-func dedupe(list []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, v := range list {
-		if v != "" && !seen[v] {
-			seen[v] = true
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // ---- the protocol -------------------------------------------------------------

@@ -97,7 +97,12 @@ func rebuild(path string) error {
 	if err != nil {
 		return err
 	}
-	defer old.Close()
+	oldOpen := true
+	defer func() {
+		if oldOpen {
+			old.Close()
+		}
+	}()
 	tmp := path + ".rebuild"
 	if err := os.RemoveAll(tmp); err != nil {
 		return err
@@ -152,7 +157,10 @@ func rebuild(path string) error {
 	if err := fresh.Close(); err != nil {
 		return err
 	}
-	old.Close()
+	oldOpen = false
+	if err := old.Close(); err != nil {
+		return err
+	}
 	gone := path + ".old"
 	if err := os.RemoveAll(gone); err != nil {
 		return err

@@ -1,0 +1,26 @@
+package normalize
+
+import "strings"
+
+// First returns the first value that is not blank, trimmed ("" if none).
+func First(v ...string) string {
+	for _, s := range v {
+		if s = strings.TrimSpace(s); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// Unique drops empty and repeated values, keeping the first occurrence's order.
+func Unique(list []string) []string {
+	seen := make(map[string]bool, len(list))
+	var out []string
+	for _, v := range list {
+		if v != "" && !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
