@@ -103,4 +103,3 @@ func TestAllInOneProcess(t *testing.T) {
 		t.Errorf("after a restart the API reports %d datasets, before %d", again, first)
 	}
 }
-

@@ -254,4 +254,3 @@ func readRuns(t *testing.T, ctx context.Context, js jetstream.JetStream) map[str
 	}
 	return out
 }
-
