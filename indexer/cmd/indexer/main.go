@@ -50,18 +50,19 @@ func main() {
 	path := flag.String("index-path", env("MOISSON_INDEX_PATH", "moisson-data/index"), "embedded index directory (without --es-url)")
 	metrics := flag.String("metrics-addr", env("MOISSON_METRICS_ADDR", "127.0.0.1:9102"), "address of /metrics and /healthz (empty: none)")
 	batch := flag.Int("batch", 500, "records per index write")
+	workers := flag.Int("workers", 2, "batches written at once (each acked after its own write)")
 	replicas := flag.Int("replicas", 1, "stream replicas when creating streams (3 on a cluster)")
 	ackWait := flag.Duration("ack-wait", 2*time.Minute, "how long a delivered record may stay unacked before JetStream redelivers it (after a crash, the wait before another indexer takes it over)")
 	flag.Parse()
 
 	log, _ := zap.NewProduction()
 	defer log.Sync()
-	if err := run(*natsURL, *esURL, *esAlias, *path, *metrics, *batch, *replicas, *ackWait, log); err != nil {
+	if err := run(*natsURL, *esURL, *esAlias, *path, *metrics, *batch, *workers, *replicas, *ackWait, log); err != nil {
 		log.Fatal("indexer stopped", zap.Error(err))
 	}
 }
 
-func run(natsURL, esURL, esAlias, path, metricsAddr string, batch, replicas int, ackWait time.Duration, log *zap.Logger) error {
+func run(natsURL, esURL, esAlias, path, metricsAddr string, batch, workers, replicas int, ackWait time.Duration, log *zap.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	nc, js, err := bus.Connect(natsURL, "moisson-indexer")
@@ -97,6 +98,6 @@ func run(natsURL, esURL, esAlias, path, metricsAddr string, batch, replicas int,
 		}()
 		defer srv.Close()
 	}
-	c := &consumer.Consumer{JS: js, Index: idx, Log: log, Batch: batch, AckWait: ackWait}
+	c := &consumer.Consumer{JS: js, Index: idx, Log: log, Batch: batch, Workers: workers, AckWait: ackWait}
 	return c.Run(ctx)
 }
