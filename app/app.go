@@ -28,7 +28,8 @@ import (
 	"github.com/opendatafrance/moisson/harvester/state"
 	"github.com/opendatafrance/moisson/harvester/worker"
 	"github.com/opendatafrance/moisson/indexer/consumer"
-	"github.com/opendatafrance/moisson/indexer/index/bleve"
+	"github.com/opendatafrance/moisson/indexer/index"
+	"github.com/opendatafrance/moisson/indexer/index/open"
 	"github.com/opendatafrance/moisson/proto/bus"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
 	"go.uber.org/zap"
@@ -49,6 +50,8 @@ type Options struct {
 	NoHarvest   bool          // no harvester worker (tests drive harvests themselves)
 	LeaseTTL    time.Duration // harvest lease time (default 30s)
 	AdminToken  string        // protects POST /v1/sources/{id}/harvest ("" disables it)
+	ESURL       string        // index into Elasticsearch instead of the embedded index
+	ESAlias     string        // its alias (default moisson-datasets)
 	Log         *zap.Logger
 }
 
@@ -60,7 +63,7 @@ type App struct {
 	ns      *natsserver.Server
 	nc      *nats.Conn
 	js      jetstream.JetStream
-	idx     *bleve.Index
+	idx     index.Index
 	sim     *simulator.Simulator
 	simURL  string
 	runs    *status.Runs
@@ -151,7 +154,7 @@ func Start(ctx context.Context, o Options) (*App, error) {
 	}
 
 	// The index.
-	if a.idx, err = bleve.Open(filepath.Join(o.DataDir, "index")); err != nil {
+	if a.idx, err = open.Open(ctx, open.Spec{ESURL: o.ESURL, ESAlias: o.ESAlias, Path: filepath.Join(o.DataDir, "index"), Log: a.log.Named("index")}); err != nil {
 		return nil, err
 	}
 

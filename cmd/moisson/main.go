@@ -50,6 +50,8 @@ func main() {
 	seed := flag.Int64("sim-seed", 1, "simulator seed")
 	flag.StringVar(&o.NATSListen, "nats-listen", env("MOISSON_NATS_LISTEN", ""), "also expose the embedded NATS server on this address (e.g. 127.0.0.1:4222)")
 	flag.IntVar(&o.Concurrency, "concurrency", 4, "sources harvested at once")
+	flag.StringVar(&o.ESURL, "es-url", "", "index into this Elasticsearch instead of the embedded index")
+	flag.StringVar(&o.ESAlias, "es-alias", "", "Elasticsearch alias (default moisson-datasets)")
 	flag.StringVar(&o.AdminToken, "admin-token", env("MOISSON_ADMIN_TOKEN", ""), "token for POST /v1/sources/{id}/harvest (env MOISSON_ADMIN_TOKEN; empty: disabled)")
 	debug := flag.Bool("debug", false, "debug logs")
 	flag.Parse()
