@@ -254,7 +254,10 @@ type Document struct {
 	FacetDup []string  `json:"facet_dup,omitempty"`
 	Modified time.Time `json:"modified"`
 	Version  int64     `json:"version"`
-	Raw      string    `json:"raw"`
+	// VersionKey is Version in decimal, for backends that would round a
+	// stored number through float64 (bleve).
+	VersionKey string `json:"version_key"`
+	Raw        string `json:"raw"`
 }
 
 // NewDocument flattens a dataset for indexing.
@@ -277,6 +280,7 @@ func NewDocument(d *moissonv1.Dataset, version int64) (*Document, error) {
 		License:     d.GetLicense().GetNormalized(),
 		Themes:      d.GetThemes(),
 		Version:     version,
+		VersionKey:  strconv.FormatInt(version, 10),
 		Raw:         string(raw),
 	}
 	if doc.License == "" {

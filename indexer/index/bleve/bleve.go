@@ -48,7 +48,7 @@ var _ index.Index = (*Index)(nil)
 // MappingVersion is bumped whenever Mapping or index.Document change; an
 // index on disk made with an older version is rebuilt from the records it
 // keeps when opened.
-const MappingVersion = 2
+const MappingVersion = 3
 
 var mappingKey = []byte("moisson:mapping-version")
 
@@ -113,7 +113,7 @@ func rebuild(path string) error {
 	}
 	const page = 1000
 	req := bleve.NewSearchRequestOptions(query.NewMatchAllQuery(), page, 0, false)
-	req.Fields = []string{"raw"}
+	req.Fields = []string{"raw", "version_key"}
 	req.SortBy([]string{"_id"})
 	for {
 		res, err := old.Search(req)
@@ -128,21 +128,25 @@ func rebuild(path string) error {
 			if err != nil {
 				continue
 			}
-			ver, err := old.GetInternal(verKey(h.ID))
-			if err != nil {
-				fresh.Close()
-				return err
+			// The version: stored with the document since mapping 3,
+			// in internal storage before.
+			var v int64
+			if key, ok := h.Fields["version_key"].(string); ok {
+				v, _ = strconv.ParseInt(key, 10, 64)
+			} else {
+				ver, err := old.GetInternal(verKey(h.ID))
+				if err != nil {
+					fresh.Close()
+					return err
+				}
+				v, _ = strconv.ParseInt(string(ver), 10, 64)
 			}
-			v, _ := strconv.ParseInt(string(ver), 10, 64)
 			doc, err := index.NewDocument(d, v)
 			if err != nil {
 				continue
 			}
 			if err := batch.Index(h.ID, doc); err != nil {
 				continue
-			}
-			if ver != nil {
-				batch.SetInternal(verKey(h.ID), ver)
 			}
 		}
 		if err := fresh.Batch(batch); err != nil {
@@ -235,6 +239,12 @@ func Mapping() mapping.IndexMapping {
 	raw.IncludeInAll = false
 	raw.DocValues = false
 	doc.AddFieldMappingsAt("raw", raw)
+	ver := bleve.NewTextFieldMapping()
+	ver.Index = false
+	ver.Store = true
+	ver.IncludeInAll = false
+	ver.DocValues = false
+	doc.AddFieldMappingsAt("version_key", ver)
 	m.DefaultMapping = doc
 	m.DefaultAnalyzer = Analyzer
 	return m
@@ -267,10 +277,12 @@ func init() {
 // Close closes the index.
 func (x *Index) Close() error { return x.idx.Close() }
 
-// Versions live in the index's internal key-value storage, exactly (a
-// stored numeric field would round nanosecond versions through float64).
-// A deleted document keeps its version as a tombstone, so a late
-// redelivery of an older upsert does not resurrect it.
+// A document's version is stored with it (version_key, a decimal string: a
+// stored number would round nanosecond versions through float64). A
+// deleted document leaves its version as a tombstone in the index's
+// internal storage, so a late redelivery of an older upsert does not
+// resurrect it; tombstones are the only internal entries per record, so
+// that storage stays small (scorch copies and persists it whole).
 func verKey(id string) []byte { return []byte("ver:" + id) }
 
 // Write applies ops, never letting a smaller version overwrite a larger one.
@@ -281,29 +293,31 @@ func (x *Index) Write(ctx context.Context, ops []index.Op) ([]error, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	items := make([]error, len(ops))
+	ids := make([]string, 0, len(ops))
+	for _, op := range ops {
+		if op.ID != "" {
+			ids = append(ids, op.ID)
+		}
+	}
+	// Versions now in the index, then as decided inside this batch.
+	current, err := x.currentVersions(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	batch := x.idx.NewBatch()
-	// Versions decided inside this batch, for ops on the same id.
-	pending := map[string]int64{}
 	for i, op := range ops {
 		if op.ID == "" {
 			items[i] = &index.PermanentError{Reason: "record without id"}
 			continue
 		}
-		cur, ok := pending[op.ID]
-		if !ok {
-			v, err := x.currentVersion(op.ID)
-			if err != nil {
-				return nil, err
-			}
-			cur = v
-		}
-		if op.Version < cur {
+		cur, known := current[op.ID]
+		if known && op.Version < cur.version {
 			continue // superseded: a newer version is already there
 		}
 		if op.Delete {
 			batch.Delete(op.ID)
 			batch.SetInternal(verKey(op.ID), []byte(strconv.FormatInt(op.Version, 10)))
-			pending[op.ID] = op.Version
+			current[op.ID] = versionOf{op.Version, true}
 			continue
 		}
 		if op.Dataset == nil {
@@ -319,8 +333,10 @@ func (x *Index) Write(ctx context.Context, ops []index.Op) ([]error, error) {
 			items[i] = &index.PermanentError{Reason: err.Error()}
 			continue
 		}
-		batch.SetInternal(verKey(op.ID), []byte(strconv.FormatInt(op.Version, 10)))
-		pending[op.ID] = op.Version
+		if known && cur.tombstone {
+			batch.DeleteInternal(verKey(op.ID))
+		}
+		current[op.ID] = versionOf{op.Version, false}
 	}
 	if batch.Size() > 0 {
 		if err := x.idx.Batch(batch); err != nil {
@@ -330,20 +346,46 @@ func (x *Index) Write(ctx context.Context, ops []index.Op) ([]error, error) {
 	return items, nil
 }
 
-// currentVersion is the version of id (in the index or as a tombstone), -1 if none.
-func (x *Index) currentVersion(id string) (int64, error) {
-	v, err := x.idx.GetInternal(verKey(id))
+type versionOf struct {
+	version   int64
+	tombstone bool
+}
+
+// currentVersions finds the versions of ids: stored with the documents
+// (one search for the whole batch), else as tombstones.
+func (x *Index) currentVersions(ctx context.Context, ids []string) (map[string]versionOf, error) {
+	out := make(map[string]versionOf, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	req := bleve.NewSearchRequestOptions(query.NewDocIDQuery(ids), len(ids), 0, false)
+	req.Fields = []string{"version_key"}
+	res, err := x.idx.SearchInContext(ctx, req)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	if v == nil {
-		return -1, nil
+	for _, h := range res.Hits {
+		if s, ok := h.Fields["version_key"].(string); ok {
+			if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+				out[h.ID] = versionOf{v, false}
+			}
+		}
 	}
-	n, err := strconv.ParseInt(string(v), 10, 64)
-	if err != nil {
-		return -1, nil
+	for _, id := range ids {
+		if _, ok := out[id]; ok {
+			continue
+		}
+		t, err := x.idx.GetInternal(verKey(id))
+		if err != nil {
+			return nil, err
+		}
+		if t != nil {
+			if v, err := strconv.ParseInt(string(t), 10, 64); err == nil {
+				out[id] = versionOf{v, true}
+			}
+		}
 	}
-	return n, nil
+	return out, nil
 }
 
 // Get returns a dataset by id.

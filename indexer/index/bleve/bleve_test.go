@@ -2,12 +2,15 @@ package bleve
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/opendatafrance/moisson/indexer/index"
 	"github.com/opendatafrance/moisson/indexer/index/indextest"
+	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
 )
 
 // The contract suite every backend passes, on an index on disk.
@@ -53,11 +56,42 @@ func TestRebuildOnOldMapping(t *testing.T) {
 	if n, _ := x.Count(context.Background()); n != int64(len(ds)) {
 		t.Errorf("Count after rebuild = %d, want %d", n, len(ds))
 	}
-	if v, err := x.currentVersion(ds[0].GetId()); err != nil || v != 7 {
-		t.Errorf("version after rebuild = %d, %v; want 7", v, err)
+	if vs, err := x.currentVersions(context.Background(), []string{ds[0].GetId()}); err != nil || vs[ds[0].GetId()].version != 7 {
+		t.Errorf("version after rebuild = %+v, %v; want 7", vs, err)
 	}
 	res, err := x.Search(context.Background(), index.Query{Filters: map[string][]string{index.FieldHasData: {"true", "false"}}, Size: 1})
 	if err != nil || res.Total != int64(len(ds)) {
 		t.Errorf("has_data after rebuild: %v, %v", res, err)
 	}
+}
+
+// BenchmarkWrite writes batches of 500 generated records into an index on
+// disk that grows through the benchmark (records/s reported).
+func BenchmarkWrite(b *testing.B) {
+	x, err := Open(filepath.Join(b.TempDir(), "index"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer x.Close()
+	words := []string{"Délibérations", "Équipements sportifs", "Budget primitif", "Qualité de l'air", "Subventions"}
+	n := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ops := make([]index.Op, 500)
+		for j := range ops {
+			n++
+			id := fmt.Sprintf("src-%08d", n)
+			ops[j] = index.Op{ID: id, Version: int64(n), Dataset: &moissonv1.Dataset{
+				Id: id, Title: fmt.Sprintf("%s de la commune %d", words[n%len(words)], n), TerritoryId: "bretagne",
+				Description: strings.Repeat("Un jeu de données publié par la collectivité sur son portail. ", 8),
+				Keywords:    []string{"open data", words[n%len(words)]}, Publisher: &moissonv1.Publisher{Name: "Région"},
+				License:       &moissonv1.License{Normalized: "etalab-2.0"},
+				Distributions: []*moissonv1.Distribution{{Url: "https://x.example/" + id + ".csv", Format: "CSV"}},
+			}}
+		}
+		if _, err := x.Write(context.Background(), ops); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*500)/b.Elapsed().Seconds(), "records/s")
 }
