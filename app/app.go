@@ -199,7 +199,9 @@ func Start(ctx context.Context, o Options) (*App, error) {
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	a.apiURL = "http://" + ln.Addr().String()
-	srv := &server.Server{Index: a.idx, Runs: a.runs, Log: a.log.Named("api"), JS: a.js, AdminToken: o.AdminToken, Ready: func(context.Context) error {
+	// Answers are cached until the next write (or 2 s): facet pages and
+	// coverage reports are asked again and again.
+	srv := &server.Server{Index: index.NewCache(a.idx, 2*time.Second, 512), Runs: a.runs, Log: a.log.Named("api"), JS: a.js, AdminToken: o.AdminToken, Ready: func(context.Context) error {
 		if !a.nc.IsConnected() {
 			return errors.New("nats: not connected")
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/opendatafrance/moisson/api/server"
 	"github.com/opendatafrance/moisson/api/status"
+	"github.com/opendatafrance/moisson/indexer/index"
 	"github.com/opendatafrance/moisson/indexer/index/open"
 	"github.com/opendatafrance/moisson/proto/bus"
 	"go.uber.org/zap"
@@ -65,7 +66,9 @@ func run(addr, natsURL, esURL, esAlias, path string, replicas int, adminToken st
 	if err := runs.Watch(ctx, js, log); err != nil {
 		return err
 	}
-	srv := &server.Server{Index: idx, Runs: runs, Log: log, JS: js, AdminToken: adminToken, Ready: func(context.Context) error {
+	// Elasticsearch is written by other processes: answers are kept 1 s
+	// (its refresh interval), no longer.
+	srv := &server.Server{Index: index.NewCache(idx, time.Second, 512), Runs: runs, Log: log, JS: js, AdminToken: adminToken, Ready: func(context.Context) error {
 		if !nc.IsConnected() {
 			return errors.New("nats: not connected")
 		}

@@ -26,6 +26,7 @@ import (
 	"math"
 	mrand "math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -362,7 +363,7 @@ func searching(ctx context.Context, esURL string, n, queries int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bl, err := bleve.Open(dir)
+	bl, err := bleve.Open(filepath.Join(dir, "index"))
 	if err != nil {
 		return err
 	}
@@ -387,6 +388,9 @@ func searching(ctx context.Context, esURL string, n, queries int) error {
 				if e != nil {
 					return fmt.Errorf("%s: %w", b.name, e)
 				}
+			}
+			if done := i + 1000; done%20000 == 0 && done < len(ops) {
+				fmt.Fprintf(os.Stderr, "%s: %d written (%s)\n", b.name, done, time.Since(start).Round(time.Second))
 			}
 		}
 		fmt.Printf("%s: %d datasets written in %s\n", b.name, n, time.Since(start).Round(time.Millisecond))

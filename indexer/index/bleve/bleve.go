@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -41,6 +42,7 @@ const Analyzer = "moisson_fr"
 type Index struct {
 	idx bleve.Index
 	mu  sync.Mutex // serialises writes (version checks)
+	gen atomic.Uint64
 }
 
 var _ index.Index = (*Index)(nil)
@@ -342,9 +344,13 @@ func (x *Index) Write(ctx context.Context, ops []index.Op) ([]error, error) {
 		if err := x.idx.Batch(batch); err != nil {
 			return nil, err
 		}
+		x.gen.Add(1)
 	}
 	return items, nil
 }
+
+// Generation grows with every write (index.Generational).
+func (x *Index) Generation() uint64 { return x.gen.Load() }
 
 type versionOf struct {
 	version   int64
