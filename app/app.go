@@ -52,6 +52,7 @@ type Options struct {
 	AdminToken  string        // protects POST /v1/sources/{id}/harvest ("" disables it)
 	ESURL       string        // index into Elasticsearch instead of the embedded index
 	ESAlias     string        // its alias (default moisson-datasets)
+	NoCache     bool          // no search result cache (measurements)
 	Log         *zap.Logger
 }
 
@@ -199,9 +200,19 @@ func Start(ctx context.Context, o Options) (*App, error) {
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	a.apiURL = "http://" + ln.Addr().String()
-	// Answers are cached until the next write (or 2 s): facet pages and
-	// coverage reports are asked again and again.
-	srv := &server.Server{Index: index.NewCache(a.idx, 2*time.Second, 512), Runs: a.runs, Log: a.log.Named("api"), JS: a.js, AdminToken: o.AdminToken, Ready: func(context.Context) error {
+	// Answers are cached until the next write to the index (the cache key
+	// holds the index generation; Elasticsearch written by another process
+	// has none: 1 s then): facet pages and coverage reports are asked again
+	// and again.
+	var searcher index.Searcher = a.idx
+	if !o.NoCache {
+		ttl := 10 * time.Minute
+		if _, ok := a.idx.(index.Generational); !ok {
+			ttl = time.Second
+		}
+		searcher = index.NewCache(a.idx, ttl, 1024)
+	}
+	srv := &server.Server{Index: searcher, Runs: a.runs, Log: a.log.Named("api"), JS: a.js, AdminToken: o.AdminToken, Ready: func(context.Context) error {
 		if !a.nc.IsConnected() {
 			return errors.New("nats: not connected")
 		}

@@ -72,7 +72,9 @@ func (s *Server) coverage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_parameter", err.Error())
 		return
 	}
-	rep, err := index.Coverage(r.Context(), s.Index, q, time.Now())
+	// Freshness windows to the minute, so that the searches behind a report
+	// are the same from one request to the next (and cached).
+	rep, err := index.Coverage(r.Context(), s.Index, q, time.Now().Truncate(time.Minute))
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -16,6 +16,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	_ "net/http/pprof"
 	"net/url"
 	"os"
 	"sort"
@@ -23,6 +24,7 @@ import (
 	"time"
 
 	"github.com/opendatafrance/moisson/app"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
 
@@ -56,8 +58,14 @@ func main() {
 	rate := flag.Int("rate", 200, "requests per second")
 	duration := flag.Duration("duration", 60*time.Second, "how long the load lasts")
 	esURL := flag.String("es-url", "", "index into this Elasticsearch (default: the embedded index)")
-	data := flag.String("data", "", "data directory (default: a temporary one)")
+	data := flag.String("data", "", "data directory, kept (default: a temporary one)")
+	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address while running")
+	hold := flag.Duration("hold", 0, "keep serving this long after the load (to look at it)")
+	noCache := flag.Bool("no-cache", false, "switch the search result cache off")
 	flag.Parse()
+	if *pprofAddr != "" {
+		go func() { fmt.Fprintln(os.Stderr, http.ListenAndServe(*pprofAddr, nil)) }()
+	}
 
 	dir := *data
 	if dir == "" {
@@ -69,7 +77,12 @@ func main() {
 		dir = d
 	}
 	ctx := context.Background()
-	probe, err := app.Start(ctx, app.Options{DataDir: dir, Addr: "127.0.0.1:0", Simulate: true, SimDatasets: 1, NoHarvest: true})
+	probeDir, err := os.MkdirTemp("", "moisson-loadtest-probe-")
+	if err != nil {
+		fail(err)
+	}
+	defer os.RemoveAll(probeDir)
+	probe, err := app.Start(ctx, app.Options{DataDir: probeDir, Addr: "127.0.0.1:0", Simulate: true, SimDatasets: 1, NoHarvest: true})
 	if err != nil {
 		fail(err)
 	}
@@ -80,12 +93,11 @@ func main() {
 		}
 	}
 	probe.Close()
-	os.RemoveAll(dir)
 	perSource := (*datasets + sources - 1) / sources
 	alias := fmt.Sprintf("moisson-loadtest-%d", time.Now().Unix())
 	start := time.Now()
 	a, err := app.Start(ctx, app.Options{DataDir: dir, Addr: "127.0.0.1:0", Simulate: true, SimDatasets: perSource,
-		Concurrency: 4, ESURL: *esURL, ESAlias: alias, Log: zap.NewNop()})
+		Concurrency: 4, ESURL: *esURL, ESAlias: alias, NoCache: *noCache, Log: zap.NewNop()})
 	if err != nil {
 		fail(err)
 	}
@@ -121,12 +133,16 @@ func main() {
 	var mu sync.Mutex
 	var results []result
 	var wg sync.WaitGroup
-	tick := time.NewTicker(time.Second / time.Duration(*rate))
-	defer tick.Stop()
-	end := time.Now().Add(*duration)
+	// Open loop: request i leaves at start + i/rate whatever happened to the
+	// others (a late sender catches up), so a slow server gets the full load.
+	interval := time.Second / time.Duration(*rate)
+	requests := int(*duration / interval)
+	begin := time.Now()
 	sent := 0
-	for time.Now().Before(end) {
-		<-tick.C
+	for i := 0; i < requests; i++ {
+		if d := time.Until(begin.Add(time.Duration(i) * interval)); d > 0 {
+			time.Sleep(d)
+		}
 		kind, u := request(a.APIURL(), rng)
 		sent++
 		wg.Add(1)
@@ -166,10 +182,28 @@ func main() {
 		fmt.Printf("%-9s %6d requests  p50 %7.1f ms  p99 %7.1f ms  max %7.1f ms  errors %d\n", name, len(ds),
 			ms(pct(0.50)), ms(pct(0.99)), ms(ds[len(ds)-1]), errs)
 	}
-	fmt.Printf("load: %d requests at %d/s for %s\n", sent, *rate, *duration)
+	fmt.Printf("load: %d requests at %d/s for %s (result cache: %s)\n", sent, *rate, *duration, map[bool]string{true: "off", false: "on"}[*noCache])
 	report("all", func(result) bool { return true })
 	for _, k := range []string{"fulltext", "filtered", "coverage"} {
 		report(k, func(r result) bool { return r.kind == k })
+	}
+	if mfs, err := prometheus.DefaultGatherer.Gather(); err == nil {
+		vals := map[string]float64{}
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				if m.GetCounter() != nil {
+					vals[mf.GetName()] += m.GetCounter().GetValue()
+				}
+			}
+		}
+		hits, misses := vals["moisson_search_cache_hits_total"], vals["moisson_search_cache_misses_total"]
+		if hits+misses > 0 {
+			fmt.Printf("searches behind the requests: %.0f, of which %.0f %% from the cache\n", hits+misses, 100*hits/(hits+misses))
+		}
+	}
+	if *hold > 0 {
+		fmt.Println("API on", a.APIURL(), "for", *hold)
+		time.Sleep(*hold)
 	}
 }
 
