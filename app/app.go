@@ -155,9 +155,11 @@ func Start(ctx context.Context, o Options) (*App, error) {
 	}
 
 	// The index.
-	if a.idx, err = open.Open(ctx, open.Spec{ESURL: o.ESURL, ESAlias: o.ESAlias, Path: filepath.Join(o.DataDir, "index"), Log: a.log.Named("index")}); err != nil {
-		return nil, err
+	idx, err := open.Open(ctx, open.Spec{ESURL: o.ESURL, ESAlias: o.ESAlias, Path: filepath.Join(o.DataDir, "index"), Log: a.log.Named("index")})
+	if err != nil {
+		return nil, err // (idx may be a typed nil: not kept for Close)
 	}
+	a.idx = idx
 
 	// The simulator, and the configuration pointed at it.
 	cfg := a.cfg
@@ -206,11 +208,13 @@ func Start(ctx context.Context, o Options) (*App, error) {
 	// and again.
 	var searcher index.Searcher = a.idx
 	if !o.NoCache {
-		ttl := 10 * time.Minute
+		ttl, aggregates := 10*time.Minute, time.Duration(0)
 		if _, ok := a.idx.(index.Generational); !ok {
-			ttl = time.Second
+			ttl, aggregates = 2*time.Second, 30*time.Second
 		}
-		searcher = index.NewCache(a.idx, ttl, 1024)
+		c := index.NewCache(a.idx, ttl, 1024)
+		c.AggregateTTL = aggregates
+		searcher = c
 	}
 	srv := &server.Server{Index: searcher, Runs: a.runs, Log: a.log.Named("api"), JS: a.js, AdminToken: o.AdminToken, Ready: func(context.Context) error {
 		if !a.nc.IsConnected() {

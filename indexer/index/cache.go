@@ -38,6 +38,10 @@ type Cache struct {
 	Searcher
 	ttl time.Duration
 	max int
+	// AggregateTTL, when longer than the TTL, applies to searches that only
+	// count (size ≤ 1: the facets of a report such as the coverage), which
+	// may be a little older than a page of results.
+	AggregateTTL time.Duration
 
 	mu       sync.Mutex
 	entries  map[string]*list.Element
@@ -92,10 +96,14 @@ func (c *Cache) Search(ctx context.Context, q Query) (*Result, error) {
 		key = fmt.Sprintf("g%d;%s", g.Generation(), key)
 	}
 	now := time.Now()
+	ttl := c.ttl
+	if q.Size <= 1 && c.AggregateTTL > ttl {
+		ttl = c.AggregateTTL
+	}
 	c.mu.Lock()
 	if el, ok := c.entries[key]; ok {
 		e := el.Value.(*cacheEntry)
-		if now.Sub(e.at) < c.ttl {
+		if now.Sub(e.at) < ttl {
 			c.lru.MoveToFront(el)
 			c.mu.Unlock()
 			metricCacheHits.Inc()

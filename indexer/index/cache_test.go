@@ -69,3 +69,28 @@ func TestCache(t *testing.T) {
 		t.Errorf("20 concurrent identical searches made %d calls", s2.calls.Load())
 	}
 }
+
+func TestCacheAggregateTTL(t *testing.T) {
+	ctx := context.Background()
+	s := &countingSearcher{}
+	c := NewCache(&noGen{s}, 50*time.Millisecond, 10)
+	c.AggregateTTL = time.Minute
+	page, counts := Query{Text: "a", Size: 20}, Query{Text: "a", Size: 1, Facets: []string{"territory"}}
+	c.Search(ctx, page)
+	c.Search(ctx, counts)
+	time.Sleep(80 * time.Millisecond)
+	c.Search(ctx, page)   // expired
+	c.Search(ctx, counts) // still fresh
+	if s.calls.Load() != 3 {
+		t.Errorf("%d calls, want 3", s.calls.Load())
+	}
+}
+
+// noGen hides Generation: a backend written by others.
+type noGen struct{ s *countingSearcher }
+
+func (n *noGen) Search(ctx context.Context, q Query) (*Result, error) { return n.s.Search(ctx, q) }
+func (n *noGen) Get(ctx context.Context, id string) (*moissonv1.Dataset, error) {
+	return n.s.Get(ctx, id)
+}
+func (n *noGen) Count(ctx context.Context) (int64, error) { return n.s.Count(ctx) }
