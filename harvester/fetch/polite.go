@@ -25,11 +25,17 @@ type host struct {
 	lim *rate.Limiter
 	sem chan struct{}
 
-	robotsOnce sync.Once
-	robots     *robotstxt.Group // nil: everything allowed
-	robotsAll  bool             // the robots.txt could not be read for a server error: all disallowed
-	robotsAt   time.Time
+	robotsMu  sync.Mutex
+	robots    *robotstxt.Group // nil: everything allowed
+	robotsAll bool             // the robots.txt could not be read for a server error: all disallowed
+	robotsAt  time.Time        // when it was read (zero: never)
 }
+
+// RobotsTTL is how long a host's robots.txt is trusted before it is read
+// again (a 5xx answer, which disallows everything, is retried sooner).
+const RobotsTTL = 24 * time.Hour
+
+const robotsRetry = 10 * time.Minute
 
 func (c *Client) host(u *url.URL) *host {
 	key := u.Scheme + "://" + u.Host
@@ -66,46 +72,19 @@ func (h *host) acquire(ctx context.Context) (release func(), err error) {
 	return func() { once.Do(func() { <-h.sem }) }, nil
 }
 
-// allowed reads the host's robots.txt once (RFC 9309: a 4xx means no
+// allowed reads the host's robots.txt, again every RobotsTTL (RFC 9309: a 4xx means no
 // rules; a 5xx or an unreachable server means everything is disallowed for
 // now) and checks the path.
 func (h *host) allowed(ctx context.Context, c *Client, u *url.URL) bool {
-	h.robotsOnce.Do(func() {
-		h.robotsAt = time.Now()
-		rctx, cancel := context.WithTimeout(ctx, c.opt.HeaderTimeout)
-		defer cancel()
-		req, err := http.NewRequestWithContext(rctx, http.MethodGet, u.Scheme+"://"+u.Host+"/robots.txt", nil)
-		if err != nil {
-			return
-		}
-		req.Header.Set("User-Agent", c.ua)
-		resp, err := c.http.Do(req)
-		if err != nil {
-			var re *RedirectError
-			if errors.As(err, &re) {
-				return // robots.txt elsewhere: no rules here
-			}
-			h.robotsAll = !errors.Is(err, ErrForbiddenAddress)
-			return
-		}
-		defer resp.Body.Close()
-		switch {
-		case resp.StatusCode >= 500:
-			h.robotsAll = true
-			return
-		case resp.StatusCode >= 400:
-			return
-		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 512<<10))
-		if err != nil {
-			return
-		}
-		data, err := robotstxt.FromStatusAndBytes(resp.StatusCode, body)
-		if err != nil {
-			return
-		}
-		h.robots = data.FindGroup(RobotsAgent)
-	})
+	h.robotsMu.Lock()
+	defer h.robotsMu.Unlock()
+	ttl := RobotsTTL
+	if h.robotsAll {
+		ttl = robotsRetry
+	}
+	if h.robotsAt.IsZero() || time.Since(h.robotsAt) > ttl {
+		h.readRobots(ctx, c, u)
+	}
 	if h.robotsAll {
 		return false
 	}
@@ -117,4 +96,42 @@ func (h *host) allowed(ctx context.Context, c *Client, u *url.URL) bool {
 		p += "?" + u.RawQuery
 	}
 	return h.robots.Test(p)
+}
+
+// readRobots reads the host's robots.txt (called with robotsMu held).
+func (h *host) readRobots(ctx context.Context, c *Client, u *url.URL) {
+	h.robotsAt, h.robots, h.robotsAll = time.Now(), nil, false
+	rctx, cancel := context.WithTimeout(ctx, c.opt.HeaderTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, u.Scheme+"://"+u.Host+"/robots.txt", nil)
+	if err != nil {
+		return
+	}
+	req.Header.Set("User-Agent", c.ua)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		var re *RedirectError
+		if errors.As(err, &re) {
+			return // robots.txt elsewhere: no rules here
+		}
+		h.robotsAll = !errors.Is(err, ErrForbiddenAddress)
+		return
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode >= 500:
+		h.robotsAll = true
+		return
+	case resp.StatusCode >= 400:
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 512<<10))
+	if err != nil {
+		return
+	}
+	data, err := robotstxt.FromStatusAndBytes(resp.StatusCode, body)
+	if err != nil {
+		return
+	}
+	h.robots = data.FindGroup(RobotsAgent)
 }
