@@ -1,7 +1,6 @@
 package rdf
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/xml"
 	"errors"
@@ -17,20 +16,47 @@ const xmlNS = "http://www.w3.org/XML/1998/namespace"
 
 var errTokenTooLarge = errors.New("token too large")
 
-// limitedByteReader feeds the XML decoder byte by byte and refuses to read
-// more than maxTokenSize bytes between two calls to reset, which bounds the
-// memory a single XML token (text, attribute, DOCTYPE...) can take.
+// limitedByteReader feeds the XML decoder byte by byte from its own buffer
+// and refuses to read more than maxTokenSize bytes between two calls to
+// reset, which bounds the memory a single XML token (text, attribute,
+// DOCTYPE...) can take. (Its own buffer rather than a bufio.Reader: the
+// decoder calls ReadByte for every byte of the document.)
 type limitedByteReader struct {
-	r *bufio.Reader
-	n int
+	src      io.Reader
+	buf      []byte
+	pos, end int
+	err      error
+	n        int
+}
+
+func newLimitedByteReader(r io.Reader) *limitedByteReader {
+	return &limitedByteReader{src: r, buf: make([]byte, 64<<10)}
 }
 
 func (l *limitedByteReader) ReadByte() (byte, error) {
+	if l.pos == l.end {
+		if err := l.fill(); err != nil {
+			return 0, err
+		}
+	}
 	l.n++
 	if l.n > maxTokenSize {
 		return 0, errTokenTooLarge
 	}
-	return l.r.ReadByte()
+	b := l.buf[l.pos]
+	l.pos++
+	return b, nil
+}
+
+func (l *limitedByteReader) fill() error {
+	for l.err == nil {
+		n, err := l.src.Read(l.buf)
+		l.pos, l.end, l.err = 0, n, err
+		if n > 0 {
+			return nil
+		}
+	}
+	return l.err
 }
 
 func (l *limitedByteReader) Read(p []byte) (int, error) {
@@ -126,7 +152,7 @@ func ParseRDFXML(r io.Reader, base string, h Handler) error {
 
 // ParseRDFXMLOpts is ParseRDFXML with options (lenient mode).
 func ParseRDFXMLOpts(r io.Reader, base string, opt Options, h Handler) error {
-	lr := &limitedByteReader{r: bufio.NewReaderSize(r, 64<<10)}
+	lr := newLimitedByteReader(r)
 	d := xml.NewDecoder(lr)
 	d.Strict = true
 	d.CharsetReader = charsetReader
