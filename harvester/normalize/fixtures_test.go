@@ -7,6 +7,7 @@ package normalize
 
 import (
 	"encoding/json"
+	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -32,32 +33,13 @@ var (
 func loadFixtures(t *testing.T) *fixtureCorpus {
 	t.Helper()
 	fixturesOnce.Do(func() {
-		wd, err := os.Getwd()
-		if err != nil {
-			fixturesErr = err.Error()
-			return
-		}
-		root := ""
-		for d := wd; ; d = filepath.Dir(d) {
-			if _, err := os.Stat(filepath.Join(d, "go.work")); err == nil {
-				root = d
-				break
-			}
-			if filepath.Dir(d) == d {
-				break
-			}
-		}
-		if root == "" {
-			fixturesErr = "no go.work above " + wd
-			return
-		}
-		dir := filepath.Join(root, "..", "shared", "fixtures", "real")
-		if _, err := os.Stat(dir); err != nil {
-			fixturesErr = "real fixtures not found at " + dir
+		dir := sharedtest.Path("fixtures", "real")
+		if dir == "" {
+			fixturesErr = "real fixtures not found at <repo root>/../shared/fixtures/real"
 			return
 		}
 		c := &fixtureCorpus{files: map[string]string{}, json: map[string][]string{}}
-		err = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
 				return err
 			}

@@ -3,6 +3,7 @@ package rdf
 import (
 	"bytes"
 	"errors"
+	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,22 +18,12 @@ func addSeeds(f *testing.F, suite string, files []string, inline ...string) {
 	for _, s := range inline {
 		f.Add([]byte(s))
 	}
-	dir, err := os.Getwd()
-	if err != nil {
+	dir := sharedtest.Path("w3c-rdf-tests", suite)
+	if dir == "" {
 		return
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return
-		}
-		dir = parent
-	}
 	for _, name := range files {
-		if b, err := os.ReadFile(filepath.Join(dir, "..", "shared", "w3c-rdf-tests", suite, name)); err == nil {
+		if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
 			f.Add(b)
 		}
 	}

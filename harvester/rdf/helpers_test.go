@@ -3,6 +3,7 @@ package rdf
 import (
 	"errors"
 	"fmt"
+	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,34 +15,7 @@ import (
 // skipped, unless CI=true where it is a failure.
 func sharedDir(tb testing.TB, name string) string {
 	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			dir = ""
-			break
-		}
-		dir = parent
-	}
-	var p string
-	if dir != "" {
-		p = filepath.Join(dir, "..", "shared", name)
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-	}
-	msg := fmt.Sprintf("test material %q not found (expected <repo root>/../shared/%s, repo root = directory containing go.work)", name, name)
-	if os.Getenv("CI") == "true" {
-		tb.Fatal(msg)
-	}
-	tb.Skip(msg)
-	return ""
+	return sharedtest.Require(tb, name)
 }
 
 func collect(parse func(Handler) error) ([]Triple, error) {

@@ -21,6 +21,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -259,32 +260,11 @@ var fixtureRows = []fixtureRow{
 		license: "unknown", modified: "2024-05-06T15:15:18Z", formats: []string{"CSV", "JSON"}},
 }
 
-// fixtureDir finds <repo root>/../shared/fixtures/real; it skips the test
-// when absent, or fails it under CI=true.
+// fixtureDir is <repo root>/../shared/fixtures/real (the test skips when it
+// is absent, or fails under CI=true).
 func fixtureDir(t *testing.T) string {
 	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := ""
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.work")); err == nil {
-			root = d
-			break
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	dir := filepath.Join(root, "..", "shared", "fixtures", "real")
-	if _, err := os.Stat(dir); root == "" || err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("real fixtures not found at %s (CI=true: they must be there)", dir)
-		}
-		t.Skipf("real fixtures not found at %s: skipped (set them up, see SOURCES.md)", dir)
-	}
-	return dir
+	return sharedtest.Fixtures(t)
 }
 
 type inspectResult struct {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -151,23 +152,20 @@ func TestHarvestTooLarge(t *testing.T) {
 
 // fixtureFiles lists the CKAN JSON fixtures of <repo root>/../shared/fixtures/real.
 func fixtureFiles(tb testing.TB) [][]byte {
-	wd, _ := os.Getwd()
-	for d := wd; filepath.Dir(d) != d; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.work")); err != nil {
-			continue
-		}
-		var out [][]byte
-		filepath.WalkDir(filepath.Join(d, "..", "shared", "fixtures", "real"), func(p string, e os.DirEntry, err error) error {
-			if err == nil && !e.IsDir() && strings.HasSuffix(p, ".json") {
-				if b, err := os.ReadFile(p); err == nil && sniff(b[:min(len(b), 8192)]) {
-					out = append(out, b)
-				}
-			}
-			return nil
-		})
-		return out
+	dir := sharedtest.Path("fixtures", "real")
+	if dir == "" {
+		return nil
 	}
-	return nil
+	var out [][]byte
+	filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err == nil && !e.IsDir() && strings.HasSuffix(p, ".json") {
+			if b, err := os.ReadFile(p); err == nil && sniff(b[:min(len(b), 8192)]) {
+				out = append(out, b)
+			}
+		}
+		return nil
+	})
+	return out
 }
 
 func FuzzCKANRead(f *testing.F) {

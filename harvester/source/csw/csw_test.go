@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -22,30 +23,11 @@ import (
 	"go.uber.org/zap"
 )
 
-func repoFixtures() string {
-	wd, _ := os.Getwd()
-	for d := wd; filepath.Dir(d) != d; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.work")); err == nil {
-			return filepath.Join(d, "..", "shared", "fixtures", "real")
-		}
-	}
-	return ""
-}
+func repoFixtures() string { return sharedtest.Path("fixtures", "real") }
 
-// fixtureDir skips the test when the real fixtures are absent (fails under CI=true).
 func fixtureDir(t testing.TB) string {
 	t.Helper()
-	dir := repoFixtures()
-	if dir != "" {
-		if _, err := os.Stat(dir); err == nil {
-			return dir
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("real fixtures not found (../shared/fixtures/real next to the repository)")
-	}
-	t.Skip("real fixtures not found (../shared/fixtures/real next to the repository); skipping")
-	return ""
+	return sharedtest.Fixtures(t)
 }
 
 type sink struct {

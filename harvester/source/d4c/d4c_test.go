@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -298,11 +299,5 @@ func FuzzReadD4C(f *testing.F) {
 }
 
 func realDir() string {
-	wd, _ := os.Getwd()
-	for d := wd; filepath.Dir(d) != d; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.work")); err == nil {
-			return filepath.Join(d, "..", "shared", "fixtures", "real", "opendatateam__udata-ods", "tests", "data")
-		}
-	}
-	return ""
+	return sharedtest.Path("fixtures", "real", "opendatateam__udata-ods", "tests", "data")
 }

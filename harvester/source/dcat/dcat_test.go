@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -115,23 +116,20 @@ func TestHarvestTooLarge(t *testing.T) {
 }
 
 func dcatFixtures(tb testing.TB) [][]byte {
-	wd, _ := os.Getwd()
-	for d := wd; filepath.Dir(d) != d; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.work")); err != nil {
-			continue
-		}
-		var out [][]byte
-		filepath.WalkDir(filepath.Join(d, "..", "shared", "fixtures", "real"), func(p string, e os.DirEntry, err error) error {
-			if err == nil && !e.IsDir() && strings.Contains(p, "/dcat/") {
-				if b, err := os.ReadFile(p); err == nil && len(b) < 64<<10 {
-					out = append(out, b)
-				}
-			}
-			return nil
-		})
-		return out
+	dir := sharedtest.Path("fixtures", "real")
+	if dir == "" {
+		return nil
 	}
-	return nil
+	var out [][]byte
+	filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err == nil && !e.IsDir() && strings.Contains(p, "/dcat/") {
+			if b, err := os.ReadFile(p); err == nil && len(b) < 64<<10 {
+				out = append(out, b)
+			}
+		}
+		return nil
+	})
+	return out
 }
 
 func FuzzDCATRead(f *testing.F) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
 	"io"
 	"os"
 	"os/exec"
@@ -165,24 +166,14 @@ _:d dcat:downloadURL <http://x/a.csv> .
 // fixtureDir is <repo root>/../shared/fixtures/real, or "" (test skipped
 // unless CI=true).
 func fixtureDir(t testing.TB) string {
-	wd, _ := os.Getwd()
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.work")); err == nil {
-			dir := filepath.Join(d, "..", "shared", "fixtures", "real")
-			if _, err := os.Stat(dir); err == nil {
-				return dir
-			}
-			break
+	dir := sharedtest.Path("fixtures", "real")
+	if dir == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("real fixtures not found (<repo root>/../shared/fixtures/real)")
 		}
-		if filepath.Dir(d) == d {
-			break
-		}
+		t.Log("real fixtures not found: fixture part skipped")
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("real fixtures not found (<repo root>/../shared/fixtures/real)")
-	}
-	t.Log("real fixtures not found: fixture part skipped")
-	return ""
+	return dir
 }
 
 // TestReadPeakRSS reads a generated 100k-dataset RDF/XML catalogue, streamed

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -72,31 +73,9 @@ func formats(r source.Record) []string {
 	return out
 }
 
-// fixtureDir is <repo root>/../shared/fixtures/real/<sub>; the test skips
-// without it, and fails under CI=true.
 func fixtureDir(t testing.TB, sub string) string {
 	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.work")); err == nil {
-			dir := filepath.Join(d, "..", "shared", "fixtures", "real", sub)
-			if _, err := os.Stat(dir); err == nil {
-				return dir
-			}
-			break
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("real fixtures %s not found", sub)
-	}
-	t.Skipf("real fixtures %s not found (set up ../shared/fixtures/real next to the repository)", sub)
-	return ""
+	return sharedtest.Fixtures(t, sub)
 }
 
 const testConfig = `
@@ -592,11 +571,5 @@ func FuzzReadODS(f *testing.F) {
 }
 
 func fixtureDirOrEmpty() string {
-	wd, _ := os.Getwd()
-	for d := wd; filepath.Dir(d) != d; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.work")); err == nil {
-			return filepath.Join(d, "..", "shared", "fixtures", "real", "opendatateam__udata-ods", "tests", "data")
-		}
-	}
-	return ""
+	return sharedtest.Path("fixtures", "real", "opendatateam__udata-ods", "tests", "data")
 }

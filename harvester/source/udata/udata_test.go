@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -21,28 +22,9 @@ import (
 	"go.uber.org/zap"
 )
 
-// fixtureDir is <repo root>/../shared/fixtures/real; the test skips when it
-// is absent, and fails under CI=true.
 func fixtureDir(t testing.TB) string {
 	t.Helper()
-	wd, _ := os.Getwd()
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.work")); err == nil {
-			dir := filepath.Join(d, "..", "shared", "fixtures", "real")
-			if _, err := os.Stat(dir); err == nil {
-				return dir
-			}
-			break
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("real fixtures not found (../shared/fixtures/real next to the repository)")
-	}
-	t.Skip("real fixtures not found (../shared/fixtures/real next to the repository); skipping")
-	return ""
+	return sharedtest.Fixtures(t)
 }
 
 type sink struct {
@@ -452,12 +434,4 @@ func FuzzReadUdata(f *testing.F) {
 	})
 }
 
-func fixtureDirQuiet() string {
-	wd, _ := os.Getwd()
-	for d := wd; filepath.Dir(d) != d; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.work")); err == nil {
-			return filepath.Join(d, "..", "shared", "fixtures", "real")
-		}
-	}
-	return ""
-}
+func fixtureDirQuiet() string { return sharedtest.Path("fixtures", "real") }
