@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
+	"github.com/opendatafrance/moisson/harvester/source/sourcetest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,17 +22,8 @@ import (
 	"go.uber.org/zap"
 )
 
-type sink struct {
-	recs     []source.Record
-	problems []source.Problem
-}
-
-func (s *sink) Page(string, int64) {}
-func (s *sink) Record(_ context.Context, r source.Record) error {
-	s.recs = append(s.recs, r)
-	return nil
-}
-func (s *sink) Problem(p source.Problem) { s.problems = append(s.problems, p) }
+// sink records what the adapter hands over.
+type sink = sourcetest.Sink
 
 func TestBarePackageDict(t *testing.T) {
 	doc := `{"name": "budget-2024", "title": "Budget primitif 2024", "title_translated": {"en": "Budget 2024", "fr": "Budget primitif 2024 (fr)"},
@@ -44,10 +36,10 @@ func TestBarePackageDict(t *testing.T) {
 	if err := Read(context.Background(), strings.NewReader(doc), "", &s); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.recs) != 1 {
-		t.Fatalf("%d records", len(s.recs))
+	if len(s.Recs) != 1 {
+		t.Fatalf("%d records", len(s.Recs))
 	}
-	d := s.recs[0].Dataset
+	d := s.Recs[0].Dataset
 	if d.GetTitle() != "Budget primitif 2024 (fr)" || d.GetLicense().GetNormalized() != "etalab-2.0" ||
 		d.GetPublisher().GetName() != "Ville de Nevers" || d.GetContactPoint().GetEmail() != "finances@nevers.fr" ||
 		d.GetModified().AsTime().Format("2006-01-02") != "2024-05-05" || len(d.GetConformsTo()) != 1 || d.GetLandingPage() != "" {
@@ -71,8 +63,8 @@ func TestNotPackages(t *testing.T) {
 		if !errors.As(err, &pe) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want a ParseError about %q", tc.doc, err, tc.want)
 		}
-		if len(s.recs) != 0 {
-			t.Errorf("%s: %d records", tc.doc, len(s.recs))
+		if len(s.Recs) != 0 {
+			t.Errorf("%s: %d records", tc.doc, len(s.Recs))
 		}
 	}
 }
@@ -145,8 +137,8 @@ func TestHarvestTooLarge(t *testing.T) {
 	if !errors.Is(err, fetch.ErrTooLarge) {
 		t.Fatalf("error %v, want fetch.ErrTooLarge", err)
 	}
-	if len(s.recs) == 0 || len(s.recs) > 300 {
-		t.Errorf("%d packages before the limit", len(s.recs))
+	if len(s.Recs) == 0 || len(s.Recs) > 300 {
+		t.Errorf("%d packages before the limit", len(s.Recs))
 	}
 }
 
@@ -183,7 +175,7 @@ func FuzzCKANRead(f *testing.F) {
 				t.Fatalf("error is not a ParseError with a reason: %T %v", err, err)
 			}
 		}
-		for _, r := range s.recs {
+		for _, r := range s.Recs {
 			if r.Dataset.GetOriginalId() == "" || r.Dataset.GetTitle() == "" || r.Dataset.GetLicense() == nil {
 				t.Fatalf("incomplete record %v", r.Dataset)
 			}

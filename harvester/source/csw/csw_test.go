@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
+	"github.com/opendatafrance/moisson/harvester/source/sourcetest"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,36 +30,11 @@ func fixtureDir(t testing.TB) string {
 	return sharedtest.Fixtures(t)
 }
 
-type sink struct {
-	mu       sync.Mutex
-	recs     []source.Record
-	problems []source.Problem
-	pages    []string
-	declared int64
-}
-
-func (s *sink) Page(u string, declared int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pages = append(s.pages, u)
-	s.declared = declared
-}
-
-func (s *sink) Record(_ context.Context, r source.Record) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.recs = append(s.recs, r)
-	return nil
-}
-
-func (s *sink) Problem(p source.Problem) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.problems = append(s.problems, p)
-}
+// sink records what the adapter hands over.
+type sink struct{ sourcetest.Sink }
 
 func (s *sink) byID(id string) *moissonv1.Dataset {
-	for _, r := range s.recs {
+	for _, r := range s.Recs {
 		if r.Dataset.OriginalId == id {
 			return r.Dataset
 		}
@@ -131,7 +106,7 @@ func TestReadFixtureCounts(t *testing.T) {
 				t.Fatal(err)
 			}
 			paging, norm := 0, 0
-			for _, p := range s.problems {
+			for _, p := range s.Problems {
 				switch p.Kind {
 				case source.KindPaging:
 					paging++
@@ -139,11 +114,11 @@ func TestReadFixtureCounts(t *testing.T) {
 					norm++
 				}
 			}
-			if len(s.recs) != c.records || s.declared != c.matched || paging != c.pagingProblems || norm != c.normaliseProblem {
+			if len(s.Recs) != c.records || s.Declared != c.matched || paging != c.pagingProblems || norm != c.normaliseProblem {
 				t.Errorf("%d records, matched %d, %d paging / %d other problems; want %d, %d, %d, %d: %v",
-					len(s.recs), s.declared, paging, norm, c.records, c.matched, c.pagingProblems, c.normaliseProblem, s.problems)
+					len(s.Recs), s.Declared, paging, norm, c.records, c.matched, c.pagingProblems, c.normaliseProblem, s.Problems)
 			}
-			for _, r := range s.recs {
+			for _, r := range s.Recs {
 				if r.Dataset.Title == "" || r.Dataset.OriginalId == "" || r.Dataset.License == nil {
 					t.Errorf("incomplete record %v", r.Dataset)
 				}
@@ -215,7 +190,7 @@ func TestReadISOFields(t *testing.T) {
 		t.Errorf("ISO 19115-3 record: %v", v)
 	}
 	withLinks := 0
-	for _, r := range s.recs {
+	for _, r := range s.Recs {
 		if len(r.Dataset.Distributions) > 0 {
 			withLinks++
 		}
@@ -279,10 +254,10 @@ func TestReadLatin1AndDC(t *testing.T) {
 	if err := Read(context.Background(), strings.NewReader(doc), "", s); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.recs) != 1 {
-		t.Fatalf("%d records %v", len(s.recs), s.problems)
+	if len(s.Recs) != 1 {
+		t.Fatalf("%d records %v", len(s.Recs), s.Problems)
 	}
-	d := s.recs[0].Dataset
+	d := s.Recs[0].Dataset
 	if d.Title != "Arrêtés municipaux" || d.Keywords[0] != "élections" || d.License.Normalized != "etalab-2.0" ||
 		formats(d) != "CSV" || d.Spatial.GetBbox().GetWest() != -1.7 || d.Spatial.GetBbox().GetNorth() != 47.3 {
 		t.Errorf("DC record: %v", d)
@@ -326,15 +301,15 @@ func TestHarvestSimulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.recs) != 120 || len(s.pages) != 3 || s.declared != 120 || len(s.problems) != 0 {
-		t.Fatalf("%d records, %d pages, declared %d, problems %v", len(s.recs), len(s.pages), s.declared, s.problems)
+	if len(s.Recs) != 120 || len(s.Pages) != 3 || s.Declared != 120 || len(s.Problems) != 0 {
+		t.Fatalf("%d records, %d pages, declared %d, problems %v", len(s.Recs), len(s.Pages), s.Declared, s.Problems)
 	}
-	if !strings.Contains(s.pages[1], "startPosition=51") || !strings.Contains(s.pages[1], "maxRecords=50") ||
-		!strings.Contains(s.pages[1], "outputSchema=http%3A%2F%2Fwww.isotc211.org%2F2005%2Fgmd") {
-		t.Errorf("page 2 URL %s", s.pages[1])
+	if !strings.Contains(s.Pages[1], "startPosition=51") || !strings.Contains(s.Pages[1], "maxRecords=50") ||
+		!strings.Contains(s.Pages[1], "outputSchema=http%3A%2F%2Fwww.isotc211.org%2F2005%2Fgmd") {
+		t.Errorf("page 2 URL %s", s.Pages[1])
 	}
 	byTitle := map[string]*moissonv1.Dataset{}
-	for _, r := range s.recs {
+	for _, r := range s.Recs {
 		byTitle[r.Dataset.Title] = r.Dataset
 	}
 	for _, g := range sim.Datasets("geobretagne-csw") {
@@ -361,12 +336,12 @@ func TestHarvestSimulator(t *testing.T) {
 	}
 	// Page size from the parameters; an empty catalogue.
 	_, src, env = simSource(t, "datara-csw", 7, map[string]string{"page_size": "3"})
-	if s, err := harvest(t, src, env); err != nil || len(s.recs) != 7 || len(s.pages) != 3 {
-		t.Errorf("page_size 3: %v, %d records, %d pages", err, len(s.recs), len(s.pages))
+	if s, err := harvest(t, src, env); err != nil || len(s.Recs) != 7 || len(s.Pages) != 3 {
+		t.Errorf("page_size 3: %v, %d records, %d pages", err, len(s.Recs), len(s.Pages))
 	}
 	_, src, env = simSource(t, "datara-csw", 0, nil)
-	if s, err := harvest(t, src, env); err != nil || len(s.recs) != 0 || s.declared != 0 {
-		t.Errorf("empty: %v, %d records", err, len(s.recs))
+	if s, err := harvest(t, src, env); err != nil || len(s.Recs) != 0 || s.Declared != 0 {
+		t.Errorf("empty: %v, %d records", err, len(s.Recs))
 	}
 }
 
@@ -374,14 +349,14 @@ func TestHarvestFaults(t *testing.T) {
 	sim, src, env := simSource(t, "picto-csw", 9, map[string]string{"page_size": "3"})
 	sim.SetFault("picto-csw", simulator.Fault{Status: 503, FromPage: 2})
 	s, err := harvest(t, src, env)
-	if source.KindOf(err) != source.KindHTTP || len(s.recs) != 3 {
-		t.Errorf("503 on page 2: %v (%s), %d records", err, source.KindOf(err), len(s.recs))
+	if source.KindOf(err) != source.KindHTTP || len(s.Recs) != 3 {
+		t.Errorf("503 on page 2: %v (%s), %d records", err, source.KindOf(err), len(s.Recs))
 	}
 	sim.ClearFaults()
 	sim.SetFault("picto-csw", simulator.Fault{TruncateAtPage: 3})
 	s, err = harvest(t, src, env)
-	if err == nil || len(s.recs) >= 9 {
-		t.Errorf("truncated page 3: %v, %d records", err, len(s.recs))
+	if err == nil || len(s.Recs) >= 9 {
+		t.Errorf("truncated page 3: %v, %d records", err, len(s.Recs))
 	}
 }
 
@@ -428,7 +403,7 @@ func TestPagingAnomalies(t *testing.T) {
 			out := &sink{}
 			err = cs.Harvest(context.Background(), out)
 			if source.KindOf(err) != source.KindPaging || !strings.Contains(err.Error(), c.want) {
-				t.Errorf("%v, want a paging error with %q (records %d)", err, c.want, len(out.recs))
+				t.Errorf("%v, want a paging error with %q (records %d)", err, c.want, len(out.Recs))
 			}
 		})
 	}
@@ -457,12 +432,12 @@ func FuzzReadCSW(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := &sink{}
 		err := Read(context.Background(), bytes.NewReader(data), "https://geo.example.org/geonetwork/srv/fre/csw", s)
-		for _, r := range s.recs {
+		for _, r := range s.Recs {
 			if r.Dataset.OriginalId == "" || r.Dataset.Title == "" || r.Dataset.License == nil {
 				t.Fatalf("incomplete record %v", r.Dataset)
 			}
 		}
-		if err != nil && len(s.pages) != 0 {
+		if err != nil && len(s.Pages) != 0 {
 			t.Fatal("a page reported after an error")
 		}
 	})

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
+	"github.com/opendatafrance/moisson/harvester/source/sourcetest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +14,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,32 +26,8 @@ import (
 	"go.uber.org/zap"
 )
 
-type sink struct {
-	mu       sync.Mutex
-	recs     []source.Record
-	pages    []string
-	totals   []int64
-	problems []source.Problem
-}
-
-func (s *sink) Page(u string, total int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pages, s.totals = append(s.pages, u), append(s.totals, total)
-}
-
-func (s *sink) Record(_ context.Context, r source.Record) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.recs = append(s.recs, r)
-	return nil
-}
-
-func (s *sink) Problem(p source.Problem) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.problems = append(s.problems, p)
-}
+// sink records what the adapter hands over.
+type sink = sourcetest.Sink
 
 const testConfig = `
 territories:
@@ -132,16 +108,16 @@ func TestHarvestSimulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(k.pages) != 3 || len(k.problems) != 0 || k.totals[0] != 230 {
-		t.Errorf("pages %v totals %v problems %v", k.pages, k.totals, k.problems)
+	if len(k.Pages) != 3 || len(k.Problems) != 0 || k.Totals[0] != 230 {
+		t.Errorf("pages %v totals %v problems %v", k.Pages, k.Totals, k.Problems)
 	}
 	want := h.sim.Datasets("larochelle-d4c")
-	if len(k.recs) != len(want) {
-		t.Fatalf("%d records, want %d", len(k.recs), len(want))
+	if len(k.Recs) != len(want) {
+		t.Fatalf("%d records, want %d", len(k.Recs), len(want))
 	}
 	evidence := 0
 	for i, d := range want {
-		r := k.recs[i]
+		r := k.Recs[i]
 		if r.Dataset.GetOriginalId() != d.ID || r.Dataset.GetTitle() != d.Title {
 			t.Fatalf("record %d: %s %q, want %s %q", i, r.Dataset.GetOriginalId(), r.Dataset.GetTitle(), d.ID, d.Title)
 		}
@@ -175,8 +151,8 @@ func TestHarvestServerErrorAtPage3(t *testing.T) {
 	h := newHarness(t, 230)
 	h.sim.SetFault("larochelle-d4c", simulator.Fault{Status: 503, FromPage: 3})
 	k, err := h.harvest(t)
-	if kindOf(err) != source.KindHTTP || len(k.recs) != 200 {
-		t.Fatalf("error %v after %d records, want an http error after 200", err, len(k.recs))
+	if kindOf(err) != source.KindHTTP || len(k.Recs) != 200 {
+		t.Fatalf("error %v after %d records, want an http error after 200", err, len(k.Recs))
 	}
 }
 
@@ -203,20 +179,20 @@ func TestHarvestShortPageAndLyingCount(t *testing.T) {
 	h := newHarness(t, 230)
 	h.rewrite(t, "rows=100&start=100", func(_ *int, r *[]json.RawMessage) { *r = (*r)[:60] })
 	k, err := h.harvest(t)
-	if kindOf(err) != source.KindPaging || len(k.recs) != 160 {
-		t.Fatalf("short page: %v, %d records", err, len(k.recs))
+	if kindOf(err) != source.KindPaging || len(k.Recs) != 160 {
+		t.Fatalf("short page: %v, %d records", err, len(k.Recs))
 	}
 
 	h = newHarness(t, 230)
 	h.rewrite(t, "rows=100&start=0", func(c *int, _ *[]json.RawMessage) { *c = 500 })
 	k, err = h.harvest(t)
-	if err != nil || len(k.problems) != 1 || !strings.Contains(k.problems[0].Message, "500 then 230") {
-		t.Fatalf("lying count: %v, problems %v", err, k.problems)
+	if err != nil || len(k.Problems) != 1 || !strings.Contains(k.Problems[0].Message, "500 then 230") {
+		t.Fatalf("lying count: %v, problems %v", err, k.Problems)
 	}
 	// Page 1 said 500, page 2 said 230: the walk ends complete at 230, with
 	// the change reported.
-	if len(k.recs) != 230 {
-		t.Errorf("%d records", len(k.recs))
+	if len(k.Recs) != 230 {
+		t.Errorf("%d records", len(k.Recs))
 	}
 }
 
@@ -240,10 +216,10 @@ func TestRead(t *testing.T) {
 	if err := d4c.Read(context.Background(), strings.NewReader(odsLike), "https://data.metropolegrenoble.fr/d4c/api/datasets/2.0/search/?rows=10", k); err != nil {
 		t.Fatal(err)
 	}
-	if len(k.recs) != 1 || len(k.problems) != 1 || k.totals[0] != 2 {
-		t.Fatalf("ODS-like: %d records, problems %v, totals %v", len(k.recs), k.problems, k.totals)
+	if len(k.Recs) != 1 || len(k.Problems) != 1 || k.Totals[0] != 2 {
+		t.Fatalf("ODS-like: %d records, problems %v, totals %v", len(k.Recs), k.Problems, k.Totals)
 	}
-	r := k.recs[0]
+	r := k.Recs[0]
 	if r.Dataset.GetLicense().GetNormalized() != "etalab-2.0" ||
 		r.Dataset.GetLandingPage() != "https://data.metropolegrenoble.fr/visualisation/information/?id=budget-primitif-2022" {
 		t.Errorf("ODS-like record %v", r.Dataset)
@@ -260,17 +236,17 @@ func TestRead(t *testing.T) {
 	if err := d4c.Read(context.Background(), strings.NewReader(ckanLike), "https://data.anfr.fr/d4c/api/datasets/2.0/search/", k); err != nil {
 		t.Fatal(err)
 	}
-	if len(k.recs) != 1 {
-		t.Fatalf("CKAN-like: %v %v", k.recs, k.problems)
+	if len(k.Recs) != 1 {
+		t.Fatalf("CKAN-like: %v %v", k.Recs, k.Problems)
 	}
-	d := k.recs[0].Dataset
+	d := k.Recs[0].Dataset
 	if d.GetTitle() != "Données sur les réseaux mobiles" || d.GetDescription() != "Hebdomadaire" ||
 		d.GetPublisher().GetName() != "ANFR" || d.GetDistributions()[0].GetFormat() != "CSV" ||
 		d.GetLandingPage() != "https://data.anfr.fr/visualisation/information/?id=observatoire_2g_3g_4g" {
 		t.Errorf("CKAN-like record %v", d)
 	}
-	if !reflect.DeepEqual(k.recs[0].Columns, []string{"sup_id", "generation"}) {
-		t.Errorf("columns %v", k.recs[0].Columns)
+	if !reflect.DeepEqual(k.Recs[0].Columns, []string{"sup_id", "generation"}) {
+		t.Errorf("columns %v", k.Recs[0].Columns)
 	}
 	for _, bad := range []string{`{"success": false, "error": {"message": "x"}, "result": []}`, `{"result": {"count": 3}}`, `[`, `{"result": {"results": [1,`} {
 		var pe *d4c.ParseError

@@ -5,12 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/opendatafrance/moisson/harvester/source/sourcetest"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,32 +23,8 @@ import (
 	"go.uber.org/zap"
 )
 
-type sink struct {
-	mu       sync.Mutex
-	recs     []source.Record
-	pages    []string
-	totals   []int64
-	problems []source.Problem
-}
-
-func (s *sink) Page(u string, total int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pages, s.totals = append(s.pages, u), append(s.totals, total)
-}
-
-func (s *sink) Record(_ context.Context, r source.Record) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.recs = append(s.recs, r)
-	return nil
-}
-
-func (s *sink) Problem(p source.Problem) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.problems = append(s.problems, p)
-}
+// sink records what the adapter hands over.
+type sink = sourcetest.Sink
 
 const testConfig = `
 territories:
@@ -131,15 +107,15 @@ func TestHarvestSimulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(k.pages) != 3 || len(k.problems) != 0 || h.sim.Requests("datarmor-datafair") != 3 {
-		t.Errorf("pages %v problems %v requests %d", k.pages, k.problems, h.sim.Requests("datarmor-datafair"))
+	if len(k.Pages) != 3 || len(k.Problems) != 0 || h.sim.Requests("datarmor-datafair") != 3 {
+		t.Errorf("pages %v problems %v requests %d", k.Pages, k.Problems, h.sim.Requests("datarmor-datafair"))
 	}
 	want := h.sim.Datasets("datarmor-datafair")
-	if len(k.recs) != len(want) {
-		t.Fatalf("%d records, want %d", len(k.recs), len(want))
+	if len(k.Recs) != len(want) {
+		t.Fatalf("%d records, want %d", len(k.Recs), len(want))
 	}
 	byTitle := map[string]source.Record{}
-	for _, r := range k.recs {
+	for _, r := range k.Recs {
 		byTitle[r.Dataset.GetTitle()] = r
 	}
 	evidence := 0
@@ -191,13 +167,13 @@ func TestHarvestCompletesDatasetsWithoutSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(k.recs) != 130 || len(k.problems) != 0 {
-		t.Fatalf("%d records, problems %v", len(k.recs), k.problems)
+	if len(k.Recs) != 130 || len(k.Problems) != 0 {
+		t.Fatalf("%d records, problems %v", len(k.Recs), k.Problems)
 	}
 	if n := h.sim.Requests("datarmor-select"); n != 2+130 {
 		t.Errorf("%d requests, want 2 pages + 130 documents", n)
 	}
-	for _, r := range k.recs {
+	for _, r := range k.Recs {
 		if len(r.Columns) == 0 || r.Dataset.GetPublisher().GetName() == "" {
 			t.Fatalf("%s: columns %v publisher %v", r.Dataset.GetOriginalId(), r.Columns, r.Dataset.GetPublisher())
 		}
@@ -213,8 +189,8 @@ func TestHarvestDocumentUnreadable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(k.recs) != 1 || len(k.problems) != 1 || k.problems[0].DatasetID != "nope" || k.problems[0].Kind != source.KindHTTP {
-		t.Fatalf("records %d problems %v", len(k.recs), k.problems)
+	if len(k.Recs) != 1 || len(k.Problems) != 1 || k.Problems[0].DatasetID != "nope" || k.Problems[0].Kind != source.KindHTTP {
+		t.Fatalf("records %d problems %v", len(k.Recs), k.Problems)
 	}
 }
 
@@ -222,8 +198,8 @@ func TestHarvestPagingAnomalies(t *testing.T) {
 	h := newHarness(t, 240)
 	h.sim.SetFault("datarmor-datafair", simulator.Fault{Status: 500, FromPage: 2})
 	k, err := h.harvest(t, "datarmor-datafair")
-	if kindOf(err) != source.KindHTTP || len(k.recs) != 100 {
-		t.Fatalf("500 at page 2: %v, %d records", err, len(k.recs))
+	if kindOf(err) != source.KindHTTP || len(k.Recs) != 100 {
+		t.Fatalf("500 at page 2: %v, %d records", err, len(k.Recs))
 	}
 
 	rewrite := func(h *harness, query string, edit func(count *int, results *[]json.RawMessage)) {
@@ -241,15 +217,15 @@ func TestHarvestPagingAnomalies(t *testing.T) {
 	h = newHarness(t, 240)
 	rewrite(h, "page=2&size=100&sort=createdAt%3A1", func(_ *int, r *[]json.RawMessage) { *r = (*r)[:10] })
 	k, err = h.harvest(t, "datarmor-datafair")
-	if kindOf(err) != source.KindPaging || len(k.recs) != 110 {
-		t.Fatalf("short page: %v, %d records", err, len(k.recs))
+	if kindOf(err) != source.KindPaging || len(k.Recs) != 110 {
+		t.Fatalf("short page: %v, %d records", err, len(k.Recs))
 	}
 
 	h = newHarness(t, 240)
 	rewrite(h, "page=3&size=100&sort=createdAt%3A1", func(c *int, _ *[]json.RawMessage) { *c = 900 })
 	k, err = h.harvest(t, "datarmor-datafair")
-	if kindOf(err) != source.KindPaging || len(k.problems) != 1 || len(k.recs) != 240 {
-		t.Fatalf("lying count: %v, problems %v, %d records", err, k.problems, len(k.recs))
+	if kindOf(err) != source.KindPaging || len(k.Problems) != 1 || len(k.Recs) != 240 {
+		t.Fatalf("lying count: %v, problems %v, %d records", err, k.Problems, len(k.Recs))
 	}
 }
 
@@ -275,10 +251,10 @@ func TestRead(t *testing.T) {
 		if err := datafair.Read(context.Background(), strings.NewReader(body), "https://datarmor.cotesdarmor.fr/data-fair/api/v1/datasets", k); err != nil {
 			t.Fatal(err)
 		}
-		if len(k.recs) != 1 {
-			t.Fatalf("%d records, problems %v", len(k.recs), k.problems)
+		if len(k.Recs) != 1 {
+			t.Fatalf("%d records, problems %v", len(k.Recs), k.Problems)
 		}
-		r := k.recs[0]
+		r := k.Recs[0]
 		d := r.Dataset
 		if d.GetLicense().GetNormalized() != "etalab-2.0" || d.GetModified().AsTime() != time.Date(2023, 5, 1, 9, 0, 0, 0, time.UTC) ||
 			d.GetTemporal().GetEnd() == nil || d.GetAccrualPeriodicity() != "monthly" || d.GetLandingPage() != "" {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
+	"github.com/opendatafrance/moisson/harvester/source/sourcetest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,17 +22,8 @@ import (
 	"go.uber.org/zap"
 )
 
-type sink struct {
-	recs     []source.Record
-	problems []source.Problem
-}
-
-func (s *sink) Page(string, int64) {}
-func (s *sink) Record(_ context.Context, r source.Record) error {
-	s.recs = append(s.recs, r)
-	return nil
-}
-func (s *sink) Problem(p source.Problem) { s.problems = append(s.problems, p) }
+// sink records what the adapter hands over.
+type sink = sourcetest.Sink
 
 func TestPOD(t *testing.T) {
 	doc := `{"@context": "https://project-open-data.cio.gov/v1.1/schema/catalog.jsonld", "@type": "dcat:Catalog",
@@ -50,10 +42,10 @@ func TestPOD(t *testing.T) {
 	if err := ReadDocument(context.Background(), strings.NewReader(doc), "data.json", &s); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.recs) != 2 || len(s.problems) != 1 {
-		t.Fatalf("%d records, %d problems, want 2 and 1 (the untitled one)", len(s.recs), len(s.problems))
+	if len(s.Recs) != 2 || len(s.Problems) != 1 {
+		t.Fatalf("%d records, %d problems, want 2 and 1 (the untitled one)", len(s.Recs), len(s.Problems))
 	}
-	d := s.recs[0].Dataset
+	d := s.Recs[0].Dataset
 	if d.GetTitle() != "Défibrillateurs" || d.GetDescription() != "DAE de la ville" || d.GetLicense().GetNormalized() != "etalab-2.0" ||
 		d.GetPublisher().GetName() != "Ville d'Evian" || d.GetContactPoint().GetEmail() != "sig@evian.fr" ||
 		d.GetSpatial().GetBbox().GetWest() != 6.57 || len(d.GetDistributions()) != 2 ||
@@ -61,7 +53,7 @@ func TestPOD(t *testing.T) {
 		d.GetDistributions()[1].GetFormat() != "JSON" || d.GetModified() == nil {
 		t.Errorf("record %v", d)
 	}
-	if d := s.recs[1].Dataset; d.GetPublisher().GetName() != "Mairie" || len(d.GetKeywords()) != 1 {
+	if d := s.Recs[1].Dataset; d.GetPublisher().GetName() != "Mairie" || len(d.GetKeywords()) != 1 {
 		t.Errorf("record %v", d)
 	}
 	// JSON-LD that is not POD still goes through json-gold.
@@ -80,10 +72,10 @@ func TestLenientGeoNetwork(t *testing.T) {
 	if err := ReadDocument(context.Background(), strings.NewReader(doc), "a.rdf", &s); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.recs) != 1 || len(s.problems) != 1 || !strings.Contains(s.problems[0].Message, "line 4") {
-		t.Fatalf("records %d, problems %+v", len(s.recs), s.problems)
+	if len(s.Recs) != 1 || len(s.Problems) != 1 || !strings.Contains(s.Problems[0].Message, "line 4") {
+		t.Fatalf("records %d, problems %+v", len(s.Recs), s.Problems)
 	}
-	if th := s.recs[0].Dataset.GetRawThemes(); len(th) == 0 || th[0] != "http://inspire.ec.europa.eu/theme/ef" {
+	if th := s.Recs[0].Dataset.GetRawThemes(); len(th) == 0 || th[0] != "http://inspire.ec.europa.eu/theme/ef" {
 		t.Errorf("themes %q", th)
 	}
 	// The strict parser still refuses it.
@@ -110,8 +102,8 @@ func TestHarvestTooLarge(t *testing.T) {
 	if !errors.Is(err, fetch.ErrTooLarge) {
 		t.Fatalf("error %v, want fetch.ErrTooLarge", err)
 	}
-	if len(s.recs) != 0 {
-		t.Errorf("%d datasets from a document cut by the limit (the catalogue is incomplete)", len(s.recs))
+	if len(s.Recs) != 0 {
+		t.Errorf("%d datasets from a document cut by the limit (the catalogue is incomplete)", len(s.Recs))
 	}
 }
 

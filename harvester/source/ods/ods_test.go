@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
+	"github.com/opendatafrance/moisson/harvester/source/sourcetest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,7 +15,6 @@ import (
 	"reflect"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,37 +29,12 @@ import (
 
 // ---- helpers -------------------------------------------------------------
 
-type sink struct {
-	mu       sync.Mutex
-	recs     []source.Record
-	pages    []string
-	totals   []int64
-	problems []source.Problem
-}
-
-func (s *sink) Page(u string, total int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pages = append(s.pages, u)
-	s.totals = append(s.totals, total)
-}
-
-func (s *sink) Record(_ context.Context, r source.Record) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.recs = append(s.recs, r)
-	return nil
-}
-
-func (s *sink) Problem(p source.Problem) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.problems = append(s.problems, p)
-}
+// sink records what the adapter hands over.
+type sink struct{ sourcetest.Sink }
 
 func (s *sink) byID() map[string]source.Record {
 	out := map[string]source.Record{}
-	for _, r := range s.recs {
+	for _, r := range s.Recs {
 		out[r.Dataset.GetOriginalId()] = r
 	}
 	return out
@@ -189,11 +164,11 @@ func TestReadRealFixtures(t *testing.T) {
 		if err := ods.Read(context.Background(), bytes.NewReader(b), "", k); err != nil {
 			t.Fatalf("%s: %v", file, err)
 		}
-		if len(k.recs) != n || len(k.problems) != 0 {
-			t.Errorf("%s: %d datasets, %d problems (%v), want %d", file, len(k.recs), len(k.problems), k.problems, n)
+		if len(k.Recs) != n || len(k.Problems) != 0 {
+			t.Errorf("%s: %d datasets, %d problems (%v), want %d", file, len(k.Recs), len(k.Problems), k.Problems, n)
 		}
-		if file == "no-data.json" && (len(k.totals) != 1 || k.totals[0] != 2) {
-			t.Errorf("no-data.json: declared %v, want nhits 2", k.totals)
+		if file == "no-data.json" && (len(k.Totals) != 1 || k.Totals[0] != 2) {
+			t.Errorf("no-data.json: declared %v, want nhits 2", k.Totals)
 		}
 		for id, r := range k.byID() {
 			all[id] = r
@@ -295,10 +270,10 @@ func TestReadV21(t *testing.T) {
 	if err := ods.Read(context.Background(), strings.NewReader(v21Page), base, k); err != nil {
 		t.Fatal(err)
 	}
-	if len(k.recs) != 2 || len(k.problems) != 1 || k.totals[0] != 3 {
-		t.Fatalf("%d records, problems %v, totals %v; want 2 records, 1 problem (dataset_id 17), total 3", len(k.recs), k.problems, k.totals)
+	if len(k.Recs) != 2 || len(k.Problems) != 1 || k.Totals[0] != 3 {
+		t.Fatalf("%d records, problems %v, totals %v; want 2 records, 1 problem (dataset_id 17), total 3", len(k.Recs), k.Problems, k.Totals)
 	}
-	r := k.recs[0]
+	r := k.Recs[0]
 	d := r.Dataset
 	if d.GetOriginalId() != "224400028_deliberations-2021" || d.GetPublisher().GetSiren() != "224400028" {
 		t.Errorf("id %q publisher %v", d.GetOriginalId(), d.GetPublisher())
@@ -336,7 +311,7 @@ func TestReadV21(t *testing.T) {
 	if len(m) != 1 || m[0].GetItem() != "scdl/deliberations" || m[0].GetEvidence() != "columns" {
 		t.Errorf("SCDL evidence from fields: %v (columns %v)", m, r.Columns)
 	}
-	odd := k.recs[1].Dataset
+	odd := k.Recs[1].Dataset
 	if odd.GetTitle() != "Deux, titres" || !reflect.DeepEqual(odd.GetKeywords(), []string{"un seul mot-clé"}) ||
 		odd.GetLicense().GetRaw() != "42" || len(odd.GetDistributions()) != 0 || odd.GetModified() != nil {
 		t.Errorf("lenient values: %v", odd)
@@ -351,11 +326,11 @@ func TestReadV20AndSingle(t *testing.T) {
 	if err := ods.Read(context.Background(), strings.NewReader(v20), "https://data.mulhouse-alsace.fr/api/v2/catalog/datasets", k); err != nil {
 		t.Fatal(err)
 	}
-	if len(k.recs) != 1 || k.recs[0].Dataset.GetTitle() != "Arbres" || k.recs[0].Dataset.GetLicense().GetNormalized() != "odbl-1.0" ||
-		k.recs[0].Dataset.GetPublisher().GetSiren() != "" {
-		t.Fatalf("v2.0: %v %v", k.recs, k.problems)
+	if len(k.Recs) != 1 || k.Recs[0].Dataset.GetTitle() != "Arbres" || k.Recs[0].Dataset.GetLicense().GetNormalized() != "odbl-1.0" ||
+		k.Recs[0].Dataset.GetPublisher().GetSiren() != "" {
+		t.Fatalf("v2.0: %v %v", k.Recs, k.Problems)
 	}
-	if got := k.recs[0].Dataset.GetDistributions()[0].GetUrl(); got != "https://data.mulhouse-alsace.fr/api/explore/v2.1/catalog/datasets/m2a_arbres/exports/csv" {
+	if got := k.Recs[0].Dataset.GetDistributions()[0].GetUrl(); got != "https://data.mulhouse-alsace.fr/api/explore/v2.1/catalog/datasets/m2a_arbres/exports/csv" {
 		t.Errorf("v2.0 export link %q", got)
 	}
 	for _, single := range []string{
@@ -363,8 +338,8 @@ func TestReadV20AndSingle(t *testing.T) {
 		`{"links": [], "dataset": {"dataset_id": "x", "metas": {"default": {"title": "X"}}}}`,
 	} {
 		k := &sink{}
-		if err := ods.Read(context.Background(), strings.NewReader(single), "", k); err != nil || len(k.recs) != 1 {
-			t.Errorf("%s: %v %d", single, err, len(k.recs))
+		if err := ods.Read(context.Background(), strings.NewReader(single), "", k); err != nil || len(k.Recs) != 1 {
+			t.Errorf("%s: %v %d", single, err, len(k.Recs))
 		}
 	}
 	for _, bad := range []string{`{"error_code": "ODSQLError", "message": "bad"}`, `{"results": [{"dataset_id": "a"}`, `"x"`, `{}`} {
@@ -383,13 +358,13 @@ func TestHarvestSimulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(k.pages) != 3 || len(k.problems) != 0 {
-		t.Errorf("pages %v problems %v", k.pages, k.problems)
+	if len(k.Pages) != 3 || len(k.Problems) != 0 {
+		t.Errorf("pages %v problems %v", k.Pages, k.Problems)
 	}
 	got := k.byID()
 	want := h.sim.Datasets("bretagne-ods")
-	if len(got) != len(want) || len(k.recs) != 250 {
-		t.Fatalf("%d records (%d distinct), want %d", len(k.recs), len(got), len(want))
+	if len(got) != len(want) || len(k.Recs) != 250 {
+		t.Fatalf("%d records (%d distinct), want %d", len(k.Recs), len(got), len(want))
 	}
 	columns := 0
 	for _, d := range want {
@@ -426,10 +401,10 @@ func TestHarvestSimulator(t *testing.T) {
 	}
 	// SIREN from the id prefix on the Département's portal.
 	k, err = h.harvest(t, "loire-atlantique-ods")
-	if err != nil || len(k.recs) != 30 {
-		t.Fatalf("loire-atlantique: %v, %d records", err, len(k.recs))
+	if err != nil || len(k.Recs) != 30 {
+		t.Fatalf("loire-atlantique: %v, %d records", err, len(k.Recs))
 	}
-	for _, r := range k.recs {
+	for _, r := range k.Recs {
 		if r.Dataset.GetPublisher().GetSiren() != "224400028" {
 			t.Fatalf("%s: publisher %v", r.Dataset.GetOriginalId(), r.Dataset.GetPublisher())
 		}
@@ -442,18 +417,18 @@ func TestHarvestPastTheWindowUsesTheExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(k.recs) != 320 || len(k.byID()) != 320 {
-		t.Fatalf("%d records, %d distinct, want 320", len(k.recs), len(k.byID()))
+	if len(k.Recs) != 320 || len(k.byID()) != 320 {
+		t.Fatalf("%d records, %d distinct, want 320", len(k.Recs), len(k.byID()))
 	}
 	// offset 0 limit 100, offset 100 limit 50 (window 150), then the export.
-	if len(k.pages) != 3 || !strings.Contains(k.pages[1], "limit=50") || !strings.Contains(k.pages[2], "/catalog/exports/json") {
-		t.Errorf("pages %v", k.pages)
+	if len(k.Pages) != 3 || !strings.Contains(k.Pages[1], "limit=50") || !strings.Contains(k.Pages[2], "/catalog/exports/json") {
+		t.Errorf("pages %v", k.Pages)
 	}
-	if len(k.problems) != 0 {
-		t.Errorf("problems %v", k.problems)
+	if len(k.Problems) != 0 {
+		t.Errorf("problems %v", k.Problems)
 	}
-	ids := make([]string, 0, len(k.recs))
-	for _, r := range k.recs {
+	ids := make([]string, 0, len(k.Recs))
+	for _, r := range k.Recs {
 		ids = append(ids, r.Dataset.GetOriginalId())
 	}
 	if !sort.StringsAreSorted(ids) {
@@ -470,8 +445,8 @@ func TestHarvestServerErrorAtPage2(t *testing.T) {
 	if kindOf(err) != source.KindHTTP || !strings.Contains(err.Error(), "offset=100") {
 		t.Fatalf("error %v, want an http error on page 2", err)
 	}
-	if len(k.recs) != 100 {
-		t.Errorf("%d records before the failure, want page 1's 100", len(k.recs))
+	if len(k.Recs) != 100 {
+		t.Errorf("%d records before the failure, want page 1's 100", len(k.Recs))
 	}
 }
 
@@ -497,8 +472,8 @@ func TestHarvestShortPage(t *testing.T) {
 	if kindOf(err) != source.KindPaging || !strings.Contains(err.Error(), "37 datasets of 100") {
 		t.Fatalf("error %v, want a paging error on the short page", err)
 	}
-	if len(k.recs) != 137 {
-		t.Errorf("%d records, want 137 handed over before the error", len(k.recs))
+	if len(k.Recs) != 137 {
+		t.Errorf("%d records, want 137 handed over before the error", len(k.Recs))
 	}
 }
 
@@ -513,21 +488,21 @@ func TestHarvestTotalThatLies(t *testing.T) {
 		t.Fatalf("error %v, want a paging error", err)
 	}
 	changes := 0
-	for _, p := range k.problems {
+	for _, p := range k.Problems {
 		if p.Kind == source.KindPaging && strings.Contains(p.Message, "changed") {
 			changes++
 		}
 	}
-	if changes != 2 || len(k.recs) != 250 {
-		t.Errorf("%d total changes reported (%v), %d records", changes, k.problems, len(k.recs))
+	if changes != 2 || len(k.Recs) != 250 {
+		t.Errorf("%d total changes reported (%v), %d records", changes, k.Problems, len(k.Recs))
 	}
 	// A total lower than the datasets served ends the walk at the total.
 	h2 := newHarness(t, map[string]int{"bretagne-ods": 250})
 	h2.rewrite(t, "/sim/bretagne-ods/api/explore/v2.1/catalog/datasets?limit=100&offset=0&order_by=dataset_id",
 		func(total *int, _ *[]json.RawMessage) { *total = 100 })
 	k, err = h2.harvest(t, "bretagne-ods")
-	if err != nil || len(k.recs) != 100 || len(k.pages) != 1 {
-		t.Errorf("lower total: %v, %d records, pages %v", err, len(k.recs), k.pages)
+	if err != nil || len(k.Recs) != 100 || len(k.Pages) != 1 {
+		t.Errorf("lower total: %v, %d records, pages %v", err, len(k.Recs), k.Pages)
 	}
 }
 

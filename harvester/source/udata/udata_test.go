@@ -5,12 +5,12 @@ import (
 	"context"
 	"errors"
 	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
+	"github.com/opendatafrance/moisson/harvester/source/sourcetest"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,36 +27,11 @@ func fixtureDir(t testing.TB) string {
 	return sharedtest.Fixtures(t)
 }
 
-type sink struct {
-	mu       sync.Mutex
-	recs     []source.Record
-	problems []source.Problem
-	pages    []string
-	declared int64
-}
-
-func (s *sink) Page(u string, declared int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pages = append(s.pages, u)
-	s.declared = declared
-}
-
-func (s *sink) Record(_ context.Context, r source.Record) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.recs = append(s.recs, r)
-	return nil
-}
-
-func (s *sink) Problem(p source.Problem) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.problems = append(s.problems, p)
-}
+// sink records what the adapter hands over.
+type sink struct{ sourcetest.Sink }
 
 func (s *sink) byTitle(prefix string) *moissonv1.Dataset {
-	for _, r := range s.recs {
+	for _, r := range s.Recs {
 		if strings.HasPrefix(r.Dataset.Title, prefix) {
 			return r.Dataset
 		}
@@ -81,8 +56,8 @@ func TestReadResultsFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.recs) != 15 || len(s.problems) != 0 || s.declared != 15 {
-		t.Fatalf("%d records, %d problems, declared %d; want 15, 0, 15: %v", len(s.recs), len(s.problems), s.declared, s.problems)
+	if len(s.Recs) != 15 || len(s.Problems) != 0 || s.Declared != 15 {
+		t.Fatalf("%d records, %d problems, declared %d; want 15, 0, 15: %v", len(s.Recs), len(s.Problems), s.Declared, s.Problems)
 	}
 	irve := s.byTitle("Mairie de Montluel - Borne de recharge")
 	if irve == nil {
@@ -117,7 +92,7 @@ func TestReadResultsFixture(t *testing.T) {
 	}
 	// A dataset udata harvested over DCAT keeps its remote IRI.
 	var harvested *moissonv1.Dataset
-	for _, r := range s.recs {
+	for _, r := range s.Recs {
 		if r.Dataset.OriginalId == "5fa9901b0d72fc70afa686ec" {
 			harvested = r.Dataset
 		}
@@ -138,8 +113,8 @@ func TestReadClientFixtures(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A topic's elements: the envelope is read (total 7), its 8 items are not datasets.
-	if len(s.recs) != 0 || len(s.problems) != 8 || s.declared != 7 {
-		t.Errorf("elements: %d records, %d problems, declared %d", len(s.recs), len(s.problems), s.declared)
+	if len(s.Recs) != 0 || len(s.Problems) != 8 || s.Declared != 7 {
+		t.Errorf("elements: %d records, %d problems, declared %d", len(s.Recs), len(s.Problems), s.Declared)
 	}
 	for _, name := range []string{"organization_metadata.json", "resource_metadata_api1.json"} {
 		_, err := readFile(t, filepath.Join(dir, "datagouv__datagouv_client/tests", name))
@@ -177,10 +152,10 @@ func TestReadShapes(t *testing.T) {
 	if err := Read(context.Background(), strings.NewReader(pageDoc), "https://www.data.gouv.fr/api/1/organizations/x/datasets/", s); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.recs) != 2 || len(s.problems) != 1 || s.declared != 3 {
-		t.Fatalf("%d records, %d problems (%v), declared %d", len(s.recs), len(s.problems), s.problems, s.declared)
+	if len(s.Recs) != 2 || len(s.Problems) != 1 || s.Declared != 3 {
+		t.Fatalf("%d records, %d problems (%v), declared %d", len(s.Recs), len(s.Problems), s.Problems, s.Declared)
 	}
-	d := s.recs[0].Dataset
+	d := s.Recs[0].Dataset
 	if d.License.Normalized != "etalab-2.0" || d.License.Raw != "lov2" || d.Spatial.GetInseeCode() != "44109" ||
 		d.Spatial.GetUri() != "fr:commune:44109" || d.Spatial.GetBbox().GetWest() != -1.64 || d.Spatial.GetBbox().GetNorth() != 47.29 {
 		t.Errorf("licence/spatial: %v %v", d.License, d.Spatial)
@@ -201,7 +176,7 @@ func TestReadShapes(t *testing.T) {
 		d.Distributions[1].DownloadUrl != "" || d.Distributions[1].Url != "https://api.example.org/deliberations" {
 		t.Errorf("distributions %v", d.Distributions)
 	}
-	o := s.recs[1].Dataset
+	o := s.Recs[1].Dataset
 	if o.Publisher.GetName() != "Jeanne Martin" || o.License.Normalized != "odbl-1.0" || o.AccrualPeriodicity != "" ||
 		len(o.Distributions) != 0 || o.LandingPage != "" {
 		t.Errorf("owner dataset: %v", o)
@@ -213,13 +188,13 @@ func TestReadShapes(t *testing.T) {
 	if err := Read(context.Background(), strings.NewReader(bare), "https://demo.data.gouv.fr/api/1/datasets/s/", s); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.recs) != 1 || s.recs[0].Dataset.License.Normalized != "etalab-1.0" ||
-		s.recs[0].Dataset.LandingPage != "https://demo.data.gouv.fr/fr/datasets/s/" {
-		t.Errorf("bare object: %v", s.recs)
+	if len(s.Recs) != 1 || s.Recs[0].Dataset.License.Normalized != "etalab-1.0" ||
+		s.Recs[0].Dataset.LandingPage != "https://demo.data.gouv.fr/fr/datasets/s/" {
+		t.Errorf("bare object: %v", s.Recs)
 	}
 	s = &sink{}
-	if err := Read(context.Background(), strings.NewReader("["+bare+","+bare+"]"), "", s); err != nil || len(s.recs) != 2 {
-		t.Errorf("list: %v, %d records", err, len(s.recs))
+	if err := Read(context.Background(), strings.NewReader("["+bare+","+bare+"]"), "", s); err != nil || len(s.Recs) != 2 {
+		t.Errorf("list: %v, %d records", err, len(s.Recs))
 	}
 	// Errors.
 	for doc, want := range map[string]string{
@@ -273,15 +248,15 @@ func TestHarvestSimulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.recs) != 230 || len(s.pages) != 3 || s.declared != 230 || len(s.problems) != 0 {
-		t.Fatalf("%d records, %d pages, declared %d, problems %v", len(s.recs), len(s.pages), s.declared, s.problems)
+	if len(s.Recs) != 230 || len(s.Pages) != 3 || s.Declared != 230 || len(s.Problems) != 0 {
+		t.Fatalf("%d records, %d pages, declared %d, problems %v", len(s.Recs), len(s.Pages), s.Declared, s.Problems)
 	}
-	if !strings.Contains(s.pages[0], "/api/1/organizations/megalis-bretagne/datasets/?") {
-		t.Errorf("first page %s", s.pages[0])
+	if !strings.Contains(s.Pages[0], "/api/1/organizations/megalis-bretagne/datasets/?") {
+		t.Errorf("first page %s", s.Pages[0])
 	}
 	gen := sim.Datasets("megalis-udata")
 	byTitle := map[string]*moissonv1.Dataset{}
-	for _, r := range s.recs {
+	for _, r := range s.Recs {
 		byTitle[r.Dataset.Title] = r.Dataset
 	}
 	declared, sirens := 0, 0
@@ -328,8 +303,8 @@ func TestHarvestSimulator(t *testing.T) {
 func TestHarvestEmptyAndUnknownOrg(t *testing.T) {
 	_, src, env := simSource(t, "annecy-udata", 0, nil)
 	s, err := harvest(t, src, env)
-	if err != nil || len(s.recs) != 0 || s.declared != 0 {
-		t.Errorf("empty organisation: %v, %d records, declared %d", err, len(s.recs), s.declared)
+	if err != nil || len(s.Recs) != 0 || s.Declared != 0 {
+		t.Errorf("empty organisation: %v, %d records, declared %d", err, len(s.Recs), s.Declared)
 	}
 	src.Params["organization"] = "no-such-org"
 	_, err = harvest(t, src, env)
@@ -342,14 +317,14 @@ func TestHarvestFaults(t *testing.T) {
 	sim, src, env := simSource(t, "megalis-udata", 30, map[string]string{"page_size": "10"})
 	sim.SetFault("megalis-udata", simulator.Fault{Status: 500, FromPage: 2})
 	s, err := harvest(t, src, env)
-	if source.KindOf(err) != source.KindHTTP || len(s.recs) != 10 {
-		t.Errorf("500 on page 2: %v, %d records", err, len(s.recs))
+	if source.KindOf(err) != source.KindHTTP || len(s.Recs) != 10 {
+		t.Errorf("500 on page 2: %v, %d records", err, len(s.Recs))
 	}
 	sim.ClearFaults()
 	sim.SetFault("megalis-udata", simulator.Fault{TruncateAtPage: 2})
 	s, err = harvest(t, src, env)
-	if err == nil || len(s.recs) >= 30 {
-		t.Errorf("truncated page 2: %v, %d records", err, len(s.recs))
+	if err == nil || len(s.Recs) >= 30 {
+		t.Errorf("truncated page 2: %v, %d records", err, len(s.Recs))
 	}
 }
 
@@ -423,12 +398,12 @@ func FuzzReadUdata(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := &sink{}
 		err := Read(context.Background(), bytes.NewReader(data), "https://www.data.gouv.fr/api/1/datasets/", s)
-		for _, r := range s.recs {
+		for _, r := range s.Recs {
 			if r.Dataset.OriginalId == "" || r.Dataset.Title == "" || r.Dataset.License == nil {
 				t.Fatalf("record without id, title or licence: %v", r.Dataset)
 			}
 		}
-		if err != nil && len(s.pages) != 0 {
+		if err != nil && len(s.Pages) != 0 {
 			t.Fatal("a page reported after an error")
 		}
 	})
