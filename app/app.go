@@ -285,18 +285,6 @@ func (a *App) RequestHarvest(ctx context.Context, sourceID string) error {
 	return worker.RequestHarvest(ctx, a.buckets, sourceID, "all-in-one")
 }
 
-// HarvestAll harvests every supported source once.
-func (a *App) HarvestAll(ctx context.Context) []*moissonv1.HarvestRun {
-	start := time.Now()
-	runs := a.runner.RunAll(ctx, a.cfg, a.opts.Concurrency)
-	var seen int64
-	for _, r := range runs {
-		seen += r.GetSeen()
-	}
-	a.log.Info("harvest of every source done", zap.Int("sources", len(runs)), zap.Int64("datasets", seen), zap.Duration("took", time.Since(start)))
-	return runs
-}
-
 // Harvest harvests one source once.
 func (a *App) Harvest(ctx context.Context, sourceID string) (*moissonv1.HarvestRun, error) {
 	src := a.cfg.Source(sourceID)

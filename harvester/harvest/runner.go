@@ -508,47 +508,6 @@ func deleteRecords(ctx context.Context, p Publisher, src *config.Source, runID s
 	return p.Flush(ctx)
 }
 
-// RunAll harvests every supported source once, at most concurrency at a time,
-// and returns the runs in configuration order.
-func (r *Runner) RunAll(ctx context.Context, cfg *config.Config, concurrency int, opt ...Options) []*moissonv1.HarvestRun {
-	if concurrency < 1 {
-		concurrency = 1
-	}
-	sources := cfg.Sources()
-	runs := make([]*moissonv1.HarvestRun, len(sources))
-	sem := make(chan struct{}, concurrency)
-	var wg sync.WaitGroup
-	for i, src := range sources {
-		if !Supported(src) {
-			reason := src.Disabled
-			if reason == "" {
-				reason = "no adapter for protocol " + src.Protocol + " yet"
-			}
-			r.Log.Info("source not harvested", zap.String("source", src.ID), zap.String("reason", reason))
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			defer func() { <-sem }()
-			runs[i] = r.Fork().Run(ctx, src, opt...)
-		}()
-	}
-	wg.Wait()
-	var out []*moissonv1.HarvestRun
-	for _, run := range runs {
-		if run != nil {
-			out = append(out, run)
-		}
-	}
-	return out
-}
-
 // Fork returns a runner for a concurrent run: same settings, its own
 // publisher window.
 func (r *Runner) Fork() *Runner {
