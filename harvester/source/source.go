@@ -127,3 +127,11 @@ func MarkIncremental(sink Sink) {
 		m.Incremental()
 	}
 }
+
+// SinkError marks an error the sink returned while an adapter was decoding
+// an answer, so that it is passed on as it is rather than mistaken for a
+// decoding or network error.
+type SinkError struct{ Err error }
+
+func (e SinkError) Error() string { return e.Err.Error() }
+func (e SinkError) Unwrap() error { return e.Err }

@@ -126,12 +126,12 @@ func (s *Source) readPage(ctx context.Context, u string, sink source.Sink) (int,
 	})
 	if err != nil {
 		var pe *ParseError
-		var se sinkError
+		var se source.SinkError
 		switch {
 		case errors.As(err, &pe):
 			return n, count, &source.Error{Kind: source.KindParse, URL: u, Err: err}
 		case errors.As(err, &se):
-			return n, count, se.err
+			return n, count, se.Err
 		case ctx.Err() != nil:
 			return n, count, err
 		}
@@ -139,11 +139,6 @@ func (s *Source) readPage(ctx context.Context, u string, sink source.Sink) (int,
 	}
 	return n, count, nil
 }
-
-type sinkError struct{ err error }
-
-func (e sinkError) Error() string { return e.err.Error() }
-func (e sinkError) Unwrap() error { return e.err }
 
 // ParseError is an answer that is not a D4C catalogue answer.
 type ParseError struct {
@@ -379,7 +374,7 @@ func (m *mapper) emit(ctx context.Context, u string, raw json.RawMessage, sink s
 		return nil
 	}
 	if err := sink.Record(ctx, rec); err != nil {
-		return sinkError{err}
+		return source.SinkError{Err: err}
 	}
 	return nil
 }
@@ -428,9 +423,9 @@ func Read(ctx context.Context, r io.Reader, base string, sink source.Sink) error
 	}
 	_, count, err := Decode(r, func(raw json.RawMessage) error { return m.emit(ctx, base, raw, sink) })
 	if err != nil {
-		var se sinkError
+		var se source.SinkError
 		if errors.As(err, &se) {
-			return se.err
+			return se.Err
 		}
 		return err
 	}

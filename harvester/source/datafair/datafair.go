@@ -143,12 +143,12 @@ func (s *Source) readPage(ctx context.Context, u string, sink source.Sink, seen 
 	})
 	if err != nil {
 		var pe *ParseError
-		var se sinkError
+		var se source.SinkError
 		switch {
 		case errors.As(err, &pe):
 			return n, count, &source.Error{Kind: source.KindParse, URL: u, Err: err}
 		case errors.As(err, &se):
-			return n, count, se.err
+			return n, count, se.Err
 		case ctx.Err() != nil:
 			return n, count, err
 		}
@@ -198,9 +198,9 @@ func (s *Source) complete(ctx context.Context, m Mapper, list []*Dataset, sink s
 			full[i] = d
 		}
 		if err := m.emit(ctx, u, full[i], sink); err != nil {
-			var se sinkError
+			var se source.SinkError
 			if errors.As(err, &se) {
-				return se.err
+				return se.Err
 			}
 			return err
 		}
@@ -224,11 +224,6 @@ func (s *Source) fetchOne(ctx context.Context, id string) (*Dataset, error) {
 	}
 	return &d, nil
 }
-
-type sinkError struct{ err error }
-
-func (e sinkError) Error() string { return e.err.Error() }
-func (e sinkError) Unwrap() error { return e.err }
 
 // ParseError is an answer that is not a Data Fair list answer.
 type ParseError struct {
@@ -430,7 +425,7 @@ func (m Mapper) emit(ctx context.Context, u string, d *Dataset, sink source.Sink
 		return nil
 	}
 	if err := sink.Record(ctx, rec); err != nil {
-		return sinkError{err}
+		return source.SinkError{Err: err}
 	}
 	return nil
 }
@@ -606,9 +601,9 @@ func Read(ctx context.Context, r io.Reader, base string, sink source.Sink) error
 		return m.emit(ctx, base, &d, sink)
 	})
 	if err != nil {
-		var se sinkError
+		var se source.SinkError
 		if errors.As(err, &se) {
-			return se.err
+			return se.Err
 		}
 		return err
 	}

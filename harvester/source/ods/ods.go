@@ -172,22 +172,15 @@ func wrapErr(ctx context.Context, u string, err error) error {
 	if errors.As(err, &pe) {
 		return &source.Error{Kind: source.KindParse, URL: u, Err: err}
 	}
-	var se sinkError
+	var se source.SinkError
 	if errors.As(err, &se) {
-		return se.err
+		return se.Err
 	}
 	if ctx.Err() != nil {
 		return err
 	}
 	return &source.Error{Kind: fetch.KindOf(err), URL: u, Err: err}
 }
-
-// sinkError marks an error returned by the sink, so it is not mistaken for
-// a read error.
-type sinkError struct{ err error }
-
-func (e sinkError) Error() string { return e.err.Error() }
-func (e sinkError) Unwrap() error { return e.err }
 
 // Mapper turns ODS datasets into records.
 type Mapper struct {
@@ -258,7 +251,7 @@ func (m Mapper) Emit(ctx context.Context, u string, it Item, sink source.Sink, s
 		return nil
 	}
 	if err := sink.Record(ctx, rec); err != nil {
-		return sinkError{err}
+		return source.SinkError{Err: err}
 	}
 	return nil
 }
@@ -464,9 +457,9 @@ func Read(ctx context.Context, r io.Reader, base string, sink source.Sink) error
 		return m.Emit(ctx, base, it, sink, nil, false)
 	})
 	if err != nil {
-		var se sinkError
+		var se source.SinkError
 		if errors.As(err, &se) {
-			return se.err
+			return se.Err
 		}
 		return err
 	}
