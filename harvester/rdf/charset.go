@@ -7,23 +7,41 @@ import (
 	"unicode/utf8"
 )
 
-// cp1252 maps bytes 0x80-0x9F of windows-1252 to Unicode (0 = undefined,
-// mapped to the C1 control of the same value as browsers do).
-var cp1252 = [32]rune{
-	0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
-	0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
+// Windows1252 and Latin9 (ISO-8859-15) give the runes of bytes 0x80-0xFF.
+// Bytes windows-1252 leaves undefined map to the C1 control of the same
+// value, as browsers do.
+var Windows1252, Latin9 [128]rune
+
+func init() {
+	for i := range 128 {
+		Windows1252[i] = rune(0x80 + i)
+		Latin9[i] = rune(0x80 + i)
+	}
+	for i, r := range []rune{0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8D, 0x017D, 0x8F,
+		0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178} {
+		Windows1252[i] = r
+	}
+	for b, r := range map[int]rune{0xA4: 0x20AC, 0xA6: 0x0160, 0xA8: 0x0161, 0xB4: 0x017D, 0xB8: 0x017E, 0xBC: 0x0152, 0xBD: 0x0153, 0xBE: 0x0178} {
+		Latin9[b-0x80] = r
+	}
 }
 
-// singleByteReader converts a single-byte encoding to UTF-8.
-type singleByteReader struct {
-	r       io.ByteReader
-	win1252 bool
-	asciiOK bool // us-ascii: reject bytes >= 0x80
-	pend    [4]byte
-	np, ip  int
+// SingleByteReader converts a single-byte encoding to UTF-8, byte by byte.
+type SingleByteReader struct {
+	r      io.ByteReader
+	table  *[128]rune // nil: US-ASCII, bytes >= 0x80 are errors
+	pend   [4]byte
+	np, ip int
 }
 
-func (s *singleByteReader) ReadByte() (byte, error) {
+// NewSingleByteReader reads r through table (Windows1252, Latin9), or as
+// strict US-ASCII when table is nil.
+func NewSingleByteReader(r io.ByteReader, table *[128]rune) *SingleByteReader {
+	return &SingleByteReader{r: r, table: table}
+}
+
+// ReadByte returns the next byte of the UTF-8 text.
+func (s *SingleByteReader) ReadByte() (byte, error) {
 	if s.ip < s.np {
 		b := s.pend[s.ip]
 		s.ip++
@@ -33,19 +51,16 @@ func (s *singleByteReader) ReadByte() (byte, error) {
 	if err != nil || b < 0x80 {
 		return b, err
 	}
-	if s.asciiOK {
+	if s.table == nil {
 		return 0, fmt.Errorf("byte 0x%02X is not US-ASCII", b)
 	}
-	r := rune(b)
-	if s.win1252 && b < 0xA0 && cp1252[b-0x80] != 0 {
-		r = cp1252[b-0x80]
-	}
-	s.np = utf8.EncodeRune(s.pend[:], r)
+	s.np = utf8.EncodeRune(s.pend[:], s.table[b-0x80])
 	s.ip = 1
 	return s.pend[0], nil
 }
 
-func (s *singleByteReader) Read(p []byte) (int, error) {
+// Read reads the UTF-8 text.
+func (s *SingleByteReader) Read(p []byte) (int, error) {
 	n := 0
 	for n < len(p) {
 		b, err := s.ReadByte()
@@ -88,11 +103,11 @@ func charsetReader(label string, input io.Reader) (io.Reader, error) {
 		// As in the WHATWG encoding standard, ISO-8859-1 is decoded as its
 		// windows-1252 superset: real-world files labelled latin-1 routinely
 		// contain 0x80-0x9F bytes meaning €, ’, œ...
-		return &singleByteReader{r: br, win1252: true}, nil
+		return NewSingleByteReader(br, &Windows1252), nil
 	case "windows-1252", "cp1252", "x-cp1252":
-		return &singleByteReader{r: br, win1252: true}, nil
+		return NewSingleByteReader(br, &Windows1252), nil
 	case "us-ascii", "ascii", "iso646-us":
-		return &singleByteReader{r: br, asciiOK: true}, nil
+		return NewSingleByteReader(br, nil), nil
 	case "utf8":
 		return input, nil
 	}

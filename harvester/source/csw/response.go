@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/opendatafrance/moisson/harvester/rdf"
 	"github.com/opendatafrance/moisson/harvester/source"
@@ -97,9 +96,9 @@ func ReadResponse(r io.Reader, opt Options, fn func(source.Record) error, proble
 	switch enc {
 	case "", "utf-8", "utf8":
 	case "iso-8859-1", "latin1", "latin-1", "windows-1252", "cp1252", "us-ascii", "ascii":
-		in = &latinReader{r: br, table: &cp1252}
+		in = rdf.NewSingleByteReader(br, &rdf.Windows1252)
 	case "iso-8859-15", "latin-9", "latin9":
-		in = &latinReader{r: br, table: &latin9}
+		in = rdf.NewSingleByteReader(br, &rdf.Latin9)
 	default:
 		return res, &ParseError{Line: 1, Msg: fmt.Sprintf("unsupported encoding %q (supported: UTF-8, ISO-8859-1/15, windows-1252)", enc)}
 	}
@@ -660,63 +659,4 @@ func (n *node) allText() string {
 	}
 	walk(n)
 	return b.String()
-}
-
-// ---- single-byte encodings --------------------------------------------------------
-
-// cp1252 is windows-1252 (used for ISO-8859-1 as browsers do); latin9 is
-// ISO-8859-15. Entries are the runes of bytes 0x80-0xFF.
-var cp1252, latin9 [128]rune
-
-func init() {
-	for i := range 128 {
-		cp1252[i] = rune(0x80 + i)
-		latin9[i] = rune(0x80 + i)
-	}
-	for i, r := range []rune{0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8D, 0x017D, 0x8F,
-		0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178} {
-		cp1252[i] = r
-	}
-	for b, r := range map[int]rune{0xA4: 0x20AC, 0xA6: 0x0160, 0xA8: 0x0161, 0xB4: 0x017D, 0xB8: 0x017E, 0xBC: 0x0152, 0xBD: 0x0153, 0xBE: 0x0178} {
-		latin9[b-0x80] = r
-	}
-}
-
-// latinReader converts a single-byte encoding to UTF-8.
-type latinReader struct {
-	r      io.ByteReader
-	table  *[128]rune
-	pend   [4]byte
-	np, ip int
-}
-
-func (l *latinReader) ReadByte() (byte, error) {
-	if l.ip < l.np {
-		b := l.pend[l.ip]
-		l.ip++
-		return b, nil
-	}
-	b, err := l.r.ReadByte()
-	if err != nil || b < 0x80 {
-		return b, err
-	}
-	l.np = utf8.EncodeRune(l.pend[:], l.table[b-0x80])
-	l.ip = 1
-	return l.pend[0], nil
-}
-
-func (l *latinReader) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		b, err := l.ReadByte()
-		if err != nil {
-			if n > 0 && err == io.EOF {
-				return n, nil
-			}
-			return n, err
-		}
-		p[n] = b
-		n++
-	}
-	return n, nil
 }
