@@ -78,7 +78,7 @@ func datasetQueryParams() []any {
 		filter("evidence", "How a SCDL match was found, as \"<SCDL item> <evidence>\" (evidence: declared, columns, title), e.g. \"scdl/budget declared\"."),
 		qparam("modified_after", "Modified on or after this date (2024-03-01) or time (RFC 3339).", obj{"type": "string", "examples": []string{"2024-03-01"}}, false),
 		qparam("modified_before", "Modified before this date (2024-03-01) or time (RFC 3339).", obj{"type": "string", "examples": []string{"2024-03-01"}}, false),
-		qparam("distinct", "true: one result per group of datasets that are the same one published on several portals.",
+		qparam("distinct", "true: also count datasets rather than records (distinct_total, and the facet counts): records of the same dataset published on several portals count once (README, Duplicates). The items are still every record, each with its same_as.",
 			obj{"type": "string", "enum": []string{"false", "true"}}, false),
 		qparam("sort", "relevance (default), -modified (newest first; modified is accepted as a synonym), title, or -quality (best metadata first; quality is a synonym).",
 			obj{"type": "string", "enum": []string{"relevance", "-modified", "modified", "title", "-quality", "quality"}}, false),
@@ -145,6 +145,7 @@ func openAPIDoc() obj {
 				"responses": obj{
 					"200": jsonBody("One page of results.", ref("SearchResult")),
 					"400": bad, "500": internal,
+					"422": errResp("distinct=true on a search whose results hold more duplicated records than one search resolves; narrow it."),
 				},
 			}},
 			"/v1/datasets/export": obj{"get": obj{

@@ -5,6 +5,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -131,6 +132,10 @@ func protoJSON(m proto.Message) json.RawMessage {
 type routeFunc func(pattern string, h http.HandlerFunc)
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, index.ErrTooManyGroups) {
+		writeError(w, http.StatusUnprocessableEntity, "too_many_duplicates", err.Error())
+		return
+	}
 	if s.Log != nil {
 		s.Log.Error("request failed", zap.String("path", r.URL.Path), zap.String("request_id", RequestID(r.Context())), zap.Error(err))
 	}

@@ -24,3 +24,27 @@ func Unique(list []string) []string {
 	}
 	return out
 }
+
+// Identifiers lists the other identifiers of a dataset (Dataset.identifiers):
+// the values trimmed, without blanks, repeats, and the values of own (its
+// original id and IRI, which the record already holds).
+func Identifiers(own []string, values ...string) []string {
+	var out []string
+	for _, v := range values {
+		v = strings.TrimSpace(v)
+		if v == "" || containsString(own, v) || containsString(out, v) {
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func containsString(list []string, v string) bool {
+	for _, s := range list {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}

@@ -83,7 +83,7 @@ const (
 	// FieldEvidence holds "<SCDL item> <evidence>" (e.g. "scdl/budget
 	// declared"): how each SCDL match was found (coverage).
 	FieldEvidence = "schema_evidence"
-	// FieldDupKey is the duplicate key (DupKey): records with the same key
+	// FieldDupKey holds the duplicate keys (DupKeys): records that share one
 	// are the same dataset.
 	FieldDupKey = "dup_key"
 	// FieldQualityScore is the quality score, as a decimal string (quality
@@ -99,9 +99,6 @@ var FacetFields = []string{FieldTerritory, FieldPublisher, FieldFormat, FieldLic
 // (the others count records).
 var DistinctFields = []string{FieldTerritory, FieldPublisher, FieldFormat, FieldLicense, FieldSource, FieldProtocol, FieldTheme, FieldSchema,
 	FieldMember, FieldPortal, FieldQuality, FieldHasData, FieldEvidence}
-
-// FacetDupSep separates the parts of Document.FacetDup values.
-const FacetDupSep = "\x1f"
 
 // DocValues are the values of a facet field in a document.
 func DocValues(d *Document, field string) []string {
@@ -134,7 +131,7 @@ func DocValues(d *Document, field string) []string {
 	case FieldEvidence:
 		return d.Evidence
 	case FieldDupKey:
-		return one(d.DupKey)
+		return d.DupKeys
 	case FieldQualityScore:
 		return one(d.ScoreKey)
 	}
@@ -177,9 +174,13 @@ type Query struct {
 	// modification date; zero means no bound. A dataset without a
 	// modification date matches no bound.
 	ModifiedAfter, ModifiedBefore time.Time
-	// Distinct makes Result.Distinct and the facet counts count distinct
-	// datasets (distinct duplicate keys) instead of records.
+	// Distinct makes Result.Distinct and the counts of the DistinctFields
+	// facets count distinct datasets (groups of records linked by shared
+	// duplicate keys, ApplyDistinct) instead of records.
 	Distinct bool
+	// FacetMinCount, when above 1, leaves out facet values counted fewer
+	// times.
+	FacetMinCount int
 	// Highlight asks for Result.Hits[i].Highlights.
 	Highlight bool
 	// SameAs asks for Result.Hits[i].SameAs.
@@ -200,7 +201,7 @@ type Hit struct {
 	// HighlightPost. Only fields where a word matched.
 	Highlights map[string][]string `json:"highlights,omitempty"`
 	// SameAs lists the ids of the other records of the same dataset
-	// (same duplicate key), sorted.
+	// (linked by shared duplicate keys, FillSameAs), sorted.
 	SameAs []string `json:"same_as,omitempty"`
 }
 
@@ -227,33 +228,29 @@ type Result struct {
 // Document is the flat form both backends index. Raw keeps the whole record
 // (protojson) so Get and Search return it as it was harvested.
 type Document struct {
-	ID          string   `json:"id"`
-	Title       string   `json:"title"`
-	TitleSort   string   `json:"title_sort"`
-	Description string   `json:"description"`
-	Keywords    []string `json:"keywords"`
-	Territory   string   `json:"territory"`
-	Source      string   `json:"source"`
-	Protocol    string   `json:"protocol"`
-	Portal      string   `json:"portal"`
-	Member      []string `json:"member"` // none or one: an empty value is not indexed
-	Publisher   string   `json:"publisher"`
-	Formats     []string `json:"format"`
-	License     string   `json:"license"`
-	Themes      []string `json:"theme"`
-	Schemas     []string `json:"schema"`
-	Evidence    []string `json:"schema_evidence"`
-	HasData     string   `json:"has_data"` // "true" or "false"
-	Quality     string   `json:"quality"`  // rating; "bad" when the record has none
-	Score       int      `json:"quality_score_n"`
-	ScoreKey    string   `json:"quality_score"`
-	DupKey      string   `json:"dup_key"`
-	// FacetDup holds "<field>\x1f<value>\x1f<dup key>" for each value of
-	// the DistinctFields: a backend without cardinality aggregations
-	// (bleve) counts distinct datasets per facet value from it.
-	FacetDup []string  `json:"facet_dup,omitempty"`
-	Modified time.Time `json:"modified"`
-	Version  int64     `json:"version"`
+	ID          string    `json:"id"`
+	Title       string    `json:"title"`
+	TitleSort   string    `json:"title_sort"`
+	Description string    `json:"description"`
+	Keywords    []string  `json:"keywords"`
+	Territory   string    `json:"territory"`
+	Source      string    `json:"source"`
+	Protocol    string    `json:"protocol"`
+	Portal      string    `json:"portal"`
+	Member      []string  `json:"member"` // none or one: an empty value is not indexed
+	Publisher   string    `json:"publisher"`
+	Formats     []string  `json:"format"`
+	License     string    `json:"license"`
+	Themes      []string  `json:"theme"`
+	Schemas     []string  `json:"schema"`
+	Evidence    []string  `json:"schema_evidence"`
+	HasData     string    `json:"has_data"` // "true" or "false"
+	Quality     string    `json:"quality"`  // rating; "bad" when the record has none
+	Score       int       `json:"quality_score_n"`
+	ScoreKey    string    `json:"quality_score"`
+	DupKeys     []string  `json:"dup_key"`
+	Modified    time.Time `json:"modified"`
+	Version     int64     `json:"version"`
 	// VersionKey is Version in decimal, for backends that would round a
 	// stored number through float64 (bleve).
 	VersionKey string `json:"version_key"`
@@ -266,6 +263,14 @@ func NewDocument(d *moissonv1.Dataset, version int64) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
+	doc := Flatten(d, version)
+	doc.Raw = string(raw)
+	return doc, nil
+}
+
+// Flatten is NewDocument without Raw: the fields a search filters and
+// counts on.
+func Flatten(d *moissonv1.Dataset, version int64) *Document {
 	doc := &Document{
 		ID:          d.GetId(),
 		Title:       d.GetTitle(),
@@ -281,7 +286,6 @@ func NewDocument(d *moissonv1.Dataset, version int64) (*Document, error) {
 		Themes:      d.GetThemes(),
 		Version:     version,
 		VersionKey:  strconv.FormatInt(version, 10),
-		Raw:         string(raw),
 	}
 	if doc.License == "" {
 		doc.License = "unknown"
@@ -299,14 +303,7 @@ func NewDocument(d *moissonv1.Dataset, version int64) (*Document, error) {
 	}
 	doc.Score = int(d.GetQuality().GetScore())
 	doc.ScoreKey = strconv.Itoa(doc.Score)
-	doc.DupKey = DupKey(d)
-	defer func() {
-		for _, f := range DistinctFields {
-			for _, v := range DocValues(doc, f) {
-				doc.FacetDup = append(doc.FacetDup, f+FacetDupSep+v+FacetDupSep+doc.DupKey)
-			}
-		}
-	}()
+	doc.DupKeys = DupKeys(d)
 	seen := map[string]bool{}
 	for _, dist := range d.GetDistributions() {
 		if f := dist.GetFormat(); f != "" && !seen[f] {
@@ -325,7 +322,7 @@ func NewDocument(d *moissonv1.Dataset, version int64) (*Document, error) {
 	if m := d.GetModified(); m != nil {
 		doc.Modified = m.AsTime().UTC()
 	}
-	return doc, nil
+	return doc
 }
 
 // Dataset decodes the record kept in a document.

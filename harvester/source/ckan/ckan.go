@@ -695,9 +695,14 @@ func (s *Source) Record(p *Package) (source.Record, error) {
 	if s.portal != "" && p.Name != "" {
 		d.LandingPage = s.portal + "/dataset/" + p.Name
 	}
+	page := d.LandingPage
 	if v := extras["landing_page"]; v != "" {
 		d.LandingPage = v
 	}
+	// A copy harvested elsewhere names its original by one of these (and
+	// the page on this portal, when the landing page is the original's).
+	d.Identifiers = normalize.Identifiers([]string{d.OriginalId, d.Uri, d.LandingPage}, string(p.Identifier),
+		extras["identifier"], extras["dcat_identifier"], extras["guid"], page)
 	for _, t := range p.Tags {
 		if name := normalize.First(t.DisplayName, t.Name); name != "" {
 			d.Keywords = append(d.Keywords, name)

@@ -284,6 +284,31 @@ func resolve(base, ref string) string {
 	return b.ResolveReference(r).String()
 }
 
+// nsOWL is the OWL namespace (owl:sameAs).
+const nsOWL = "http://www.w3.org/2002/07/owl#"
+
+// identifiers lists the other identifiers of the dataset s: every
+// dct:identifier, adms:identifier (a literal, or a node with its
+// skos:notation, as DCAT-AP writes it) and owl:sameAs, literal or IRI.
+func (g *graph) identifiers(s string, own ...string) []string {
+	var vals []string
+	for _, p := range []string{nsDCT + "identifier", nsADMS + "identifier", nsOWL + "sameAs"} {
+		for _, o := range g.objects(s, p) {
+			if o.Kind == rdf.Literal || o.Kind == rdf.IRI && p != nsADMS+"identifier" {
+				vals = append(vals, o.Value)
+			}
+			if p == nsADMS+"identifier" && o.Kind != rdf.Literal {
+				for _, n := range g.objects(key(o), nsSKOS+"notation") {
+					if n.Kind == rdf.Literal {
+						vals = append(vals, n.Value)
+					}
+				}
+			}
+		}
+	}
+	return normalize.Identifiers(own, vals...)
+}
+
 // dataset normalises the dcat:Dataset s.
 func (g *graph) dataset(s string) (source.Record, error) {
 	d := &moissonv1.Dataset{}
@@ -297,6 +322,7 @@ func (g *graph) dataset(s string) (source.Record, error) {
 	if d.OriginalId == "" {
 		return source.Record{}, errors.New("dataset without dct:identifier nor IRI")
 	}
+	d.Identifiers = g.identifiers(s, d.OriginalId, d.Uri)
 	d.Title = normalize.Text(g.literal(s, nsDCT+"title"))
 	if d.Title == "" {
 		return source.Record{}, fmt.Errorf("dataset %s has no dct:title", d.OriginalId)

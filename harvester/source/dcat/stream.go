@@ -54,6 +54,7 @@ var mapperPredicates = []string{
 	nsDCAT + "downloadURL", nsDCAT + "mediaType", nsDCT + "format", nsDCAT + "byteSize",
 	nsSKOS + "prefLabel", nsRDFS + "label", nsSchema + "name",
 	nsHydra + "next", nsHydra + "nextPage", nsHydra + "totalItems",
+	nsOWL + "sameAs", nsSKOS + "notation",
 }
 
 var predicateID = func() map[string]uint32 {

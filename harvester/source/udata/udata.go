@@ -620,6 +620,10 @@ func Normalise(d *Dataset, portal string) (source.Record, error) {
 	} else {
 		out.Uri = d.URI
 	}
+	// A harvested copy names its original: its id, URL and IRI there.
+	if h := d.Harvest; h != nil {
+		out.Identifiers = normalize.Identifiers([]string{out.OriginalId, out.Uri, out.LandingPage}, h.RemoteID, h.RemoteURL, h.URI, h.DctIdentifier)
+	}
 	for _, t := range d.Tags {
 		if t = strings.TrimSpace(t); t != "" {
 			out.Keywords = append(out.Keywords, t)

@@ -4,7 +4,6 @@
 package bleve
 
 import (
-	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -50,7 +49,7 @@ var _ index.Index = (*Index)(nil)
 // MappingVersion is bumped whenever Mapping or index.Document change; an
 // index on disk made with an older version is rebuilt from the records it
 // keeps when opened.
-const MappingVersion = 3
+const MappingVersion = 4
 
 var mappingKey = []byte("moisson:mapping-version")
 
@@ -223,7 +222,7 @@ func Mapping() mapping.IndexMapping {
 	doc.AddFieldMappingsAt("title", text(true))
 	doc.AddFieldMappingsAt("description", text(true))
 	doc.AddFieldMappingsAt("keywords", text(false))
-	for _, f := range append([]string{"title_sort", "facet_dup"}, index.FacetFields...) {
+	for _, f := range append([]string{"title_sort"}, index.FacetFields...) {
 		doc.AddFieldMappingsAt(f, kw())
 	}
 	score := bleve.NewNumericFieldMapping()
@@ -505,9 +504,6 @@ var sortFields = map[string][]string{
 	index.SortQuality:   {"-quality_score_n", "_id"},
 }
 
-// allTerms is the facet size that returns every value (distinct counts).
-const allTerms = 1 << 30
-
 // Search runs a query.
 func (x *Index) Search(ctx context.Context, q index.Query) (*index.Result, error) {
 	bq, err := x.buildQuery(q)
@@ -561,13 +557,11 @@ func (x *Index) Search(ctx context.Context, q index.Query) (*index.Result, error
 		if !index.IsFacetField(f) {
 			return nil, fmt.Errorf("unknown facet %q", f)
 		}
-		if !q.Distinct || !slices.Contains(index.DistinctFields, f) {
-			req.AddFacet(f, bleve.NewFacetRequest(f, facetSize))
+		n := facetSize
+		if q.Distinct && slices.Contains(index.DistinctFields, f) {
+			n = index.DistinctFacetSize(q.FacetSize)
 		}
-	}
-	if q.Distinct {
-		req.AddFacet("_distinct", bleve.NewFacetRequest(index.FieldDupKey, allTerms))
-		req.AddFacet("_facet_dup", bleve.NewFacetRequest("facet_dup", allTerms))
+		req.AddFacet(f, bleve.NewFacetRequest(f, n))
 	}
 	res, err := x.idx.SearchInContext(ctx, req)
 	if err != nil {
@@ -590,47 +584,14 @@ func (x *Index) Search(ctx context.Context, q index.Query) (*index.Result, error
 			out.NextCursor = ""
 		}
 	}
-	var distinct map[string]map[string]int64
-	if q.Distinct {
-		if fr := res.Facets["_distinct"]; fr != nil && fr.Terms != nil {
-			out.Distinct = int64(len(fr.Terms.Terms()))
-		}
-		distinct = map[string]map[string]int64{}
-		if fr := res.Facets["_facet_dup"]; fr != nil && fr.Terms != nil {
-			for _, t := range fr.Terms.Terms() {
-				parts := strings.SplitN(t.Term, index.FacetDupSep, 3)
-				if len(parts) != 3 {
-					continue
-				}
-				if distinct[parts[0]] == nil {
-					distinct[parts[0]] = map[string]int64{}
-				}
-				distinct[parts[0]][parts[1]]++
-			}
-		}
-	}
 	for _, f := range q.Facets {
 		list := []index.FacetCount{}
-		if counts, ok := distinct[f]; ok || (q.Distinct && slices.Contains(index.DistinctFields, f)) {
-			for k, n := range counts {
-				list = append(list, index.FacetCount{Key: k, Count: n})
-			}
-			slices.SortFunc(list, func(a, b index.FacetCount) int {
-				if a.Count != b.Count {
-					return cmp.Compare(b.Count, a.Count)
-				}
-				return strings.Compare(a.Key, b.Key)
-			})
-			if len(list) > facetSize {
-				list = list[:facetSize]
-			}
-			out.Facets[f] = list
-			continue
-		}
 		fr := res.Facets[f]
 		if fr != nil && fr.Terms != nil {
 			for _, t := range fr.Terms.Terms() {
-				list = append(list, index.FacetCount{Key: t.Term, Count: int64(t.Count)})
+				if t.Count >= q.FacetMinCount {
+					list = append(list, index.FacetCount{Key: t.Term, Count: int64(t.Count)})
+				}
 			}
 		}
 		out.Facets[f] = list
@@ -656,6 +617,11 @@ func (x *Index) Search(ctx context.Context, q index.Query) (*index.Result, error
 			if len(hl) > 0 {
 				out.Hits[i].Highlights = hl
 			}
+		}
+	}
+	if q.Distinct {
+		if err := index.ApplyDistinct(ctx, x.Search, q, out); err != nil {
+			return nil, err
 		}
 	}
 	if q.SameAs {

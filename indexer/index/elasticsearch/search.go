@@ -22,6 +22,9 @@ const (
 	maxSize          = 1000
 	defaultFacetSize = 10
 	maxFacetSize     = 1000
+	// maxDupKeyFacetSize bounds the shared duplicate keys one search
+	// returns (search.max_buckets is 65 536).
+	maxDupKeyFacetSize = 60000
 )
 
 // Query-time boosts of the full-text fields.
@@ -113,10 +116,6 @@ var highlight = map[string]any{
 	},
 }
 
-// precision of the cardinality aggregations (distinct counts): exact up to
-// about this many distinct datasets per bucket, within a few percent above.
-const cardinalityPrecision = 40000
-
 // searchBody builds the request of q; the sort order is returned normalised.
 func searchBody(q index.Query) (map[string]any, string, int, error) {
 	sort := q.Sort
@@ -185,18 +184,24 @@ func searchBody(q index.Query) (map[string]any, string, int, error) {
 		body["highlight"] = highlight
 	}
 	aggs := map[string]any{}
-	if q.Distinct {
-		aggs["_distinct"] = map[string]any{"cardinality": map[string]any{"field": index.FieldDupKey, "precision_threshold": cardinalityPrecision}}
-	}
 	if len(q.Facets) > 0 {
-		fsize := q.FacetSize
-		if fsize <= 0 {
-			fsize = defaultFacetSize
-		}
-		fsize = min(fsize, maxFacetSize)
 		for _, f := range q.Facets {
 			if !isFacetField(f) {
 				return nil, "", 0, fmt.Errorf("elasticsearch: unknown facet %q", f)
+			}
+			fsize := q.FacetSize
+			if fsize <= 0 {
+				fsize = defaultFacetSize
+			}
+			switch {
+			case f == index.FieldDupKey && q.FacetMinCount > 1:
+				// The keys shared by several records (index.ApplyDistinct):
+				// many, each in few records.
+				fsize = min(fsize, maxDupKeyFacetSize)
+			case q.Distinct && slices.Contains(index.DistinctFields, f):
+				fsize = min(index.DistinctFacetSize(fsize), maxFacetSize)
+			default:
+				fsize = min(fsize, maxFacetSize)
 			}
 			terms := map[string]any{
 				"field": f,
@@ -205,15 +210,12 @@ func searchBody(q index.Query) (map[string]any, string, int, error) {
 				"order": []any{map[string]any{"_count": "desc"}, map[string]any{"_key": "asc"}},
 				// Exact counts on several shards too, for the corpus sizes
 				// Moisson sees.
-				"shard_size": max(fsize*10, 1000),
+				"shard_size": min(max(fsize*10, 1000), maxDupKeyFacetSize),
 			}
-			agg := map[string]any{"terms": terms}
-			if q.Distinct && slices.Contains(index.DistinctFields, f) {
-				terms["order"] = []any{map[string]any{"distinct": "desc"}, map[string]any{"_key": "asc"}}
-				agg["aggs"] = map[string]any{"distinct": map[string]any{"cardinality": map[string]any{
-					"field": index.FieldDupKey, "precision_threshold": cardinalityPrecision}}}
+			if q.FacetMinCount > 1 {
+				terms["min_doc_count"] = q.FacetMinCount
 			}
-			aggs[f] = agg
+			aggs[f] = map[string]any{"terms": terms}
 		}
 	}
 	if len(aggs) > 0 {
@@ -235,13 +237,9 @@ type searchResponse struct {
 		} `json:"hits"`
 	} `json:"hits"`
 	Aggregations map[string]struct {
-		Value   float64 `json:"value"` // cardinality
 		Buckets []struct {
 			Key      string `json:"key"`
 			DocCount int64  `json:"doc_count"`
-			Distinct *struct {
-				Value int64 `json:"value"`
-			} `json:"distinct"`
 		} `json:"buckets"`
 	} `json:"aggregations"`
 }
@@ -292,17 +290,10 @@ func (x *Index) Search(ctx context.Context, q index.Query) (*index.Result, error
 		for _, f := range q.Facets {
 			counts := []index.FacetCount{}
 			for _, b := range resp.Aggregations[f].Buckets {
-				n := b.DocCount
-				if b.Distinct != nil {
-					n = b.Distinct.Value
-				}
-				counts = append(counts, index.FacetCount{Key: b.Key, Count: n})
+				counts = append(counts, index.FacetCount{Key: b.Key, Count: b.DocCount})
 			}
 			res.Facets[f] = counts
 		}
-	}
-	if q.Distinct {
-		res.Distinct = int64(resp.Aggregations["_distinct"].Value)
 	}
 	if q.Highlight && strings.TrimSpace(q.Text) != "" {
 		index.EnsureHits(res)
@@ -316,6 +307,11 @@ func (x *Index) Search(ctx context.Context, q index.Query) (*index.Result, error
 			if len(hl) > 0 {
 				res.Hits[i].Highlights = hl
 			}
+		}
+	}
+	if q.Distinct {
+		if err := index.ApplyDistinct(ctx, x.Search, q, res); err != nil {
+			return nil, err
 		}
 	}
 	if q.SameAs {

@@ -132,7 +132,6 @@ func (x *Index) bulkLines(op index.Op) (line map[string]bulkAction, doc *index.D
 	}
 	doc.ID = op.ID
 	doc.TitleSort = truncateUTF8(doc.TitleSort, maxSortKeyBytes)
-	doc.FacetDup = nil // bleve's; Elasticsearch counts distinct values with cardinality aggregations
 	return map[string]bulkAction{"index": action}, doc, nil
 }
 

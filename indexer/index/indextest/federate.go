@@ -21,9 +21,12 @@ import (
 //   - Highlight gives, for each item, the title (whole) and description
 //     fragments where a word matched, the matches between index.HighlightPre
 //     and index.HighlightPost, the rest HTML-escaped; nothing without text.
-//   - Distinct counts distinct duplicate keys among the hits (Result.Distinct)
-//     and per facet value (DistinctFields); Total still counts records.
-//   - SameAs lists, for each item, the other records with its duplicate key.
+//   - Distinct counts datasets among the hits (Result.Distinct) and per facet
+//     value (DistinctFields): groups of hits linked by shared duplicate keys
+//     (index.DupKeys) carried by at most index.MaxGroupKey hits; Total still
+//     counts records.
+//   - SameAs lists, for each item, the other records of its group over the
+//     whole index.
 //   - A cursor walk sees every record that was there before it started
 //     exactly once, whatever is added between its pages.
 
@@ -132,26 +135,66 @@ func (l *loaded) highlights(t *testing.T) {
 	}
 }
 
-// wantDistinct counts distinct duplicate keys among ids, overall and per
-// value of field.
+// groupsOf splits ids into datasets the way the index must: records that
+// share a duplicate key carried by at most index.MaxGroupKey of ids are in
+// one group, transitively. A brute-force oracle: group ids by a fixpoint.
+func (l *loaded) groupsOf(ids []string) map[string]int {
+	keys := map[string][]string{}
+	count := map[string]int{}
+	for _, d := range l.docs {
+		if slices.Contains(ids, d.ID) {
+			keys[d.ID] = d.DupKeys
+			for _, k := range d.DupKeys {
+				count[k]++
+			}
+		}
+	}
+	group := map[string]int{}
+	for i, id := range ids {
+		group[id] = i
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, a := range ids {
+			for _, b := range ids {
+				if group[a] == group[b] {
+					continue
+				}
+				for _, k := range keys[a] {
+					if count[k] <= index.MaxGroupKey && slices.Contains(keys[b], k) {
+						g := min(group[a], group[b])
+						group[a], group[b] = g, g
+						changed = true
+						break
+					}
+				}
+			}
+		}
+	}
+	return group
+}
+
+// wantDistinct counts the datasets among hits, overall and per value of
+// field (a group counts once for each value one of its records has).
 func (l *loaded) wantDistinct(field string, hits []string) (int64, []index.FacetCount) {
-	all := map[string]bool{}
-	per := map[string]map[string]bool{}
+	group := l.groupsOf(hits)
+	all := map[int]bool{}
+	per := map[string]map[int]bool{}
 	for _, d := range l.docs {
 		if !slices.Contains(hits, d.ID) {
 			continue
 		}
-		all[d.DupKey] = true
+		all[group[d.ID]] = true
 		for _, v := range docValues(d, field) {
 			if per[v] == nil {
-				per[v] = map[string]bool{}
+				per[v] = map[int]bool{}
 			}
-			per[v][d.DupKey] = true
+			per[v][group[d.ID]] = true
 		}
 	}
 	var out []index.FacetCount
-	for k, keys := range per {
-		out = append(out, index.FacetCount{Key: k, Count: int64(len(keys))})
+	for k, groups := range per {
+		out = append(out, index.FacetCount{Key: k, Count: int64(len(groups))})
 	}
 	slices.SortFunc(out, func(a, b index.FacetCount) int {
 		if a.Count != b.Count {
@@ -163,9 +206,26 @@ func (l *loaded) wantDistinct(field string, hits []string) (int64, []index.Facet
 }
 
 func (l *loaded) distinct(t *testing.T) {
-	// The fixtures hold two duplicated datasets.
-	if a, b := index.DupKey(l.byID[idArbres]), index.DupKey(l.byID[idArbresCopy]); a != b {
-		t.Fatalf("duplicate keys differ: %q, %q", a, b)
+	// The fixtures hold two records duplicated by title and publisher, one
+	// dataset under three titles linked by identifiers, and two records
+	// whose landing page is the portal's home page (not linked).
+	shared := func(a, b string) bool {
+		for _, k := range index.DupKeys(l.byID[a]) {
+			if slices.Contains(index.DupKeys(l.byID[b]), k) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, c := range [][2]string{{idArbres, idArbresCopy}, {idCadastreSolaire, idCadastreCopy}, {idRelais, idRelaisCopy}, {idRelaisCopy, idRelaisGeo}} {
+		if !shared(c[0], c[1]) {
+			t.Fatalf("%s and %s share no duplicate key: %q, %q", c[0], c[1], index.DupKeys(l.byID[c[0]]), index.DupKeys(l.byID[c[1]]))
+		}
+	}
+	for _, c := range [][2]string{{idRelais, idRelaisGeo}, {idSiteRootA, idSiteRootB}} {
+		if shared(c[0], c[1]) {
+			t.Fatalf("%s and %s share a duplicate key: %q, %q", c[0], c[1], index.DupKeys(l.byID[c[0]]), index.DupKeys(l.byID[c[1]]))
+		}
 	}
 	for _, q := range []index.Query{
 		{},
@@ -173,6 +233,10 @@ func (l *loaded) distinct(t *testing.T) {
 		{Text: "cadastre"},
 		{Filters: map[string][]string{index.FieldSource: {"val-de-marne-datagouv"}}},
 		{Text: "budget"},
+		{Text: "relais"},
+		{Filters: map[string][]string{index.FieldTerritory: {"loire-atlantique"}}},
+		{Filters: map[string][]string{index.FieldProtocol: {"ods", "csw"}}}, // the chain broken: ds-45 not selected
+		{Filters: map[string][]string{index.FieldDupKey: {"i:" + relaisUUID}}},
 	} {
 		q.Distinct = true
 		q.Facets = index.DistinctFields
@@ -197,10 +261,21 @@ func (l *loaded) distinct(t *testing.T) {
 			}
 		}
 	}
-	// The whole corpus: two records fewer than datasets.
+	// The whole corpus: four records fewer than datasets (two pairs, one
+	// group of three).
 	res := l.search(t, index.Query{Distinct: true, Size: 1})
-	if res.Distinct != int64(len(l.ds)-2) {
-		t.Errorf("Distinct over everything = %d, want %d", res.Distinct, len(l.ds)-2)
+	if res.Distinct != int64(len(l.ds)-4) {
+		t.Errorf("Distinct over everything = %d, want %d", res.Distinct, len(l.ds)-4)
+	}
+	// "relais": Rennes' "Parcs relais", and Nantes' under three titles: two
+	// datasets (the same title by another publisher is another dataset).
+	if res := l.search(t, index.Query{Text: "relais", Distinct: true}); res.Total != 4 || res.Distinct != 2 {
+		t.Errorf("q=relais: Total %d Distinct %d, want 4 records of 2 datasets", res.Total, res.Distinct)
+	}
+	// A small facet size keeps the first values by distinct count.
+	res = l.search(t, index.Query{Distinct: true, Facets: []string{index.FieldTerritory}, FacetSize: 2, Size: 1})
+	if _, want := l.wantDistinct(index.FieldTerritory, l.expected(nil)); !slices.Equal(res.Facets[index.FieldTerritory], want[:2]) {
+		t.Errorf("distinct territory facet, size 2: %v, want %v", res.Facets[index.FieldTerritory], want[:2])
 	}
 	// Without Distinct, facets count records.
 	res = l.search(t, index.Query{Facets: []string{index.FieldTerritory}, FacetSize: 100, Size: 1})
@@ -217,16 +292,22 @@ func (l *loaded) sameAs(t *testing.T) {
 	want := map[string][]string{
 		idArbres: {idArbresCopy}, idArbresCopy: {idArbres},
 		idCadastreSolaire: {idCadastreCopy}, idCadastreCopy: {idCadastreSolaire},
+		idRelais: {idRelaisCopy, idRelaisGeo}, idRelaisCopy: {idRelais, idRelaisGeo}, idRelaisGeo: {idRelais, idRelaisCopy},
 	}
 	for i, d := range res.Items {
 		if got := res.Hits[i].SameAs; !slices.Equal(got, want[d.GetId()]) {
 			t.Errorf("%s same_as %v, want %v", d.GetId(), got, want[d.GetId()])
 		}
 	}
-	// The other record counts even when the query does not select it.
+	// The other records count even when the query does not select them,
+	// through a record it does not select either.
 	res = l.search(t, index.Query{Text: "arbres", SameAs: true, Filters: map[string][]string{index.FieldSource: {"val-de-marne-datagouv"}}})
 	if len(res.Items) != 1 || len(res.Hits) != 1 || !slices.Equal(res.Hits[0].SameAs, []string{idArbres}) {
 		t.Errorf("q=arbres source=datagouv: %v %+v, want %s same as %s", ids(res.Items), res.Hits, idArbresCopy, idArbres)
+	}
+	res = l.search(t, index.Query{SameAs: true, Filters: map[string][]string{index.FieldProtocol: {"csw"}}})
+	if len(res.Items) != 1 || !slices.Equal(res.Hits[0].SameAs, []string{idRelais, idRelaisCopy}) {
+		t.Errorf("protocol=csw: %v %+v, want %s same as %s and %s", ids(res.Items), res.Hits, idRelaisGeo, idRelais, idRelaisCopy)
 	}
 }
 

@@ -2,6 +2,7 @@ package indextest
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
@@ -21,6 +22,8 @@ type fixture struct {
 	scdl               []string
 	source             string // "" = <territory>-<protocol>
 	noDate             bool   // no modification date
+	landing            string // "" = a page of its own on the territory's portal
+	identifiers        []string
 }
 
 // Named fixtures the checks refer to (index in fixtures + 1 = the number in
@@ -45,6 +48,16 @@ const (
 	idArbresCopy           = "ds-41" // the same dataset on data.gouv.fr
 	idCadastreCopy         = "ds-42" // the same dataset through another portal
 	idNoDate               = "ds-43" // no modification date, no distribution
+	// One dataset under three titles, linked by identifiers only: ds-45
+	// (data.gouv.fr) names ds-44's landing page as its original, and ds-46
+	// (a GeoNetwork record) shares a UUID with ds-45.
+	idRelais      = "ds-44"
+	idRelaisCopy  = "ds-45"
+	idRelaisGeo   = "ds-46"
+	idSiteRootA   = "ds-47" // ds-47 and ds-48 give the portal's home page as landing page: not the same dataset
+	idSiteRootB   = "ds-48"
+	relaisUUID    = "5a26b0f6-0ccf-46ad-ac58-734054b91977"
+	relaisLanding = "https://data.loire-atlantique.example.fr/datasets/orig-44"
 )
 
 var fixtures = []fixture{
@@ -179,6 +192,22 @@ var fixtures = []fixture{
 	{title: "Note de synthèse des séances", description: "Résumé des séances, sans fichier joint.",
 		keywords: []string{"synthèse"}, territory: "paca", publisher: "Région Sud", protocol: "ckan", license: "",
 		themes: []string{"GOVE"}, noDate: true},
+	{title: "Parcs relais", description: "Places et taux d'occupation des parkings P+R.",
+		keywords: []string{"mobilité"}, territory: "loire-atlantique", publisher: "Nantes Métropole", protocol: "ods", license: "odbl-1.0",
+		formats: []string{"CSV", "JSON"}, themes: []string{"TRAN"}},
+	{title: "P+R de l'agglomération nantaise", description: "Parkings relais : capacité et occupation en temps réel.",
+		keywords: []string{"mobilité"}, territory: "loire-atlantique", publisher: "Nantes Métropole", protocol: "udata", license: "odbl-1.0",
+		formats: []string{"CSV"}, themes: []string{"TRAN"}, source: "loire-atlantique-datagouv",
+		identifiers: []string{"HTTP://www.data.loire-atlantique.example.fr/datasets/orig-44/", "urn:uuid:" + relaisUUID}},
+	{title: "Localisation des parcs relais", description: "Emprises des parkings relais de la métropole.",
+		keywords: []string{"mobilité"}, territory: "loire-atlantique", publisher: "Loire-Atlantique", protocol: "csw", license: "etalab-2.0",
+		formats: []string{"SHP"}, themes: []string{"TRAN"}, identifiers: []string{strings.ToUpper(relaisUUID)}},
+	{title: "Aires de covoiturage", description: "Aires aménagées pour le covoiturage.",
+		keywords: []string{"mobilité"}, territory: "paca", publisher: "Région Sud", protocol: "ckan", license: "etalab-2.0",
+		formats: []string{"CSV"}, themes: []string{"TRAN"}, landing: "https://data.paca.example.fr/"},
+	{title: "Bornes de recharge", description: "Points de recharge pour véhicules électriques.",
+		keywords: []string{"mobilité"}, territory: "paca", publisher: "Région Sud", protocol: "ckan", license: "etalab-2.0",
+		formats: []string{"CSV"}, themes: []string{"TRAN"}, landing: "https://data.paca.example.fr/"},
 }
 
 // fixtureID is the id of the i-th fixture (0-based).
@@ -216,6 +245,7 @@ func Datasets() []*moissonv1.Dataset {
 			License:     &moissonv1.License{Raw: f.license, Normalized: f.license},
 			Issued:      timestamppb.New(fixtureEpoch.AddDate(-1, 0, i)),
 			Modified:    timestamppb.New(modified),
+			Identifiers: f.identifiers,
 			HarvestedAt: timestamppb.New(fixtureEpoch.AddDate(2, 0, 0)),
 			RunId:       "run-1",
 			ContentHash: fmt.Sprintf("hash-%d", i+1),
@@ -223,6 +253,9 @@ func Datasets() []*moissonv1.Dataset {
 		}
 		if i%2 == 0 {
 			d.MemberId = "member-" + f.territory
+		}
+		if f.landing != "" {
+			d.LandingPage = f.landing
 		}
 		if f.noDate {
 			d.Modified = nil

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) index.Index, settle func(index.In
 	t.Run("WriteItems", s.writeItems)
 	t.Run("DeleteThenLateUpsert", s.deleteThenLateUpsert)
 	t.Run("CursorUnderWrites", s.cursorUnderWrites)
+	t.Run("Groups", s.groups)
 }
 
 type suite struct {
@@ -376,7 +377,8 @@ func (l *loaded) filters(t *testing.T) {
 		{index.FieldHasData: {"false"}},
 		{index.FieldHasData: {"true"}, index.FieldFormat: {"PDF"}},
 		{index.FieldEvidence: {"scdl/budget declared"}},
-		{index.FieldDupKey: {index.DupKey(l.byID[idArbres])}},
+		{index.FieldDupKey: {index.DupKeys(l.byID[idArbres])[0]}},
+		{index.FieldDupKey: {"i:" + relaisUUID}},
 		{index.FieldQualityScore: {"0"}},
 	}
 	for _, f := range cases {

@@ -144,6 +144,12 @@ type Dataset struct {
 	Uri         string `protobuf:"bytes,7,opt,name=uri,proto3" json:"uri,omitempty"`                                    // DCAT resource IRI, if any
 	MemberId    string `protobuf:"bytes,8,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`          // member organisation of the territory that runs the portal
 	Protocol    string `protobuf:"bytes,9,opt,name=protocol,proto3" json:"protocol,omitempty"`                          // protocol of the source (ckan, dcat, ods, ...)
+	// Other identifiers the source gives for the dataset, besides original_id
+	// and uri: dct:identifier, adms:identifier and owl:sameAs values; for a
+	// copy harvested from another portal, the original's IRI, URL or id
+	// (udata harvest.remote_url/remote_id/uri/dct_identifier, CKAN extras
+	// guid/identifier/uri). Duplicate detection reads them (indexer, DupKeys).
+	Identifiers []string `protobuf:"bytes,22,rep,name=identifiers,proto3" json:"identifiers,omitempty"`
 	// Description.
 	Title        string        `protobuf:"bytes,10,opt,name=title,proto3" json:"title,omitempty"`
 	Description  string        `protobuf:"bytes,11,opt,name=description,proto3" json:"description,omitempty"`
@@ -266,6 +272,13 @@ func (x *Dataset) GetProtocol() string {
 		return x.Protocol
 	}
 	return ""
+}
+
+func (x *Dataset) GetIdentifiers() []string {
+	if x != nil {
+		return x.Identifiers
+	}
+	return nil
 }
 
 func (x *Dataset) GetTitle() string {
@@ -1713,7 +1726,7 @@ var File_moisson_v1_record_proto protoreflect.FileDescriptor
 const file_moisson_v1_record_proto_rawDesc = "" +
 	"\n" +
 	"\x17moisson/v1/record.proto\x12\n" +
-	"moisson.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x83\t\n" +
+	"moisson.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa5\t\n" +
 	"\aDataset\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tsource_id\x18\x02 \x01(\tR\bsourceId\x12!\n" +
@@ -1725,7 +1738,8 @@ const file_moisson_v1_record_proto_rawDesc = "" +
 	"\flanding_page\x18\x06 \x01(\tR\vlandingPage\x12\x10\n" +
 	"\x03uri\x18\a \x01(\tR\x03uri\x12\x1b\n" +
 	"\tmember_id\x18\b \x01(\tR\bmemberId\x12\x1a\n" +
-	"\bprotocol\x18\t \x01(\tR\bprotocol\x12\x14\n" +
+	"\bprotocol\x18\t \x01(\tR\bprotocol\x12 \n" +
+	"\videntifiers\x18\x16 \x03(\tR\videntifiers\x12\x14\n" +
 	"\x05title\x18\n" +
 	" \x01(\tR\x05title\x12 \n" +
 	"\vdescription\x18\v \x01(\tR\vdescription\x12\x1a\n" +
