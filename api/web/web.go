@@ -561,7 +561,13 @@ type datasetView struct {
 	SCDL      []struct{ Label, Evidence, SearchURL string }
 	SourceURL string
 	APIURL    string
+	// SameAs are the other records of the same dataset (published on
+	// other portals or harvested through other sources).
+	SameAs []itemView
 }
+
+// maxSameAsShown bounds the other records a dataset page lists.
+const maxSameAsShown = 20
 
 func (u *UI) dataset(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
@@ -589,6 +595,20 @@ func (u *UI) dataset(w http.ResponseWriter, r *http.Request) {
 		}
 		v.SCDL = append(v.SCDL, struct{ Label, Evidence, SearchURL string }{SCDLLabel(m.GetItem()), ev,
 			searchURL(url.Values{"schema": {m.GetItem()}, "territory": {d.GetTerritoryId()}})})
+	}
+	same := &index.Result{Items: []*moissonv1.Dataset{d}}
+	if err := index.FillSameAs(r.Context(), u.d.Index.Search, same); err != nil {
+		// The page is still worth showing without its duplicates.
+		u.d.Log.Warn("web: same_as", zap.String("id", id), zap.Error(err))
+	} else {
+		for i, other := range same.Hits[0].SameAs {
+			if i == maxSameAsShown {
+				break
+			}
+			if o, err := u.d.Index.Get(r.Context(), other); err == nil {
+				v.SameAs = append(v.SameAs, newItemView(o))
+			}
+		}
 	}
 	u.render(w, r, http.StatusOK, "dataset", page{Title: v.Item.Title, Nav: "search", Data: v})
 }

@@ -57,6 +57,8 @@ func docValues(d *moissonv1.Dataset, field string) []string {
 		return []string{"good"}
 	case index.FieldHasData:
 		return []string{strconv.FormatBool(len(d.GetDistributions()) > 0)}
+	case index.FieldDupKey:
+		return index.DupKeys(d)
 	case index.FieldEvidence:
 		var out []string
 		for _, m := range d.GetScdl() {
@@ -188,6 +190,11 @@ func testIndex() *memIndex {
 	for i := 6; i < 50; i++ {
 		m.docs = append(m.docs, dataset(i, "mulhouse", fmt.Sprintf("Comptages vélo %02d", i), "etalab-2.0", []string{"CSV"}))
 	}
+	// ds005 again on data.gouv.fr, under another title: its link to the
+	// original makes it the same dataset.
+	copy := dataset(50, "paca", "Alignements d'arbres (Région Sud)", "", []string{"GeoJSON"})
+	copy.SourceId, copy.Protocol, copy.Identifiers = "paca-datagouv", "udata", []string{m.docs[4].GetLandingPage()}
+	m.docs = append(m.docs, copy)
 	return m
 }
 
@@ -369,6 +376,11 @@ func TestDatasetPage(t *testing.T) {
 	mustContain(t, page, "dataset", `<h1>Délibérations du conseil municipal de Rennes</h1>`, `Voir sur le portail d'origine`,
 		`Licence Ouverte 2.0`, `Délibérations</a> — reconnu par schéma déclaré`, `href="/?schema=scdl%2Fdeliberations&amp;territory=bretagne"`,
 		`<th scope="col">Format</th>`, `2,0 Ko`, `href="https://dl.example/CSV"`, `href="/moissons/bretagne-ods"`, `href="/v1/datasets/ds001"`)
+	if strings.Contains(page, "Le même jeu de données ailleurs") {
+		t.Error("ds001 has no duplicate, yet its page lists some")
+	}
+	_, page, _ = get(t, h, "/jeux-de-donnees/ds005")
+	mustContain(t, page, "dataset with a copy", "Le même jeu de données ailleurs", `href="/jeux-de-donnees/ds050">Alignements d&#39;arbres (Région Sud)</a>`)
 	code, page, _ = get(t, h, "/jeux-de-donnees/nope", "Accept", "text/html")
 	if code != 404 || !strings.Contains(page, "Jeu de données introuvable") || !strings.Contains(page, `lang="fr"`) {
 		t.Errorf("unknown dataset: %d", code)
