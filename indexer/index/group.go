@@ -178,7 +178,7 @@ func FillSameAs(ctx context.Context, search SearchFunc, res *Result) error {
 // lookupKeys finds up to limit records carrying one of keys, with their
 // keys, and the keys more than MaxGroupKey records carry.
 func lookupKeys(ctx context.Context, search SearchFunc, keys []string, limit int) (map[string][]string, []string, error) {
-	q := Query{Filters: map[string][]string{FieldDupKey: keys}, Sort: SortTitle, Size: min(limit, 200),
+	q := Query{Filters: map[string][]string{FieldDupKey: keys}, Sort: SortTitle, Size: min(limit, 500), KeysOnly: true,
 		Facets: []string{FieldDupKey}, FacetSize: 100, FacetMinCount: MaxGroupKey + 1}
 	found := map[string][]string{}
 	for first := true; ; first = false {
@@ -198,8 +198,8 @@ func lookupKeys(ctx context.Context, search SearchFunc, keys []string, limit int
 			}
 			q.Facets, q.FacetSize, q.FacetMinCount = nil, 0, 0
 		}
-		for _, d := range page.Items {
-			found[d.GetId()] = DupKeys(d)
+		for i, d := range page.Items {
+			found[d.GetId()] = page.Keys[i]
 		}
 		if page.NextCursor == "" || len(found) >= limit {
 			return found, nil, nil
@@ -256,22 +256,29 @@ func ApplyDistinct(ctx context.Context, search SearchFunc, q Query, res *Result)
 		if _, ok := fq.Filters[FieldDupKey]; !ok {
 			fq.Filters[FieldDupKey] = shared
 		}
-		fq.Sort, fq.Size = SortTitle, 1000
+		// The records themselves only when facet values are needed.
+		fq.Sort, fq.Size, fq.KeysOnly = SortTitle, 1000, len(fields) == 0
 		for {
 			page, err := search(ctx, fq)
 			if err != nil {
 				return err
 			}
-			for _, d := range page.Items {
-				doc := Flatten(d, 0)
+			for i, d := range page.Items {
 				m := member{id: d.GetId(), values: map[string][]string{}}
-				for _, k := range doc.DupKeys {
+				var keys []string
+				if fq.KeysOnly {
+					keys = page.Keys[i]
+				} else {
+					doc := Flatten(d, 0)
+					for _, f := range fields {
+						m.values[f] = DocValues(doc, f)
+					}
+					keys = doc.DupKeys
+				}
+				for _, k := range keys {
 					if _, ok := slices.BinarySearch(shared, k); ok {
 						m.keys = append(m.keys, k)
 					}
-				}
-				for _, f := range fields {
-					m.values[f] = DocValues(doc, f)
 				}
 				members = append(members, m)
 			}

@@ -185,6 +185,9 @@ type Query struct {
 	Highlight bool
 	// SameAs asks for Result.Hits[i].SameAs.
 	SameAs bool
+	// KeysOnly makes Items hold only each record's id, and Result.Keys its
+	// duplicate keys: what grouping needs, without reading whole records.
+	KeysOnly bool
 }
 
 // Highlight tags around matched words in Hit.Highlights; the text between
@@ -223,6 +226,9 @@ type Result struct {
 	// Distinct is the number of distinct datasets among the hits, when the
 	// query asked for it.
 	Distinct int64
+	// Keys is parallel to Items when the query was KeysOnly: the duplicate
+	// keys of each record.
+	Keys [][]string
 }
 
 // Document is the flat form both backends index. Raw keeps the whole record

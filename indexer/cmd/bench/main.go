@@ -135,6 +135,7 @@ func dataset(r *mrand.Rand, i int) *moissonv1.Dataset {
 		License:     &moissonv1.License{Raw: "raw", Normalized: pick(r, licences)},
 		Modified:    timestamppb.New(time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(r.IntN(3650*24)) * time.Hour)),
 	}
+	d.LandingPage = d.PortalUrl + "/explore/dataset/" + d.OriginalId
 	for k := 0; k < 1+r.IntN(3); k++ {
 		d.Distributions = append(d.Distributions, &moissonv1.Distribution{Url: d.PortalUrl + "/f/" + fmt.Sprint(k), Format: pick(r, formats)})
 	}
@@ -149,6 +150,12 @@ func corpus(n int, seed uint64) []*moissonv1.Dataset {
 	out := make([]*moissonv1.Dataset, n)
 	for i := range out {
 		out[i] = dataset(r, i)
+		// One in twenty is a copy of an earlier one harvested elsewhere,
+		// under another title, naming its original's page (duplicates).
+		if i > 0 && r.IntN(20) == 0 {
+			out[i].Title = "Copie : " + out[i].Title
+			out[i].Identifiers = []string{out[r.IntN(i)].GetLandingPage()}
+		}
 	}
 	return out
 }
@@ -436,6 +443,40 @@ func searching(ctx context.Context, esURL string, n, queries int) error {
 		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 		p := func(q float64) time.Duration { return lat[min(len(lat)-1, int(math.Ceil(q*float64(len(lat))))-1)] }
 		fmt.Printf("%-13s p50 %8s   p99 %8s   (mean %d hits per query)\n", b.name, p(0.50).Round(10*time.Microsecond), p(0.99).Round(10*time.Microsecond), hits/int64(len(lat)))
+	}
+	// The same queries with same_as (as GET /v1/datasets asks), then with
+	// distinct counts (fewer: each resolves the groups among its hits).
+	for _, mode := range []struct {
+		name string
+		n    int
+		set  func(*index.Query)
+	}{{"same_as", len(qs), func(q *index.Query) { q.SameAs = true }}, {"distinct", min(len(qs), 60), func(q *index.Query) { q.Distinct = true }}} {
+		for _, b := range []struct {
+			name string
+			x    index.Index
+		}{{"bleve", bl}, {"elasticsearch", ex}} {
+			var lat []time.Duration
+			var hits, datasets int64
+			for i, q := range qs[:mode.n] {
+				mode.set(&q)
+				start := time.Now()
+				res, err := b.x.Search(ctx, q)
+				if err != nil {
+					return fmt.Errorf("%s %s: %w", b.name, mode.name, err)
+				}
+				if i >= 10 {
+					lat = append(lat, time.Since(start))
+					hits, datasets = hits+res.Total, datasets+res.Distinct
+				}
+			}
+			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			p := func(q float64) time.Duration { return lat[min(len(lat)-1, int(math.Ceil(q*float64(len(lat))))-1)] }
+			extra := ""
+			if mode.name == "distinct" {
+				extra = fmt.Sprintf(", %d datasets", datasets/int64(len(lat)))
+			}
+			fmt.Printf("%-13s %-8s p50 %8s   p99 %8s   (mean %d hits%s per query)\n", b.name, mode.name, p(0.50).Round(10*time.Microsecond), p(0.99).Round(10*time.Microsecond), hits/int64(len(lat)), extra)
+		}
 	}
 	return nil
 }

@@ -42,6 +42,8 @@ type Index struct {
 	idx bleve.Index
 	mu  sync.Mutex // serialises writes (version checks)
 	gen atomic.Uint64
+	// cols are the facet columns of the segments (facets.go).
+	cols columns
 }
 
 var _ index.Index = (*Index)(nil)
@@ -223,7 +225,10 @@ func Mapping() mapping.IndexMapping {
 	doc.AddFieldMappingsAt("description", text(true))
 	doc.AddFieldMappingsAt("keywords", text(false))
 	for _, f := range append([]string{"title_sort"}, index.FacetFields...) {
-		doc.AddFieldMappingsAt(f, kw())
+		m := kw()
+		// Stored: grouping reads the keys of many records (KeysOnly).
+		m.Store = f == index.FieldDupKey
+		doc.AddFieldMappingsAt(f, m)
 	}
 	score := bleve.NewNumericFieldMapping()
 	score.Store = false
@@ -524,6 +529,9 @@ func (x *Index) Search(ctx context.Context, q index.Query) (*index.Result, error
 	}
 	req := bleve.NewSearchRequestOptions(bq, size, 0, false)
 	req.Fields = []string{"raw"}
+	if q.KeysOnly {
+		req.Fields = []string{index.FieldDupKey}
+	}
 	req.SortBy(sortBy)
 	if q.Cursor != "" {
 		c, err := decodeCursor(q.Cursor)
@@ -553,6 +561,8 @@ func (x *Index) Search(ctx context.Context, q index.Query) (*index.Result, error
 	if facetSize <= 0 {
 		facetSize = 10
 	}
+	// Facets are counted from columns (facets.go) on an index on disk.
+	fc := x.facetCounter(len(q.Facets))
 	for _, f := range q.Facets {
 		if !index.IsFacetField(f) {
 			return nil, fmt.Errorf("unknown facet %q", f)
@@ -561,14 +571,41 @@ func (x *Index) Search(ctx context.Context, q index.Query) (*index.Result, error
 		if q.Distinct && slices.Contains(index.DistinctFields, f) {
 			n = index.DistinctFacetSize(q.FacetSize)
 		}
+		if fc != nil {
+			fc.add(f, n)
+			continue
+		}
 		req.AddFacet(f, bleve.NewFacetRequest(f, n))
 	}
-	res, err := x.idx.SearchInContext(ctx, req)
+	sctx := ctx
+	if fc != nil {
+		sctx = fc.context(ctx)
+	}
+	res, err := x.idx.SearchInContext(sctx, req)
+	if err == nil && fc != nil {
+		err = fc.done()
+	}
 	if err != nil {
 		return nil, err
 	}
 	out := &index.Result{Total: int64(res.Total), Facets: map[string][]index.FacetCount{}}
 	for _, h := range res.Hits {
+		if q.KeysOnly {
+			out.Items = append(out.Items, &moissonv1.Dataset{Id: h.ID})
+			var keys []string
+			switch v := h.Fields[index.FieldDupKey].(type) {
+			case string:
+				keys = []string{v}
+			case []any:
+				for _, k := range v {
+					if k, ok := k.(string); ok {
+						keys = append(keys, k)
+					}
+				}
+			}
+			out.Keys = append(out.Keys, keys)
+			continue
+		}
 		raw, _ := h.Fields["raw"].(string)
 		d, err := index.DecodeRaw(raw)
 		if err != nil {
@@ -587,7 +624,9 @@ func (x *Index) Search(ctx context.Context, q index.Query) (*index.Result, error
 	for _, f := range q.Facets {
 		list := []index.FacetCount{}
 		fr := res.Facets[f]
-		if fr != nil && fr.Terms != nil {
+		if fc != nil {
+			list = fc.result(f, q.FacetMinCount)
+		} else if fr != nil && fr.Terms != nil {
 			for _, t := range fr.Terms.Terms() {
 				if t.Count >= q.FacetMinCount {
 					list = append(list, index.FacetCount{Key: t.Term, Count: int64(t.Count)})

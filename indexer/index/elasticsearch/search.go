@@ -173,6 +173,9 @@ func searchBody(q index.Query) (map[string]any, string, int, error) {
 		"sort":             sc.sort,
 		"query":            map[string]any{"bool": boolq},
 	}
+	if q.KeysOnly {
+		body["_source"] = []string{index.FieldDupKey}
+	}
 	if q.Cursor != "" {
 		after, err := decodeCursor(q.Cursor, sort)
 		if err != nil {
@@ -246,6 +249,21 @@ type searchResponse struct {
 
 type rawSource struct {
 	Raw string `json:"raw"`
+	// DupKey is a list, or one string in documents indexed before
+	// duplicate keys were several.
+	DupKey json.RawMessage `json:"dup_key"`
+}
+
+// dupKeys reads the duplicate keys of a source.
+func (s rawSource) dupKeys() []string {
+	var keys []string
+	if json.Unmarshal(s.DupKey, &keys) != nil {
+		var one string
+		if json.Unmarshal(s.DupKey, &one) == nil && one != "" {
+			keys = []string{one}
+		}
+	}
+	return keys
 }
 
 // Search runs q against the alias.
@@ -279,6 +297,11 @@ func (x *Index) Search(ctx context.Context, q index.Query) (*index.Result, error
 	}
 	res.Items = make([]*moissonv1.Dataset, 0, len(hits))
 	for _, h := range hits {
+		if q.KeysOnly {
+			res.Items = append(res.Items, &moissonv1.Dataset{Id: h.ID})
+			res.Keys = append(res.Keys, h.Source.dupKeys())
+			continue
+		}
 		d, err := index.DecodeRaw(h.Source.Raw)
 		if err != nil {
 			return nil, fmt.Errorf("elasticsearch: document %s: %w", h.ID, err)
