@@ -1,6 +1,9 @@
 package normalize
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // First returns the first value that is not blank, trimmed ("" if none).
 func First(v ...string) string {
@@ -32,19 +35,10 @@ func Identifiers(own []string, values ...string) []string {
 	var out []string
 	for _, v := range values {
 		v = strings.TrimSpace(v)
-		if v == "" || containsString(own, v) || containsString(out, v) {
+		if v == "" || slices.Contains(own, v) || slices.Contains(out, v) {
 			continue
 		}
 		out = append(out, v)
 	}
 	return out
-}
-
-func containsString(list []string, v string) bool {
-	for _, s := range list {
-		if s == v {
-			return true
-		}
-	}
-	return false
 }
