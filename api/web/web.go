@@ -415,6 +415,25 @@ func (u *UI) search(w http.ResponseWriter, r *http.Request) {
 	for _, d := range res.Items {
 		v.Items = append(v.Items, newItemView(d))
 	}
+	// A facet with a value chosen counts as if none of its values were
+	// (the other filters still apply), so that the other values stay
+	// offered with their counts: choosing two territories is two clicks.
+	for _, f := range facetDefs {
+		if len(q.Filters[f.Field]) == 0 {
+			continue
+		}
+		fq := index.Query{Text: q.Text, Size: 1, Filters: map[string][]string{}, Facets: []string{f.Field}, FacetSize: q.FacetSize}
+		for k, vs := range q.Filters {
+			if k != f.Field {
+				fq.Filters[k] = vs
+			}
+		}
+		if fr, err := u.d.Index.Search(r.Context(), fq); err == nil {
+			res.Facets[f.Field] = fr.Facets[f.Field]
+		} else {
+			u.d.Log.Warn("web: facet", zap.String("field", f.Field), zap.Error(err))
+		}
+	}
 	selected := func(field, key string) bool {
 		for _, x := range q.Filters[field] {
 			if x == key {

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -319,8 +320,19 @@ func TestSearchPage(t *testing.T) {
 	if strings.Contains(page2, "Délibérations 2023") {
 		t.Error("the territory filter does not filter")
 	}
-	// The selected value toggles off; "Tout effacer" keeps the words.
+	// The other territories stay offered with their counts (without the
+	// territory filter, with the words): a second one adds to the first.
 	l2 := links(page2)
+	bzh, ok := l2["Bretagne 2"]
+	if !ok {
+		t.Fatalf("filtered page: no Bretagne 2 facet link; links: %v", l2)
+	}
+	if u, _ := url.Parse(bzh); !slices.Equal(u.Query()["territory"], []string{"occitanie", "bretagne"}) || u.Query().Get("q") != "délibérations" {
+		t.Errorf("second territory link %q", bzh)
+	}
+	_, page5, _ := get(t, h, bzh)
+	mustContain(t, page5, "two territories", `3 jeux de données pour`)
+	// The selected value toggles off; "Tout effacer" keeps the words.
 	var off string
 	for text, href := range l2 {
 		if strings.HasPrefix(text, "Retirer le filtre Territoire") {

@@ -199,7 +199,7 @@ func lookupKeys(ctx context.Context, search SearchFunc, keys []string, limit int
 			q.Facets, q.FacetSize, q.FacetMinCount = nil, 0, 0
 		}
 		for i, d := range page.Items {
-			found[d.GetId()] = page.Keys[i]
+			found[d.GetId()] = keysOf(page, i)
 		}
 		if page.NextCursor == "" || len(found) >= limit {
 			return found, nil, nil
@@ -267,7 +267,7 @@ func ApplyDistinct(ctx context.Context, search SearchFunc, q Query, res *Result)
 				m := member{id: d.GetId(), values: map[string][]string{}}
 				var keys []string
 				if fq.KeysOnly {
-					keys = page.Keys[i]
+					keys = keysOf(page, i)
 				} else {
 					doc := Flatten(d, 0)
 					for _, f := range fields {
@@ -353,4 +353,13 @@ func ApplyDistinct(ctx context.Context, search SearchFunc, q Query, res *Result)
 		res.Facets[f] = list
 	}
 	return nil
+}
+
+// keysOf gives the duplicate keys of the i-th item of a KeysOnly page (from
+// the record itself when the searcher returned whole records).
+func keysOf(page *Result, i int) []string {
+	if len(page.Keys) == len(page.Items) {
+		return page.Keys[i]
+	}
+	return DupKeys(page.Items[i])
 }
