@@ -2,6 +2,7 @@ package web
 
 import (
 	"html/template"
+	"net/url"
 	"strings"
 	"time"
 
@@ -55,9 +56,29 @@ func funcs(now func() time.Time) template.FuncMap {
 			}
 			return k
 		},
+		"disabled": disabledReason,
 		"excerpt": excerpt,
 		"join":    strings.Join,
 		"add":     func(a, b int) int { return a + b },
 		"int64":   func(n int) int64 { return int64(n) },
 	}
+}
+
+// disabledReason says in French why a source is not harvested. The
+// configuration writes it in English; its usual form, "alternative to
+// <source> (<details>)", becomes a French sentence linking that source, the
+// details kept in English (marked so for screen readers).
+func disabledReason(reason string) template.HTML {
+	rest, ok := strings.CutPrefix(reason, "alternative to ")
+	if !ok {
+		return template.HTML(`<span lang="en">` + template.HTMLEscapeString(reason) + `</span>`)
+	}
+	id, details, _ := strings.Cut(rest, " ")
+	details = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(details), "("), ")")
+	out := `Autre accès au même portail, non moissonné&nbsp;: la source <a href="/moissons/` + template.HTMLEscapeString(url.PathEscape(id)) + `">` +
+		template.HTMLEscapeString(id) + `</a> le moissonne.`
+	if details != "" {
+		out += ` <span lang="en">(` + template.HTMLEscapeString(details) + `)</span>`
+	}
+	return template.HTML(out)
 }

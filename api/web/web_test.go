@@ -228,6 +228,7 @@ func testSources(context.Context) []Source {
 			Diagnosis: "the portal answers 404 at its endpoint: moved?",
 			Runs:      []*moissonv1.HarvestRun{run("20240310T080000Z-c", "FAILED", now.Add(-2*time.Hour), 800*time.Millisecond, 0, 1)}},
 		{SourceInfo: bus.SourceInfo{SourceID: "paca-ckan", TerritoryID: "paca", Protocol: "ckan"}, Status: "NEVER"},
+		{SourceInfo: bus.SourceInfo{SourceID: "paca-dcat", TerritoryID: "paca", Protocol: "dcat", Disabled: "alternative to paca-ckan (the same datasets as a DCAT export)"}, Status: "DISABLED"},
 	}
 }
 
@@ -464,7 +465,13 @@ func TestStatusPages(t *testing.T) {
 		`<span aria-hidden="true">!</span> Partielle`, `<span aria-hidden="true">✗</span> Échec`, `Jamais moissonnée`,
 		`il y a 1 h`, `12,3 s`, `800 ms`, `180`, `HTTP 503 Service Unavailable after 3 tries`, `the portal answers 404 at its endpoint: moved?`,
 		`dans 2 h`, `href="/moissons/rennes-ods"`, `href="/v1/sources/rennes-ods/runs/20240310T090000Z-b/errors?format=csv"`,
-		`Provence-Alpes-Côte d&#39;Azur`)
+		`Provence-Alpes-Côte d&#39;Azur`,
+		`Autre accès au même portail, non moissonné&nbsp;: la source <a href="/moissons/paca-ckan">paca-ckan</a> le moissonne. <span lang="en">(the same datasets as a DCAT export)</span>`)
+	code, page, _ = get(t, h, "/moissons/paca-dcat")
+	if code != 200 {
+		t.Fatal(code)
+	}
+	mustContain(t, page, "disabled source", `Source désactivée&nbsp;: Autre accès au même portail`)
 	code, page, _ = get(t, h, "/moissons/rennes-ods")
 	if code != 200 {
 		t.Fatal(code)
