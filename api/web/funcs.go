@@ -57,10 +57,10 @@ func funcs(now func() time.Time) template.FuncMap {
 			return k
 		},
 		"disabled": disabledReason,
-		"excerpt": excerpt,
-		"join":    strings.Join,
-		"add":     func(a, b int) int { return a + b },
-		"int64":   func(n int) int64 { return int64(n) },
+		"excerpt":  excerpt,
+		"join":     strings.Join,
+		"add":      func(a, b int) int { return a + b },
+		"int64":    func(n int) int64 { return int64(n) },
 	}
 }
 
