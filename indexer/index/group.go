@@ -125,26 +125,18 @@ func FillSameAs(ctx context.Context, search SearchFunc, res *Result) error {
 		for _, k := range keys {
 			asked[k] = true
 		}
-		// One search finds the records and counts the keys; a key too
-		// common to group is dropped and the search made again without it
-		// (rare: a portal's home page as every landing page).
-		for {
-			found, tooCommon, err := lookupKeys(ctx, search, keys, maxSameAs)
-			if err != nil {
-				return err
-			}
-			if len(tooCommon) == 0 {
-				for id, ks := range found {
-					keysOf[id] = ks
-				}
-				break
-			}
-			for _, k := range tooCommon {
-				common[k] = true
-			}
-			keys = slices.DeleteFunc(keys, func(k string) bool { return common[k] })
-			if len(keys) == 0 {
-				break
+		found, tooCommon, err := lookupKeys(ctx, search, keys, maxSameAs)
+		if err != nil {
+			return err
+		}
+		for _, k := range tooCommon {
+			common[k] = true
+		}
+		for id, ks := range found {
+			// A record found only through a key too common to group
+			// is not linked: leave it out.
+			if slices.ContainsFunc(ks, func(k string) bool { return asked[k] && !common[k] }) {
+				keysOf[id] = ks
 			}
 		}
 	}
@@ -176,33 +168,40 @@ func FillSameAs(ctx context.Context, search SearchFunc, res *Result) error {
 }
 
 // lookupKeys finds up to limit records carrying one of keys, with their
-// keys, and the keys more than MaxGroupKey records carry.
+// keys, and the keys among them that more than MaxGroupKey records carry.
+// One search does both; only when such keys fill the page is it made again
+// without them (a portal's home page as every landing page).
 func lookupKeys(ctx context.Context, search SearchFunc, keys []string, limit int) (map[string][]string, []string, error) {
 	q := Query{Filters: map[string][]string{FieldDupKey: keys}, Sort: SortTitle, Size: min(limit, 500), KeysOnly: true,
 		Facets: []string{FieldDupKey}, FacetSize: 100, FacetMinCount: MaxGroupKey + 1}
 	found := map[string][]string{}
+	var tooCommon []string
 	for first := true; ; first = false {
 		page, err := search(ctx, q)
 		if err != nil {
 			return nil, nil, err
 		}
 		if first {
-			var tooCommon []string
 			for _, fc := range page.Facets[FieldDupKey] {
 				if fc.Count > MaxGroupKey && slices.Contains(keys, fc.Key) {
 					tooCommon = append(tooCommon, fc.Key)
 				}
 			}
-			if len(tooCommon) > 0 {
-				return nil, tooCommon, nil
-			}
 			q.Facets, q.FacetSize, q.FacetMinCount = nil, 0, 0
+			if page.NextCursor != "" && len(tooCommon) > 0 {
+				rest := slices.DeleteFunc(slices.Clone(keys), func(k string) bool { return slices.Contains(tooCommon, k) })
+				if len(rest) == 0 {
+					return found, tooCommon, nil
+				}
+				q.Filters = map[string][]string{FieldDupKey: rest}
+				continue
+			}
 		}
 		for i, d := range page.Items {
 			found[d.GetId()] = keysOf(page, i)
 		}
 		if page.NextCursor == "" || len(found) >= limit {
-			return found, nil, nil
+			return found, tooCommon, nil
 		}
 		q.Cursor = page.NextCursor
 	}

@@ -28,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -47,6 +48,9 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
+// groupProfile is the -group-profile flag.
+var groupProfile string
+
 func main() {
 	esURL := flag.String("es-url", os.Getenv("MOISSON_ES_URL"), "Elasticsearch URL (env MOISSON_ES_URL)")
 	n := flag.Int("n", 20000, "records indexed for the indexing rate")
@@ -55,6 +59,7 @@ func main() {
 	workers := flag.Int("workers", 0, "indexer batches in flight (0: the consumer's default)")
 	searchN := flag.Int("search-n", 100000, "datasets in the search corpus (0: skip the search part)")
 	queries := flag.Int("queries", 400, "timed queries per backend")
+	flag.StringVar(&groupProfile, "group-profile", "", "write a CPU profile of the same_as and distinct queries to this file")
 	flag.Parse()
 	if *esURL == "" {
 		fmt.Fprintln(os.Stderr, "bench: give -es-url or MOISSON_ES_URL (scripts/elasticsearch start prints it)")
@@ -443,6 +448,17 @@ func searching(ctx context.Context, esURL string, n, queries int) error {
 		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 		p := func(q float64) time.Duration { return lat[min(len(lat)-1, int(math.Ceil(q*float64(len(lat))))-1)] }
 		fmt.Printf("%-13s p50 %8s   p99 %8s   (mean %d hits per query)\n", b.name, p(0.50).Round(10*time.Microsecond), p(0.99).Round(10*time.Microsecond), hits/int64(len(lat)))
+	}
+	if groupProfile != "" {
+		f, err := os.Create(groupProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	// The same queries with same_as (as GET /v1/datasets asks), then with
 	// distinct counts (fewer: each resolves the groups among its hits).
