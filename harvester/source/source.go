@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/opendatafrance/moisson/harvester/config"
@@ -135,3 +136,61 @@ type SinkError struct{ Err error }
 
 func (e SinkError) Error() string { return e.Err.Error() }
 func (e SinkError) Unwrap() error { return e.Err }
+
+// ParseError is an answer that is not what a JSON adapter reads (see
+// package jsonwalk), located by the bytes read when it was found.
+type ParseError struct {
+	Protocol string // the adapter, which prefixes the message ("ckan")
+	Msg      string
+	Offset   int64
+}
+
+func (e *ParseError) Error() string {
+	return fmt.Sprintf("%s: at byte %d: %s", e.Protocol, e.Offset, e.Msg)
+}
+
+// AnswerError is what a walk returns for err, met while reading the answer
+// at u: a malformed answer (*ParseError) as KindParse, the sink's own error
+// (SinkError) as it is, any error of a cancelled run as it is, and anything
+// else as a failure of the transport. nil stays nil.
+func AnswerError(ctx context.Context, u string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *ParseError
+	if errors.As(err, &pe) {
+		return &Error{Kind: KindParse, URL: u, Err: err}
+	}
+	var se SinkError
+	if errors.As(err, &se) {
+		return se.Err
+	}
+	if ctx.Err() != nil {
+		return err
+	}
+	return &Error{Kind: fetch.KindOf(err), URL: u, Err: err}
+}
+
+// SinkCause is the sink's own error when err marks one (SinkError), else
+// err: what a DocumentReader returns.
+func SinkCause(err error) error {
+	var se SinkError
+	if errors.As(err, &se) {
+		return se.Err
+	}
+	return err
+}
+
+// PageSize reads the page_size parameter of src: def when it is not set,
+// else an integer in 1..max. protocol names the adapter in the error.
+func PageSize(src *config.Source, protocol string, def, max int) (int, error) {
+	v := src.Params["page_size"]
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		return 0, fmt.Errorf("%s source %s: page_size %q must be 1..%d", protocol, src.ID, v, max)
+	}
+	return n, nil
+}

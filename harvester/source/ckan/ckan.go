@@ -19,6 +19,7 @@ import (
 	"github.com/opendatafrance/moisson/harvester/fetch"
 	"github.com/opendatafrance/moisson/harvester/normalize"
 	"github.com/opendatafrance/moisson/harvester/source"
+	"github.com/opendatafrance/moisson/harvester/source/jsonwalk"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -49,12 +50,9 @@ func New(src *config.Source, env source.Env) (source.Source, error) {
 	if src.Portal != nil {
 		s.portal = strings.TrimRight(src.Portal.URL, "/")
 	}
-	if v := src.Params["page_size"]; v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return nil, fmt.Errorf("ckan source %s: page_size %q must be 1..1000", src.ID, v)
-		}
-		s.rows = n
+	var err error
+	if s.rows, err = source.PageSize(src, "ckan", s.rows, 1000); err != nil {
+		return nil, err
 	}
 	if v := src.Params["sort"]; v != "" {
 		s.sort = v
@@ -116,28 +114,8 @@ func (s *Source) readPage(ctx context.Context, u string, sink source.Sink) (int,
 		}
 		return sink.Record(ctx, rec)
 	})
-	if err != nil {
-		var pe *ParseError
-		if errors.As(err, &pe) {
-			return n, count, &source.Error{Kind: source.KindParse, URL: u, Err: err}
-		}
-		if ctx.Err() == nil && !errors.Is(err, errStop) {
-			return n, count, &source.Error{Kind: fetch.KindOf(err), URL: u, Err: err}
-		}
-		return n, count, err
-	}
-	return n, count, nil
+	return n, count, source.AnswerError(ctx, u, err)
 }
-
-var errStop = errors.New("stopped")
-
-// ParseError is an answer that is not a package_search answer.
-type ParseError struct {
-	Msg    string
-	Offset int64 // bytes read when the error was found
-}
-
-func (e *ParseError) Error() string { return fmt.Sprintf("ckan: at byte %d: %s", e.Offset, e.Msg) }
 
 // DecodeSearch streams a package_search answer ({"success", "result":
 // {"count", "results": [...]}}) and calls fn for each package. It also
@@ -146,20 +124,15 @@ func (e *ParseError) Error() string { return fmt.Sprintf("ckan: at byte %d: %s",
 // absent).
 func DecodeSearch(r io.Reader, fn func(*Package) error) (int, int64, error) {
 	ur := &utf8Reader{r: r}
-	dec := json.NewDecoder(ur)
-	dec.UseNumber()
-	n, count, err := decodeSearch(dec, fn)
+	n, count, err := decodeSearch(jsonwalk.NewDecoder(ur, "ckan"), fn)
 	if ur.bad >= 0 {
 		// encoding/json would silently turn the bytes into U+FFFD.
-		return n, count, &ParseError{Offset: ur.bad, Msg: "invalid UTF-8 (wrong encoding? a JSON answer must be UTF-8; Latin-1 bytes?)"}
+		return n, count, &source.ParseError{Protocol: "ckan", Offset: ur.bad,
+			Msg: "invalid UTF-8 (wrong encoding? a JSON answer must be UTF-8; Latin-1 bytes?)"}
 	}
 	if ur.ioErr != nil && err != nil {
 		// the transport failed (body limit, connection): not a parse error
 		return n, count, fmt.Errorf("ckan: reading the answer at byte %d: %w", ur.off, ur.ioErr)
-	}
-	var pe *ParseError
-	if errors.As(err, &pe) && pe.Offset == 0 {
-		pe.Offset = dec.InputOffset()
 	}
 	return n, count, err
 }
@@ -244,108 +217,93 @@ func firstInvalidUTF8(b []byte) int {
 	return -1
 }
 
-func decodeSearch(dec *json.Decoder, fn func(*Package) error) (int, int64, error) {
+func decodeSearch(d *jsonwalk.Decoder, fn func(*Package) error) (int, int64, error) {
+	open, err := d.Open()
+	if err != nil {
+		return 0, -1, err
+	}
+	if open == '[' {
+		return decodeArray(d, fn)
+	}
 	n := 0
 	var count int64 = -1
-	tok, err := dec.Token()
-	if err != nil {
-		return 0, -1, &ParseError{Msg: "not JSON: " + err.Error()}
-	}
-	switch tok {
-	case json.Delim('['):
-		return decodeArray(dec, fn)
-	case json.Delim('{'):
-	default:
-		return 0, -1, &ParseError{Msg: fmt.Sprintf("expected a JSON object, got %v", tok)}
-	}
 	success := true
 	var apiErr json.RawMessage
 	action := "" // the action named by "help", when it names one
 	sawResult := false
 	var bare map[string]json.RawMessage // other top-level keys: a bare package dict
-	for dec.More() {
-		key, err := dec.Token()
-		if err != nil {
-			return n, count, &ParseError{Msg: err.Error()}
-		}
+	err = d.Object("answer", func(key string) error {
 		switch key {
 		case "help":
 			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return n, count, &ParseError{Msg: "help: " + err.Error()}
+			if err := d.Decode(&raw); err != nil {
+				return d.Errorf("help: %v", err)
 			}
 			var h string
 			if json.Unmarshal(raw, &h) == nil {
 				action = actionOf(h)
 			}
 		case "success":
-			if err := dec.Decode(&success); err != nil {
-				return n, count, &ParseError{Msg: "success: " + err.Error()}
+			if err := d.Decode(&success); err != nil {
+				return d.Errorf("success: %v", err)
 			}
 		case "error":
-			if err := dec.Decode(&apiErr); err != nil {
-				return n, count, &ParseError{Msg: "error: " + err.Error()}
+			if err := d.Decode(&apiErr); err != nil {
+				return d.Errorf("error: %v", err)
 			}
 		case "result":
 			sawResult = true
 			if action == "package_list" || action == "resource_show" || action == "organization_show" || action == "organization_list" {
-				return n, count, &ParseError{Msg: notPackages(action)}
+				return d.Errorf("%s", notPackages(action))
 			}
-			t, err := dec.Token()
+			t, err := d.Token()
 			if err != nil {
-				return n, count, &ParseError{Msg: "result: " + err.Error()}
+				return d.Errorf("result: %v", err)
 			}
 			switch t {
 			case json.Delim('['):
-				k, _, err := decodeArray(dec, fn)
+				k, _, err := decodeArray(d, fn)
 				n += k
-				if err != nil {
-					return n, count, err
-				}
+				return err
 			case json.Delim('{'):
-				k, c, err := decodeResult(dec, fn)
+				k, c, err := decodeResult(d, fn)
 				n += k
 				if c >= 0 {
 					count = c
 				}
-				if err != nil {
-					return n, count, err
-				}
+				return err
 			default:
-				return n, count, &ParseError{Msg: fmt.Sprintf("result: unexpected %v", t)}
+				return d.Errorf("result: unexpected %v", t)
 			}
 		default:
-			k, _ := key.(string)
 			if sawResult {
-				if err := skip(dec); err != nil {
-					return n, count, &ParseError{Msg: err.Error()}
-				}
-				continue
+				return d.Skip()
 			}
 			// Before any "result": this may be a bare package dict (no
 			// action envelope, as ckanext-dcat's examples and some dumps
 			// are). A package is one small object: keep its keys.
 			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return n, count, &ParseError{Msg: fmt.Sprintf("%s: %v", k, err)}
+			if err := d.Decode(&raw); err != nil {
+				return d.Errorf("%s: %v", key, err)
 			}
 			if bare == nil {
 				bare = map[string]json.RawMessage{}
 			}
-			bare[k] = raw
+			bare[key] = raw
 		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return n, count, &ParseError{Msg: "truncated answer: " + err.Error()}
+		return nil
+	})
+	if err != nil {
+		return n, count, err
 	}
 	if !success {
-		return n, count, &ParseError{Msg: "the API answered success=false: " + string(apiErr)}
+		return n, count, d.Errorf("the API answered success=false: %s", apiErr)
 	}
 	if !sawResult {
 		if !isPackage(bare) {
-			return 0, -1, &ParseError{Msg: "neither an Action API answer (no \"result\") nor a package dict (no id/name with title, notes or resources)"}
+			return 0, -1, d.Errorf("neither an Action API answer (no \"result\") nor a package dict (no id/name with title, notes or resources)")
 		}
-		p, err := packageOf(bare)
+		p, err := packageOf(d, bare)
 		if err != nil {
 			return 0, -1, err
 		}
@@ -368,11 +326,11 @@ func isPackage(m map[string]json.RawMessage) bool {
 	return m["title"] != nil || m["notes"] != nil || m["resources"] != nil
 }
 
-func packageOf(m map[string]json.RawMessage) (*Package, error) {
+func packageOf(d *jsonwalk.Decoder, m map[string]json.RawMessage) (*Package, error) {
 	raw, _ := json.Marshal(m)
 	var p Package
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, &ParseError{Msg: "package: " + err.Error()}
+		return nil, d.Errorf("package: %v", err)
 	}
 	return &p, nil
 }
@@ -402,56 +360,39 @@ func notPackages(action string) string {
 
 // decodeResult reads the inside of "result": {...}: either a search result
 // (count, results) or a single package (package_show).
-func decodeResult(dec *json.Decoder, fn func(*Package) error) (int, int64, error) {
+func decodeResult(d *jsonwalk.Decoder, fn func(*Package) error) (int, int64, error) {
 	n := 0
 	var count int64 = -1
 	single := map[string]json.RawMessage{}
 	sawList := false
-	for dec.More() {
-		key, err := dec.Token()
-		if err != nil {
-			return n, count, &ParseError{Msg: err.Error()}
-		}
-		k, _ := key.(string)
-		switch k {
+	err := d.Object("result", func(key string) error {
+		switch key {
 		case "count":
-			var c json.Number
-			if err := dec.Decode(&c); err != nil {
-				return n, count, &ParseError{Msg: "count: " + err.Error()}
-			}
-			v, err := c.Int64()
-			if err != nil {
-				return n, count, &ParseError{Msg: "count: " + err.Error()}
-			}
-			count = v
+			var err error
+			count, err = d.Int(key)
+			return err
 		case "results":
 			sawList = true
-			t, err := dec.Token()
-			if err != nil || t != json.Delim('[') {
-				return n, count, &ParseError{Msg: "results is not a list"}
+			if err := d.List(key); err != nil {
+				return err
 			}
-			k, _, err := decodeArray(dec, fn)
+			k, _, err := decodeArray(d, fn)
 			n += k
-			if err != nil {
-				return n, count, err
-			}
-		default:
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return n, count, &ParseError{Msg: err.Error()}
-			}
-			single[k] = raw
+			return err
 		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return n, count, &ParseError{Msg: err.Error()}
+		raw, err := d.Raw()
+		single[key] = raw
+		return err
+	})
+	if err != nil {
+		return n, count, err
 	}
 	if count < 0 && n == 0 && single["id"] != nil {
 		if single["package_id"] != nil && single["resources"] == nil {
-			return 0, -1, &ParseError{Msg: notPackages("resource_show")}
+			return 0, -1, d.Errorf("%s", notPackages("resource_show"))
 		}
 		// package_show: the result is the package itself.
-		p, err := packageOf(single)
+		p, err := packageOf(d, single)
 		if err != nil {
 			return 0, -1, err
 		}
@@ -461,37 +402,35 @@ func decodeResult(dec *json.Decoder, fn func(*Package) error) (int, int64, error
 		return 1, 1, nil
 	}
 	if count < 0 && n == 0 && !sawList {
-		return 0, -1, &ParseError{Msg: "result is an object that is neither a package_search result (count, results) nor a package (id)"}
+		return 0, -1, d.Errorf("result is an object that is neither a package_search result (count, results) nor a package (id)")
 	}
 	return n, count, nil
 }
 
-// decodeArray reads packages until the closing bracket (the opening one is consumed).
-func decodeArray(dec *json.Decoder, fn func(*Package) error) (int, int64, error) {
+// decodeArray reads packages until the closing bracket (the opening one is
+// consumed). Each is decoded straight into a Package rather than through
+// jsonwalk's Items: this is the hot path of a harvest, and going through a
+// RawMessage would scan every package twice.
+func decodeArray(d *jsonwalk.Decoder, fn func(*Package) error) (int, int64, error) {
 	n := 0
-	for dec.More() {
+	for d.More() {
 		var p Package
-		if err := dec.Decode(&p); err != nil {
+		if err := d.Decode(&p); err != nil {
 			var te *json.UnmarshalTypeError
 			if n == 0 && errors.As(err, &te) && te.Value == "string" && te.Field == "" {
-				return n, -1, &ParseError{Msg: notPackages("package_list")}
+				return n, -1, d.Errorf("%s", notPackages("package_list"))
 			}
-			return n, -1, &ParseError{Msg: fmt.Sprintf("package %d: %v", n+1, err)}
+			return n, -1, d.Errorf("package %d: %v", n+1, err)
 		}
 		n++
 		if err := fn(&p); err != nil {
 			return n, -1, err
 		}
 	}
-	if _, err := dec.Token(); err != nil {
-		return n, -1, &ParseError{Msg: "truncated list: " + err.Error()}
+	if err := d.End("list"); err != nil {
+		return n, -1, err
 	}
 	return n, int64(n), nil
-}
-
-func skip(dec *json.Decoder) error {
-	var raw json.RawMessage
-	return dec.Decode(&raw)
 }
 
 // Package is the part of a CKAN package dict Moisson reads.

@@ -59,7 +59,7 @@ func TestNotPackages(t *testing.T) {
 	} {
 		var s sink
 		err := Read(context.Background(), strings.NewReader(tc.doc), "", &s)
-		var pe *ParseError
+		var pe *source.ParseError
 		if !errors.As(err, &pe) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want a ParseError about %q", tc.doc, err, tc.want)
 		}
@@ -100,7 +100,7 @@ func TestUTF8Reader(t *testing.T) {
 		off := int64(strings.Index(doc, bad))
 		for _, r := range []io.Reader{strings.NewReader(doc), iotest.OneByteReader(strings.NewReader(doc)), iotest.HalfReader(strings.NewReader(doc))} {
 			_, _, err := DecodeSearch(r, func(*Package) error { return nil })
-			var pe *ParseError
+			var pe *source.ParseError
 			if !errors.As(err, &pe) || !strings.Contains(pe.Msg, "invalid UTF-8") {
 				t.Errorf("%q: error %v", bad, err)
 				continue
@@ -170,7 +170,7 @@ func FuzzCKANRead(f *testing.F) {
 		var s sink
 		err := Read(context.Background(), bytes.NewReader(data), "https://x/api/3/action/package_search", &s)
 		if err != nil {
-			var pe *ParseError
+			var pe *source.ParseError
 			if !errors.As(err, &pe) || pe.Msg == "" {
 				t.Fatalf("error is not a ParseError with a reason: %T %v", err, err)
 			}

@@ -54,12 +54,8 @@ func New(src *config.Source, env source.Env) (source.Source, error) {
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("csw source %s: endpoint %q is not an http(s) URL", src.ID, src.Endpoint)
 	}
-	if v := src.Params["page_size"]; v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return nil, fmt.Errorf("csw source %s: page_size %q must be 1..1000", src.ID, v)
-		}
-		s.pageSize = n
+	if s.pageSize, err = source.PageSize(src, "csw", s.pageSize, 1000); err != nil {
+		return nil, err
 	}
 	switch v := src.Params["output_schema"]; v {
 	case "", "iso", SchemaISO:

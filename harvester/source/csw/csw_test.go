@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
 	"github.com/opendatafrance/moisson/harvester/source/sourcetest"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,11 +15,9 @@ import (
 	"time"
 
 	"github.com/opendatafrance/moisson/harvester/config"
-	"github.com/opendatafrance/moisson/harvester/fetch"
 	"github.com/opendatafrance/moisson/harvester/simulator"
 	"github.com/opendatafrance/moisson/harvester/source"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
-	"go.uber.org/zap"
 )
 
 func repoFixtures() string { return sharedtest.Path("fixtures", "real") }
@@ -266,38 +263,15 @@ func TestReadLatin1AndDC(t *testing.T) {
 
 // ---- against the simulator ------------------------------------------------------
 
-func simSource(t *testing.T, id string, n int, params map[string]string) (*simulator.Simulator, *config.Source, source.Env) {
+func harvest(t *testing.T, src *config.Source) (*sink, error) {
 	t.Helper()
-	cfg := config.Default()
-	sim := simulator.New(cfg, simulator.Options{PerSource: map[string]int{id: n}, DatasetsPerSource: 5})
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(srv.Close)
-	src := sim.Rewrite(cfg, srv.URL).Source(id)
-	if src == nil {
-		t.Fatalf("no source %s", id)
-	}
-	for k, v := range params {
-		src.Params[k] = v
-	}
-	env := source.Env{Client: fetch.New(fetch.Options{AllowPrivate: true, Retries: -1}), Log: zap.NewNop()}
-	return sim, src, env
-}
-
-func harvest(t *testing.T, src *config.Source, env source.Env) (*sink, error) {
-	t.Helper()
-	s, err := New(src, env)
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := &sink{}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return out, s.Harvest(ctx, out)
+	return out, sourcetest.Harvest(t, New, src, out)
 }
 
 func TestHarvestSimulator(t *testing.T) {
-	sim, src, env := simSource(t, "geobretagne-csw", 120, nil)
-	s, err := harvest(t, src, env)
+	sim, src := sourcetest.ServeSource(t, "geobretagne-csw", 120, nil)
+	s, err := harvest(t, src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,26 +309,26 @@ func TestHarvestSimulator(t *testing.T) {
 		}
 	}
 	// Page size from the parameters; an empty catalogue.
-	_, src, env = simSource(t, "datara-csw", 7, map[string]string{"page_size": "3"})
-	if s, err := harvest(t, src, env); err != nil || len(s.Recs) != 7 || len(s.Pages) != 3 {
+	_, src = sourcetest.ServeSource(t, "datara-csw", 7, map[string]string{"page_size": "3"})
+	if s, err := harvest(t, src); err != nil || len(s.Recs) != 7 || len(s.Pages) != 3 {
 		t.Errorf("page_size 3: %v, %d records, %d pages", err, len(s.Recs), len(s.Pages))
 	}
-	_, src, env = simSource(t, "datara-csw", 0, nil)
-	if s, err := harvest(t, src, env); err != nil || len(s.Recs) != 0 || s.Declared != 0 {
+	_, src = sourcetest.ServeSource(t, "datara-csw", 0, nil)
+	if s, err := harvest(t, src); err != nil || len(s.Recs) != 0 || s.Declared != 0 {
 		t.Errorf("empty: %v, %d records", err, len(s.Recs))
 	}
 }
 
 func TestHarvestFaults(t *testing.T) {
-	sim, src, env := simSource(t, "picto-csw", 9, map[string]string{"page_size": "3"})
+	sim, src := sourcetest.ServeSource(t, "picto-csw", 9, map[string]string{"page_size": "3"})
 	sim.SetFault("picto-csw", simulator.Fault{Status: 503, FromPage: 2})
-	s, err := harvest(t, src, env)
+	s, err := harvest(t, src)
 	if source.KindOf(err) != source.KindHTTP || len(s.Recs) != 3 {
 		t.Errorf("503 on page 2: %v (%s), %d records", err, source.KindOf(err), len(s.Recs))
 	}
 	sim.ClearFaults()
 	sim.SetFault("picto-csw", simulator.Fault{TruncateAtPage: 3})
-	s, err = harvest(t, src, env)
+	s, err = harvest(t, src)
 	if err == nil || len(s.Recs) >= 9 {
 		t.Errorf("truncated page 3: %v, %d records", err, len(s.Recs))
 	}
@@ -388,8 +362,8 @@ func TestPagingAnomalies(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			sim, src, env := simSource(t, "datara-csw", 6, map[string]string{"page_size": "2"})
-			s, err := New(src, env)
+			sim, src := sourcetest.ServeSource(t, "datara-csw", 6, map[string]string{"page_size": "2"})
+			s, err := New(src, sourcetest.Env())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -408,10 +382,10 @@ func TestPagingAnomalies(t *testing.T) {
 		})
 	}
 	// An exception report stops the walk with its text.
-	sim, src, env := simSource(t, "datara-csw", 6, nil)
+	sim, src := sourcetest.ServeSource(t, "datara-csw", 6, nil)
 	sim.ServePayload("datara-csw", "/geonetwork/srv/eng/csw-RAIN", "application/xml",
 		[]byte(`<ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows"><ows:Exception exceptionCode="NoApplicableCode"><ows:ExceptionText>Lucene index locked</ows:ExceptionText></ows:Exception></ows:ExceptionReport>`))
-	_, err := harvest(t, src, env)
+	_, err := harvest(t, src)
 	if source.KindOf(err) != source.KindParse || !strings.Contains(err.Error(), "Lucene index locked") {
 		t.Errorf("exception report: %v", err)
 	}

@@ -14,7 +14,6 @@ package d4c
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -25,6 +24,7 @@ import (
 	"github.com/opendatafrance/moisson/harvester/fetch"
 	"github.com/opendatafrance/moisson/harvester/source"
 	"github.com/opendatafrance/moisson/harvester/source/ckan"
+	"github.com/opendatafrance/moisson/harvester/source/jsonwalk"
 	"github.com/opendatafrance/moisson/harvester/source/ods"
 )
 
@@ -50,12 +50,9 @@ func New(src *config.Source, env source.Env) (source.Source, error) {
 	ep := strings.TrimRight(src.Endpoint, "/")
 	ep = strings.TrimSuffix(ep, strings.TrimRight(SearchPath, "/"))
 	s := &Source{endpoint: ep, rows: DefaultRows, params: url.Values{}, env: env}
-	if v := src.Params["page_size"]; v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return nil, fmt.Errorf("d4c source %s: page_size %q must be 1..1000", src.ID, v)
-		}
-		s.rows = n
+	var err error
+	if s.rows, err = source.PageSize(src, "d4c", s.rows, 1000); err != nil {
+		return nil, err
 	}
 	for _, k := range []string{"q", "sort"} {
 		if v := src.Params[k]; v != "" {
@@ -124,198 +121,92 @@ func (s *Source) readPage(ctx context.Context, u string, sink source.Sink) (int,
 	n, count, err := Decode(resp.Body, func(raw json.RawMessage) error {
 		return s.mapper.emit(ctx, u, raw, sink)
 	})
-	if err != nil {
-		var pe *ParseError
-		var se source.SinkError
-		switch {
-		case errors.As(err, &pe):
-			return n, count, &source.Error{Kind: source.KindParse, URL: u, Err: err}
-		case errors.As(err, &se):
-			return n, count, se.Err
-		case ctx.Err() != nil:
-			return n, count, err
-		}
-		return n, count, &source.Error{Kind: fetch.KindOf(err), URL: u, Err: err}
-	}
-	return n, count, nil
+	return n, count, source.AnswerError(ctx, u, err)
 }
-
-// ParseError is an answer that is not a D4C catalogue answer.
-type ParseError struct {
-	Msg    string
-	Offset int64
-}
-
-func (e *ParseError) Error() string { return fmt.Sprintf("d4c: at byte %d: %s", e.Offset, e.Msg) }
 
 // Decode streams a catalogue answer (CKAN-like {"success", "result":
 // {"count", "results"}}, ODS v1-like {"nhits", "datasets"}, or a bare list)
 // and calls fn with each dataset's JSON. It returns the number of datasets
 // and the declared count (-1 if absent).
 func Decode(r io.Reader, fn func(json.RawMessage) error) (int, int64, error) {
-	dec := json.NewDecoder(r)
-	dec.UseNumber()
-	n, count, err := decode(dec, fn)
-	var pe *ParseError
-	if errors.As(err, &pe) && pe.Offset == 0 {
-		pe.Offset = dec.InputOffset()
-	}
-	return n, count, err
-}
-
-func decode(dec *json.Decoder, fn func(json.RawMessage) error) (int, int64, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return 0, -1, &ParseError{Msg: "not JSON: " + err.Error()}
-	}
-	if tok == json.Delim('[') {
-		n, err := decodeArray(dec, fn)
-		return n, int64(n), err
-	}
-	if tok != json.Delim('{') {
-		return 0, -1, &ParseError{Msg: fmt.Sprintf("expected a JSON object, got %v", tok)}
-	}
+	d := jsonwalk.NewDecoder(r, "d4c")
 	n := 0
 	var count int64 = -1
-	success := true
 	lists := 0
-	var apiErr json.RawMessage
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return n, count, &ParseError{Msg: err.Error()}
-		}
-		key, _ := t.(string)
+	list := func() error {
+		lists++
+		k, err := d.Items(0, func(_ int, raw json.RawMessage) error { return fn(raw) })
+		n += k
+		return err
+	}
+	open, err := d.Open()
+	if err != nil {
+		return 0, -1, err
+	}
+	if open == '[' {
+		err := list()
+		return n, int64(n), err
+	}
+	// result: {"count", "results"}, CKAN's package_search.
+	result := func(key string) error {
+		var err error
 		switch key {
-		case "success":
-			if err := dec.Decode(&success); err != nil {
-				return n, count, &ParseError{Msg: "success: " + err.Error()}
-			}
-		case "error":
-			if err := dec.Decode(&apiErr); err != nil {
-				return n, count, &ParseError{Msg: "error: " + err.Error()}
-			}
-		case "nhits":
-			c, err := decodeCount(dec)
-			if err != nil {
-				return n, count, err
-			}
-			count = c
-		case "datasets":
-			if err := expectList(dec, key); err != nil {
-				return n, count, err
-			}
-			lists++
-			k, err := decodeArray(dec, fn)
-			n += k
-			if err != nil {
-				return n, count, err
-			}
-		case "result":
-			t, err := dec.Token()
-			if err != nil {
-				return n, count, &ParseError{Msg: "result: " + err.Error()}
-			}
-			switch t {
-			case json.Delim('['):
-				lists++
-				k, err := decodeArray(dec, fn)
-				n += k
-				if err != nil {
-					return n, count, err
-				}
-			case json.Delim('{'):
-				for dec.More() {
-					t, err := dec.Token()
-					if err != nil {
-						return n, count, &ParseError{Msg: err.Error()}
-					}
-					switch t {
-					case "count":
-						c, err := decodeCount(dec)
-						if err != nil {
-							return n, count, err
-						}
-						count = c
-					case "results":
-						if err := expectList(dec, "results"); err != nil {
-							return n, count, err
-						}
-						lists++
-						k, err := decodeArray(dec, fn)
-						n += k
-						if err != nil {
-							return n, count, err
-						}
-					default:
-						var raw json.RawMessage
-						if err := dec.Decode(&raw); err != nil {
-							return n, count, &ParseError{Msg: err.Error()}
-						}
-					}
-				}
-				if _, err := dec.Token(); err != nil {
-					return n, count, &ParseError{Msg: "truncated result: " + err.Error()}
-				}
-			case nil:
-			default:
-				return n, count, &ParseError{Msg: fmt.Sprintf("result: unexpected %v", t)}
+		case "count":
+			count, err = d.Count(key)
+		case "results":
+			if err = d.List(key); err == nil {
+				err = list()
 			}
 		default:
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return n, count, &ParseError{Msg: err.Error()}
-			}
+			err = d.Skip()
 		}
+		return err
 	}
-	if _, err := dec.Token(); err != nil {
-		return n, count, &ParseError{Msg: "truncated answer: " + err.Error()}
-	}
-	if !success {
-		return n, count, &ParseError{Msg: "the API answered success=false: " + fetch.Excerpt(apiErr)}
-	}
-	if lists == 0 {
-		return n, count, &ParseError{Msg: "no result, results nor datasets in the answer"}
+	success := true
+	var apiErr json.RawMessage
+	err = d.Object("answer", func(key string) error {
+		var err error
+		switch key {
+		case "success":
+			if err = d.Decode(&success); err != nil {
+				err = d.Errorf("success: %v", err)
+			}
+		case "error":
+			if err = d.Decode(&apiErr); err != nil {
+				err = d.Errorf("error: %v", err)
+			}
+		case "nhits":
+			count, err = d.Count(key)
+		case "datasets":
+			if err = d.List(key); err == nil {
+				err = list()
+			}
+		case "result":
+			t, terr := d.Token()
+			switch {
+			case terr != nil:
+				err = d.Errorf("result: %v", terr)
+			case t == json.Delim('['):
+				err = list()
+			case t == json.Delim('{'):
+				err = d.Object("result", result)
+			case t != nil:
+				err = d.Errorf("result: unexpected %v", t)
+			}
+		default:
+			err = d.Skip()
+		}
+		return err
+	})
+	switch {
+	case err != nil:
+		return n, count, err
+	case !success:
+		return n, count, d.Errorf("the API answered success=false: %s", fetch.Excerpt(apiErr))
+	case lists == 0:
+		return n, count, d.Errorf("no result, results nor datasets in the answer")
 	}
 	return n, count, nil
-}
-
-func expectList(dec *json.Decoder, key string) error {
-	t, err := dec.Token()
-	if err != nil || t != json.Delim('[') {
-		return &ParseError{Msg: key + " is not a list"}
-	}
-	return nil
-}
-
-func decodeCount(dec *json.Decoder) (int64, error) {
-	var c json.Number
-	if err := dec.Decode(&c); err != nil {
-		return -1, &ParseError{Msg: "count: " + err.Error()}
-	}
-	v, err := c.Int64()
-	if err != nil || v < 0 {
-		return -1, &ParseError{Msg: "count: not a count: " + c.String()}
-	}
-	return v, nil
-}
-
-func decodeArray(dec *json.Decoder, fn func(json.RawMessage) error) (int, error) {
-	n := 0
-	for dec.More() {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return n, &ParseError{Msg: fmt.Sprintf("dataset %d: %v", n+1, err)}
-		}
-		n++
-		if err := fn(raw); err != nil {
-			return n, err
-		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return n, &ParseError{Msg: "truncated list: " + err.Error()}
-	}
-	return n, nil
 }
 
 // mapper turns D4C datasets into records: CKAN package dicts through the
@@ -423,11 +314,7 @@ func Read(ctx context.Context, r io.Reader, base string, sink source.Sink) error
 	}
 	_, count, err := Decode(r, func(raw json.RawMessage) error { return m.emit(ctx, base, raw, sink) })
 	if err != nil {
-		var se source.SinkError
-		if errors.As(err, &se) {
-			return se.Err
-		}
-		return err
+		return source.SinkCause(err)
 	}
 	sink.Page(base, count)
 	return nil

@@ -7,23 +7,16 @@ import (
 	"errors"
 	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
 	"github.com/opendatafrance/moisson/harvester/source/sourcetest"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/opendatafrance/moisson/harvester/config"
-	"github.com/opendatafrance/moisson/harvester/fetch"
 	"github.com/opendatafrance/moisson/harvester/normalize"
 	"github.com/opendatafrance/moisson/harvester/simulator"
 	"github.com/opendatafrance/moisson/harvester/source"
 	"github.com/opendatafrance/moisson/harvester/source/d4c"
-	"go.uber.org/zap"
 )
 
 // sink records what the adapter hands over.
@@ -47,58 +40,20 @@ territories:
                 endpoint: https://opendata.agglo-larochelle.fr/d4c/api
 `
 
-type harness struct {
-	sim *simulator.Simulator
-	srv *httptest.Server
-	cfg *config.Config
-}
+type harness struct{ *sourcetest.Sim }
 
 func newHarness(t testing.TB, n int) *harness {
 	t.Helper()
-	cfg, err := config.Parse(strings.NewReader(testConfig))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sim := simulator.New(cfg, simulator.Options{DatasetsPerSource: n})
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(srv.Close)
-	return &harness{sim: sim, srv: srv, cfg: sim.Rewrite(cfg, srv.URL)}
+	return &harness{sourcetest.ServeYAML(t, testConfig, simulator.Options{DatasetsPerSource: n})}
 }
 
 func (h *harness) harvest(t testing.TB) (*sink, error) {
 	t.Helper()
-	client := fetch.New(fetch.Options{AllowPrivate: true, Retries: -1})
-	s, err := d4c.New(h.cfg.Source("larochelle-d4c"), source.Env{Client: client, Log: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
 	k := &sink{}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return k, s.Harvest(ctx, k)
+	return k, sourcetest.Harvest(t, d4c.New, h.Config.Source("larochelle-d4c"), k)
 }
 
-func (h *harness) get(t testing.TB, path string) []byte {
-	t.Helper()
-	resp, err := http.Get(h.srv.URL + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
-	}
-	return b
-}
-
-func kindOf(err error) string {
-	var se *source.Error
-	if errors.As(err, &se) {
-		return se.Kind
-	}
-	return ""
-}
+var kindOf = sourcetest.KindOf
 
 const searchPath = "/d4c/api/datasets/2.0/search/"
 
@@ -111,7 +66,7 @@ func TestHarvestSimulator(t *testing.T) {
 	if len(k.Pages) != 3 || len(k.Problems) != 0 || k.Totals[0] != 230 {
 		t.Errorf("pages %v totals %v problems %v", k.Pages, k.Totals, k.Problems)
 	}
-	want := h.sim.Datasets("larochelle-d4c")
+	want := h.Datasets("larochelle-d4c")
 	if len(k.Recs) != len(want) {
 		t.Fatalf("%d records, want %d", len(k.Recs), len(want))
 	}
@@ -149,7 +104,7 @@ func TestHarvestSimulator(t *testing.T) {
 
 func TestHarvestServerErrorAtPage3(t *testing.T) {
 	h := newHarness(t, 230)
-	h.sim.SetFault("larochelle-d4c", simulator.Fault{Status: 503, FromPage: 3})
+	h.SetFault("larochelle-d4c", simulator.Fault{Status: 503, FromPage: 3})
 	k, err := h.harvest(t)
 	if kindOf(err) != source.KindHTTP || len(k.Recs) != 200 {
 		t.Fatalf("error %v after %d records, want an http error after 200", err, len(k.Recs))
@@ -167,12 +122,12 @@ func (h *harness) rewrite(t *testing.T, query string, edit func(count *int, resu
 			Results []json.RawMessage `json:"results"`
 		} `json:"result"`
 	}
-	if err := json.Unmarshal(h.get(t, "/sim/larochelle-d4c"+searchPath+"?"+query), &page); err != nil {
+	if err := json.Unmarshal(h.Get(t, "/sim/larochelle-d4c"+searchPath+"?"+query), &page); err != nil {
 		t.Fatal(err)
 	}
 	edit(&page.Result.Count, &page.Result.Results)
 	b, _ := json.Marshal(page)
-	h.sim.ServePayload("larochelle-d4c", searchPath+"?"+query, "application/json", b)
+	h.ServePayload("larochelle-d4c", searchPath+"?"+query, "application/json", b)
 }
 
 func TestHarvestShortPageAndLyingCount(t *testing.T) {
@@ -249,7 +204,7 @@ func TestRead(t *testing.T) {
 		t.Errorf("columns %v", k.Recs[0].Columns)
 	}
 	for _, bad := range []string{`{"success": false, "error": {"message": "x"}, "result": []}`, `{"result": {"count": 3}}`, `[`, `{"result": {"results": [1,`} {
-		var pe *d4c.ParseError
+		var pe *source.ParseError
 		if err := d4c.Read(context.Background(), strings.NewReader(bad), "", &sink{}); !errors.As(err, &pe) {
 			t.Errorf("%s: %v, want a ParseError", bad, err)
 		}
@@ -268,7 +223,7 @@ func FuzzReadD4C(f *testing.F) {
 		}
 	}
 	h := newHarness(f, 3)
-	f.Add(h.get(f, "/sim/larochelle-d4c"+searchPath+"?rows=3"))
+	f.Add(h.Get(f, "/sim/larochelle-d4c"+searchPath+"?rows=3"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_ = d4c.Read(context.Background(), bytes.NewReader(data), "https://x.example/d4c/api/datasets/2.0/search/", &sink{})
 	})

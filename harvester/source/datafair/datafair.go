@@ -28,6 +28,7 @@ import (
 	"github.com/opendatafrance/moisson/harvester/fetch"
 	"github.com/opendatafrance/moisson/harvester/normalize"
 	"github.com/opendatafrance/moisson/harvester/source"
+	"github.com/opendatafrance/moisson/harvester/source/jsonwalk"
 	"github.com/opendatafrance/moisson/harvester/source/ods"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -62,12 +63,9 @@ func New(src *config.Source, env source.Env) (source.Source, error) {
 	if src.Portal != nil {
 		s.portal = strings.TrimRight(src.Portal.URL, "/")
 	}
-	if v := src.Params["page_size"]; v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return nil, fmt.Errorf("datafair source %s: page_size %q must be 1..1000", src.ID, v)
-		}
-		s.size = n
+	var err error
+	if s.size, err = source.PageSize(src, "datafair", s.size, 1000); err != nil {
+		return nil, err
 	}
 	if v := src.Params["sort"]; v != "" {
 		s.sort = v
@@ -142,17 +140,7 @@ func (s *Source) readPage(ctx context.Context, u string, sink source.Sink, seen 
 		return m.emit(ctx, u, &d, sink)
 	})
 	if err != nil {
-		var pe *ParseError
-		var se source.SinkError
-		switch {
-		case errors.As(err, &pe):
-			return n, count, &source.Error{Kind: source.KindParse, URL: u, Err: err}
-		case errors.As(err, &se):
-			return n, count, se.Err
-		case ctx.Err() != nil:
-			return n, count, err
-		}
-		return n, count, &source.Error{Kind: fetch.KindOf(err), URL: u, Err: err}
+		return n, count, source.AnswerError(ctx, u, err)
 	}
 	if err := s.complete(ctx, m, incomplete, sink); err != nil {
 		return n, count, err
@@ -198,11 +186,7 @@ func (s *Source) complete(ctx context.Context, m Mapper, list []*Dataset, sink s
 			full[i] = d
 		}
 		if err := m.emit(ctx, u, full[i], sink); err != nil {
-			var se source.SinkError
-			if errors.As(err, &se) {
-				return se.Err
-			}
-			return err
+			return source.SinkCause(err)
 		}
 	}
 	return nil
@@ -225,112 +209,59 @@ func (s *Source) fetchOne(ctx context.Context, id string) (*Dataset, error) {
 	return &d, nil
 }
 
-// ParseError is an answer that is not a Data Fair list answer.
-type ParseError struct {
-	Msg    string
-	Offset int64
-}
-
-func (e *ParseError) Error() string { return fmt.Sprintf("datafair: at byte %d: %s", e.Offset, e.Msg) }
-
 // Decode streams a list answer ({"count", "results": [...]}), a bare list,
 // or a single dataset document, calling fn with each dataset's JSON. It
 // returns the number of datasets and the declared count (-1 if absent).
 func Decode(r io.Reader, fn func(json.RawMessage) error) (int, int64, error) {
-	dec := json.NewDecoder(r)
-	dec.UseNumber()
-	n, count, err := decode(dec, fn)
-	var pe *ParseError
-	if errors.As(err, &pe) && pe.Offset == 0 {
-		pe.Offset = dec.InputOffset()
+	d := jsonwalk.NewDecoder(r, "datafair")
+	items := func() (int, error) {
+		return d.Items(0, func(_ int, raw json.RawMessage) error { return fn(raw) })
 	}
-	return n, count, err
-}
-
-func decode(dec *json.Decoder, fn func(json.RawMessage) error) (int, int64, error) {
-	tok, err := dec.Token()
+	open, err := d.Open()
 	if err != nil {
-		return 0, -1, &ParseError{Msg: "not JSON: " + err.Error()}
+		return 0, -1, err
 	}
-	if tok == json.Delim('[') {
-		n, err := decodeArray(dec, fn)
+	if open == '[' {
+		n, err := items()
 		return n, int64(n), err
-	}
-	if tok != json.Delim('{') {
-		return 0, -1, &ParseError{Msg: fmt.Sprintf("expected a JSON object, got %v", tok)}
 	}
 	n := 0
 	var count int64 = -1
 	lists := 0
 	single := map[string]json.RawMessage{}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return n, count, &ParseError{Msg: err.Error()}
-		}
-		key, _ := t.(string)
+	err = d.Object("answer", func(key string) error {
 		switch key {
 		case "count":
-			var c json.Number
-			if err := dec.Decode(&c); err != nil {
-				return n, count, &ParseError{Msg: "count: " + err.Error()}
-			}
-			v, err := c.Int64()
-			if err != nil || v < 0 {
-				return n, count, &ParseError{Msg: "count: not a count: " + c.String()}
-			}
-			count = v
+			var err error
+			count, err = d.Count(key)
+			return err
 		case "results":
-			t, err := dec.Token()
-			if err != nil || t != json.Delim('[') {
-				return n, count, &ParseError{Msg: "results is not a list"}
+			if err := d.List(key); err != nil {
+				return err
 			}
 			lists++
-			k, err := decodeArray(dec, fn)
+			k, err := items()
 			n += k
-			if err != nil {
-				return n, count, err
-			}
-		default:
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return n, count, &ParseError{Msg: err.Error()}
-			}
-			single[key] = raw
+			return err
 		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return n, count, &ParseError{Msg: "truncated answer: " + err.Error()}
+		raw, err := d.Raw()
+		single[key] = raw
+		return err
+	})
+	if err != nil {
+		return n, count, err
 	}
 	if lists == 0 {
 		if single["id"] != nil && (single["title"] != nil || single["schema"] != nil) {
 			raw, err := json.Marshal(single)
 			if err != nil {
-				return 0, -1, &ParseError{Msg: err.Error()}
+				return 0, -1, d.Errorf("%v", err)
 			}
 			return 1, 1, fn(raw)
 		}
-		return 0, count, &ParseError{Msg: "no results in the answer"}
+		return 0, count, d.Errorf("no results in the answer")
 	}
 	return n, count, nil
-}
-
-func decodeArray(dec *json.Decoder, fn func(json.RawMessage) error) (int, error) {
-	n := 0
-	for dec.More() {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return n, &ParseError{Msg: fmt.Sprintf("dataset %d: %v", n+1, err)}
-		}
-		n++
-		if err := fn(raw); err != nil {
-			return n, err
-		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return n, &ParseError{Msg: "truncated list: " + err.Error()}
-	}
-	return n, nil
 }
 
 // Dataset is the part of a Data Fair dataset document Moisson reads.
@@ -601,11 +532,7 @@ func Read(ctx context.Context, r io.Reader, base string, sink source.Sink) error
 		return m.emit(ctx, base, &d, sink)
 	})
 	if err != nil {
-		var se source.SinkError
-		if errors.As(err, &se) {
-			return se.Err
-		}
-		return err
+		return source.SinkCause(err)
 	}
 	sink.Page(base, count)
 	return nil

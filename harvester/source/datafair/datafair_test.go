@@ -6,21 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"github.com/opendatafrance/moisson/harvester/source/sourcetest"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/opendatafrance/moisson/harvester/config"
-	"github.com/opendatafrance/moisson/harvester/fetch"
 	"github.com/opendatafrance/moisson/harvester/normalize"
 	"github.com/opendatafrance/moisson/harvester/simulator"
 	"github.com/opendatafrance/moisson/harvester/source"
 	"github.com/opendatafrance/moisson/harvester/source/datafair"
-	"go.uber.org/zap"
 )
 
 // sink records what the adapter hands over.
@@ -48,58 +42,20 @@ territories:
                 params: {select: "title,description,license,page,href,createdAt,updatedAt"}
 `
 
-type harness struct {
-	sim *simulator.Simulator
-	srv *httptest.Server
-	cfg *config.Config
-}
+type harness struct{ *sourcetest.Sim }
 
 func newHarness(t testing.TB, n int) *harness {
 	t.Helper()
-	cfg, err := config.Parse(strings.NewReader(testConfig))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sim := simulator.New(cfg, simulator.Options{DatasetsPerSource: n})
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(srv.Close)
-	return &harness{sim: sim, srv: srv, cfg: sim.Rewrite(cfg, srv.URL)}
+	return &harness{sourcetest.ServeYAML(t, testConfig, simulator.Options{DatasetsPerSource: n})}
 }
 
 func (h *harness) harvest(t testing.TB, id string) (*sink, error) {
 	t.Helper()
-	client := fetch.New(fetch.Options{AllowPrivate: true, Retries: -1})
-	s, err := datafair.New(h.cfg.Source(id), source.Env{Client: client, Log: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
 	k := &sink{}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return k, s.Harvest(ctx, k)
+	return k, sourcetest.Harvest(t, datafair.New, h.Config.Source(id), k)
 }
 
-func (h *harness) get(t testing.TB, path string) []byte {
-	t.Helper()
-	resp, err := http.Get(h.srv.URL + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
-	}
-	return b
-}
-
-func kindOf(err error) string {
-	var se *source.Error
-	if errors.As(err, &se) {
-		return se.Kind
-	}
-	return ""
-}
+var kindOf = sourcetest.KindOf
 
 func TestHarvestSimulator(t *testing.T) {
 	h := newHarness(t, 240)
@@ -107,10 +63,10 @@ func TestHarvestSimulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(k.Pages) != 3 || len(k.Problems) != 0 || h.sim.Requests("datarmor-datafair") != 3 {
-		t.Errorf("pages %v problems %v requests %d", k.Pages, k.Problems, h.sim.Requests("datarmor-datafair"))
+	if len(k.Pages) != 3 || len(k.Problems) != 0 || h.Requests("datarmor-datafair") != 3 {
+		t.Errorf("pages %v problems %v requests %d", k.Pages, k.Problems, h.Requests("datarmor-datafair"))
 	}
-	want := h.sim.Datasets("datarmor-datafair")
+	want := h.Datasets("datarmor-datafair")
 	if len(k.Recs) != len(want) {
 		t.Fatalf("%d records, want %d", len(k.Recs), len(want))
 	}
@@ -170,7 +126,7 @@ func TestHarvestCompletesDatasetsWithoutSchema(t *testing.T) {
 	if len(k.Recs) != 130 || len(k.Problems) != 0 {
 		t.Fatalf("%d records, problems %v", len(k.Recs), k.Problems)
 	}
-	if n := h.sim.Requests("datarmor-select"); n != 2+130 {
+	if n := h.Requests("datarmor-select"); n != 2+130 {
 		t.Errorf("%d requests, want 2 pages + 130 documents", n)
 	}
 	for _, r := range k.Recs {
@@ -183,7 +139,7 @@ func TestHarvestCompletesDatasetsWithoutSchema(t *testing.T) {
 // A document that cannot be read: the listed dataset is kept, with a problem.
 func TestHarvestDocumentUnreadable(t *testing.T) {
 	h := newHarness(t, 5)
-	h.sim.ServePayload("datarmor-select", "/data-fair/api/v1/datasets", "application/json",
+	h.ServePayload("datarmor-select", "/data-fair/api/v1/datasets", "application/json",
 		[]byte(`{"count": 1, "results": [{"id": "nope", "title": "Sans schéma"}]}`))
 	k, err := h.harvest(t, "datarmor-select")
 	if err != nil {
@@ -196,7 +152,7 @@ func TestHarvestDocumentUnreadable(t *testing.T) {
 
 func TestHarvestPagingAnomalies(t *testing.T) {
 	h := newHarness(t, 240)
-	h.sim.SetFault("datarmor-datafair", simulator.Fault{Status: 500, FromPage: 2})
+	h.SetFault("datarmor-datafair", simulator.Fault{Status: 500, FromPage: 2})
 	k, err := h.harvest(t, "datarmor-datafair")
 	if kindOf(err) != source.KindHTTP || len(k.Recs) != 100 {
 		t.Fatalf("500 at page 2: %v, %d records", err, len(k.Recs))
@@ -207,12 +163,12 @@ func TestHarvestPagingAnomalies(t *testing.T) {
 			Count   int               `json:"count"`
 			Results []json.RawMessage `json:"results"`
 		}
-		if err := json.Unmarshal(h.get(t, "/sim/datarmor-datafair/data-fair/api/v1/datasets?"+query), &page); err != nil {
+		if err := json.Unmarshal(h.Get(t, "/sim/datarmor-datafair/data-fair/api/v1/datasets?"+query), &page); err != nil {
 			t.Fatal(err)
 		}
 		edit(&page.Count, &page.Results)
 		b, _ := json.Marshal(page)
-		h.sim.ServePayload("datarmor-datafair", "/data-fair/api/v1/datasets?"+query, "application/json", b)
+		h.ServePayload("datarmor-datafair", "/data-fair/api/v1/datasets?"+query, "application/json", b)
 	}
 	h = newHarness(t, 240)
 	rewrite(h, "page=2&size=100&sort=createdAt%3A1", func(_ *int, r *[]json.RawMessage) { *r = (*r)[:10] })
@@ -273,7 +229,7 @@ func TestRead(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{`{"count": 2}`, `{"results": {}}`, `nope`, `{"count": 1, "results": [{"id": "a"`} {
-		var pe *datafair.ParseError
+		var pe *source.ParseError
 		if err := datafair.Read(context.Background(), strings.NewReader(bad), "", &sink{}); !errors.As(err, &pe) {
 			t.Errorf("%s: %v, want a ParseError", bad, err)
 		}
@@ -284,7 +240,7 @@ func FuzzReadDataFair(f *testing.F) {
 	f.Add([]byte(doc))
 	f.Add([]byte(`{"count": 1, "results": [{"id": "a", "schema": [{"key": 3}], "bbox": [1,2,3]}]}`))
 	h := newHarness(f, 3)
-	f.Add(h.get(f, "/sim/datarmor-datafair/data-fair/api/v1/datasets?size=3"))
+	f.Add(h.Get(f, "/sim/datarmor-datafair/data-fair/api/v1/datasets?size=3"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_ = datafair.Read(context.Background(), bytes.NewReader(data), "https://x.example/data-fair/api/v1/datasets", &sink{})
 	})

@@ -2,18 +2,10 @@ package ods
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
+
+	"github.com/opendatafrance/moisson/harvester/source/jsonwalk"
 )
-
-// ParseError is an answer that is not an ODS catalogue answer.
-type ParseError struct {
-	Msg    string
-	Offset int64 // bytes read when the error was found
-}
-
-func (e *ParseError) Error() string { return fmt.Sprintf("ods: at byte %d: %s", e.Offset, e.Msg) }
 
 // Item is one dataset of an answer, still undecoded: decoding happens per
 // item so that a malformed dataset is a problem of that dataset only.
@@ -32,92 +24,60 @@ type Item struct {
 //
 // It returns the number of datasets and the declared total (-1 when the
 // answer does not say). An ODS error answer ({"error_code", "message"}) is
-// a *ParseError.
+// a *source.ParseError.
 func Decode(r io.Reader, fn func(Item) error) (int, int64, error) {
-	dec := json.NewDecoder(r)
-	dec.UseNumber()
-	n, total, err := decode(dec, fn)
-	var pe *ParseError
-	if errors.As(err, &pe) && pe.Offset == 0 {
-		pe.Offset = dec.InputOffset()
+	d := jsonwalk.NewDecoder(r, "ods")
+	n := 0
+	items := func() error {
+		k, err := d.Items(n, func(i int, raw json.RawMessage) error { return fn(Item{Index: i, Raw: raw}) })
+		n += k
+		return err
 	}
-	return n, total, err
-}
-
-func decode(dec *json.Decoder, fn func(Item) error) (int, int64, error) {
-	tok, err := dec.Token()
+	open, err := d.Open()
 	if err != nil {
-		return 0, -1, &ParseError{Msg: "not JSON: " + err.Error()}
+		return 0, -1, err
 	}
-	switch tok {
-	case json.Delim('['):
-		n, err := decodeArray(dec, 0, fn)
-		if err != nil {
+	if open == '[' {
+		if err := items(); err != nil {
 			return n, -1, err
 		}
-		if _, err := dec.Token(); err != io.EOF {
-			return n, -1, &ParseError{Msg: "data after the list"}
+		if _, err := d.Token(); err != io.EOF {
+			return n, -1, d.Errorf("data after the list")
 		}
 		return n, int64(n), nil
-	case json.Delim('{'):
-	default:
-		return 0, -1, &ParseError{Msg: fmt.Sprintf("expected a JSON object or list, got %v", tok)}
 	}
-	n := 0
 	var total int64 = -1
 	lists := 0
 	single := map[string]json.RawMessage{}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return n, total, &ParseError{Msg: err.Error()}
-		}
-		key, _ := t.(string)
+	err = d.Object("answer", func(key string) error {
 		switch key {
 		case "total_count", "nhits":
-			var c json.Number
-			if err := dec.Decode(&c); err != nil {
-				return n, total, &ParseError{Msg: key + ": " + err.Error()}
-			}
-			v, err := c.Int64()
-			if err != nil || v < 0 {
-				return n, total, &ParseError{Msg: fmt.Sprintf("%s: not a count: %s", key, c)}
-			}
-			total = v
+			var err error
+			total, err = d.Count(key)
+			return err
 		case "results", "datasets":
-			t, err := dec.Token()
+			ok, err := d.ListOrNull(key)
 			if err != nil {
-				return n, total, &ParseError{Msg: key + ": " + err.Error()}
+				return err
 			}
-			if t == nil { // "results": null
-				lists++
-				continue
+			lists++ // "results": null is an empty list
+			if !ok {
+				return nil
 			}
-			if t != json.Delim('[') {
-				return n, total, &ParseError{Msg: key + " is not a list"}
-			}
-			lists++
-			k, err := decodeArray(dec, n, fn)
-			n += k
-			if err != nil {
-				return n, total, err
-			}
-		default:
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return n, total, &ParseError{Msg: err.Error()}
-			}
-			single[key] = raw
+			return items()
 		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return n, total, &ParseError{Msg: "truncated answer: " + err.Error()}
+		raw, err := d.Raw()
+		single[key] = raw
+		return err
+	})
+	if err != nil {
+		return n, total, err
 	}
 	if lists == 0 {
 		if single["dataset_id"] != nil || single["datasetid"] != nil || single["dataset"] != nil {
 			raw, err := json.Marshal(single)
 			if err != nil {
-				return 0, -1, &ParseError{Msg: err.Error()}
+				return 0, -1, d.Errorf("%v", err)
 			}
 			if err := fn(Item{Index: 0, Raw: raw}); err != nil {
 				return 1, 1, err
@@ -129,30 +89,11 @@ func decode(dec *json.Decoder, fn func(Item) error) (int, int64, error) {
 			if msg == "" {
 				msg = string(single["error"])
 			}
-			return 0, total, &ParseError{Msg: "the API answered an error: " + string(single["error_code"]) + " " + msg}
+			return 0, total, d.Errorf("the API answered an error: %s %s", single["error_code"], msg)
 		}
-		return 0, total, &ParseError{Msg: "no results, datasets nor dataset in the answer"}
+		return 0, total, d.Errorf("no results, datasets nor dataset in the answer")
 	}
 	return n, total, nil
-}
-
-// decodeArray reads items until the closing bracket (the opening one is consumed).
-func decodeArray(dec *json.Decoder, start int, fn func(Item) error) (int, error) {
-	n := 0
-	for dec.More() {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return n, &ParseError{Msg: fmt.Sprintf("dataset %d: %v", start+n+1, err)}
-		}
-		n++
-		if err := fn(Item{Index: start + n - 1, Raw: raw}); err != nil {
-			return n, err
-		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return n, &ParseError{Msg: "truncated list: " + err.Error()}
-	}
-	return n, nil
 }
 
 // Dataset is an ODS dataset, as v2.1, v2.0 (inside "dataset") and v1 write it.

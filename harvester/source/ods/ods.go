@@ -59,12 +59,9 @@ func New(src *config.Source, env source.Env) (source.Source, error) {
 		portal = src.Portal.URL
 	}
 	s.mapper = NewMapper(ep, portal)
-	if v := src.Params["page_size"]; v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxLimit {
-			return nil, fmt.Errorf("ods source %s: page_size %q must be 1..%d", src.ID, v, MaxLimit)
-		}
-		s.limit = n
+	var err error
+	if s.limit, err = source.PageSize(src, "ods", s.limit, MaxLimit); err != nil {
+		return nil, err
 	}
 	if v := src.Params["max_window"]; v != "" {
 		n, err := strconv.Atoi(v)
@@ -159,27 +156,7 @@ func (s *Source) read(ctx context.Context, u string, sink source.Sink, seen map[
 	n, total, err := Decode(resp.Body, func(it Item) error {
 		return s.mapper.Emit(ctx, u, it, sink, seen, !export)
 	})
-	if err != nil {
-		return n, total, wrapErr(ctx, u, err)
-	}
-	return n, total, nil
-}
-
-// wrapErr classifies a decoding error: a parse error, a network error, or
-// the sink's own error (handed back as is).
-func wrapErr(ctx context.Context, u string, err error) error {
-	var pe *ParseError
-	if errors.As(err, &pe) {
-		return &source.Error{Kind: source.KindParse, URL: u, Err: err}
-	}
-	var se source.SinkError
-	if errors.As(err, &se) {
-		return se.Err
-	}
-	if ctx.Err() != nil {
-		return err
-	}
-	return &source.Error{Kind: fetch.KindOf(err), URL: u, Err: err}
+	return n, total, source.AnswerError(ctx, u, err)
 }
 
 // Mapper turns ODS datasets into records.
@@ -457,11 +434,7 @@ func Read(ctx context.Context, r io.Reader, base string, sink source.Sink) error
 		return m.Emit(ctx, base, it, sink, nil, false)
 	})
 	if err != nil {
-		var se source.SinkError
-		if errors.As(err, &se) {
-			return se.Err
-		}
-		return err
+		return source.SinkCause(err)
 	}
 	sink.Page(base, total)
 	return nil

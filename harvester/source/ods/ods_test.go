@@ -7,9 +7,6 @@ import (
 	"errors"
 	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
 	"github.com/opendatafrance/moisson/harvester/source/sourcetest"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -19,12 +16,10 @@ import (
 	"time"
 
 	"github.com/opendatafrance/moisson/harvester/config"
-	"github.com/opendatafrance/moisson/harvester/fetch"
 	"github.com/opendatafrance/moisson/harvester/normalize"
 	"github.com/opendatafrance/moisson/harvester/simulator"
 	"github.com/opendatafrance/moisson/harvester/source"
 	"github.com/opendatafrance/moisson/harvester/source/ods"
-	"go.uber.org/zap"
 )
 
 // ---- helpers -------------------------------------------------------------
@@ -89,59 +84,20 @@ territories:
                 endpoint: https://data.loire-atlantique.fr/api/explore/v2.1
 `
 
-type harness struct {
-	sim *simulator.Simulator
-	srv *httptest.Server
-	cfg *config.Config // rewritten to the simulator
-}
+type harness struct{ *sourcetest.Sim }
 
 func newHarness(t testing.TB, perSource map[string]int) *harness {
 	t.Helper()
-	cfg, err := config.Parse(strings.NewReader(testConfig))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sim := simulator.New(cfg, simulator.Options{PerSource: perSource, DatasetsPerSource: 10})
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(srv.Close)
-	return &harness{sim: sim, srv: srv, cfg: sim.Rewrite(cfg, srv.URL)}
+	return &harness{sourcetest.ServeYAML(t, testConfig, simulator.Options{PerSource: perSource, DatasetsPerSource: 10})}
 }
 
 func (h *harness) harvest(t testing.TB, id string) (*sink, error) {
 	t.Helper()
-	src := h.cfg.Source(id)
-	client := fetch.New(fetch.Options{AllowPrivate: true, Retries: -1})
-	s, err := ods.New(src, source.Env{Client: client, Log: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
 	k := &sink{}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return k, s.Harvest(ctx, k)
+	return k, sourcetest.Harvest(t, ods.New, h.Config.Source(id), k)
 }
 
-func (h *harness) get(t testing.TB, path string) []byte {
-	t.Helper()
-	resp, err := http.Get(h.srv.URL + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("GET %s: %d %v %s", path, resp.StatusCode, err, b)
-	}
-	return b
-}
-
-func kindOf(err error) string {
-	var se *source.Error
-	if errors.As(err, &se) {
-		return se.Kind
-	}
-	return ""
-}
+var kindOf = sourcetest.KindOf
 
 // ---- real fixtures (API v1) ------------------------------------------------
 
@@ -343,7 +299,7 @@ func TestReadV20AndSingle(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{`{"error_code": "ODSQLError", "message": "bad"}`, `{"results": [{"dataset_id": "a"}`, `"x"`, `{}`} {
-		var pe *ods.ParseError
+		var pe *source.ParseError
 		if err := ods.Read(context.Background(), strings.NewReader(bad), "", &sink{}); !errors.As(err, &pe) {
 			t.Errorf("%s: %v, want a ParseError", bad, err)
 		}
@@ -362,7 +318,7 @@ func TestHarvestSimulator(t *testing.T) {
 		t.Errorf("pages %v problems %v", k.Pages, k.Problems)
 	}
 	got := k.byID()
-	want := h.sim.Datasets("bretagne-ods")
+	want := h.Datasets("bretagne-ods")
 	if len(got) != len(want) || len(k.Recs) != 250 {
 		t.Fatalf("%d records (%d distinct), want %d", len(k.Recs), len(got), len(want))
 	}
@@ -392,7 +348,7 @@ func TestHarvestSimulator(t *testing.T) {
 				t.Errorf("%s: SCDL %s not found from columns %v: %v", d.ID, d.SCDL, r.Columns, m)
 			}
 		}
-		if fs := formats(r); len(fs) < 3 || fs[0] != "CSV" || !strings.HasPrefix(r.Dataset.GetDistributions()[0].GetUrl(), h.srv.URL+"/sim/bretagne-ods/api/explore/v2.1/catalog/datasets/") {
+		if fs := formats(r); len(fs) < 3 || fs[0] != "CSV" || !strings.HasPrefix(r.Dataset.GetDistributions()[0].GetUrl(), h.URL+"/sim/bretagne-ods/api/explore/v2.1/catalog/datasets/") {
 			t.Errorf("%s: distributions %v", d.ID, r.Dataset.GetDistributions())
 		}
 	}
@@ -440,7 +396,7 @@ const page2 = "/sim/bretagne-ods/api/explore/v2.1/catalog/datasets?limit=100&off
 
 func TestHarvestServerErrorAtPage2(t *testing.T) {
 	h := newHarness(t, map[string]int{"bretagne-ods": 250})
-	h.sim.SetFault("bretagne-ods", simulator.Fault{Status: 500, FromPage: 2})
+	h.SetFault("bretagne-ods", simulator.Fault{Status: 500, FromPage: 2})
 	k, err := h.harvest(t, "bretagne-ods")
 	if kindOf(err) != source.KindHTTP || !strings.Contains(err.Error(), "offset=100") {
 		t.Fatalf("error %v, want an http error on page 2", err)
@@ -457,12 +413,12 @@ func (h *harness) rewrite(t *testing.T, path string, edit func(total *int, resul
 		Total   int               `json:"total_count"`
 		Results []json.RawMessage `json:"results"`
 	}
-	if err := json.Unmarshal(h.get(t, path), &page); err != nil {
+	if err := json.Unmarshal(h.Get(t, path), &page); err != nil {
 		t.Fatal(err)
 	}
 	edit(&page.Total, &page.Results)
 	b, _ := json.Marshal(page)
-	h.sim.ServePayload("bretagne-ods", strings.TrimPrefix(path, "/sim/bretagne-ods"), "application/json", b)
+	h.ServePayload("bretagne-ods", strings.TrimPrefix(path, "/sim/bretagne-ods"), "application/json", b)
 }
 
 func TestHarvestShortPage(t *testing.T) {
@@ -529,16 +485,8 @@ func FuzzReadODS(f *testing.F) {
 			}
 		}
 	}
-	cfg, _ := config.Parse(strings.NewReader(testConfig))
-	sim := simulator.New(cfg, simulator.Options{DatasetsPerSource: 3})
-	srv := httptest.NewServer(sim.Handler())
-	resp, err := http.Get(srv.URL + "/sim/bretagne-ods/api/explore/v2.1/catalog/datasets?limit=3")
-	if err == nil {
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		f.Add(b)
-	}
-	srv.Close()
+	sim := sourcetest.ServeYAML(f, testConfig, simulator.Options{DatasetsPerSource: 3})
+	f.Add(sim.Get(f, "/sim/bretagne-ods/api/explore/v2.1/catalog/datasets?limit=3"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_ = ods.Read(context.Background(), bytes.NewReader(data), "https://x.example/api/explore/v2.1/catalog/datasets", &sink{})
 		_ = ods.Sniff(data)

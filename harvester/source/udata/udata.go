@@ -20,6 +20,7 @@ import (
 	"github.com/opendatafrance/moisson/harvester/fetch"
 	"github.com/opendatafrance/moisson/harvester/normalize"
 	"github.com/opendatafrance/moisson/harvester/source"
+	"github.com/opendatafrance/moisson/harvester/source/jsonwalk"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -46,12 +47,9 @@ type Source struct {
 // already names a dataset list (…/datasets/…) is used as the first page.
 func New(src *config.Source, env source.Env) (source.Source, error) {
 	s := &Source{pageSize: DefaultPageSize, env: env}
-	if v := src.Params["page_size"]; v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return nil, fmt.Errorf("udata source %s: page_size %q must be 1..1000", src.ID, v)
-		}
-		s.pageSize = n
+	var err error
+	if s.pageSize, err = source.PageSize(src, "udata", s.pageSize, 1000); err != nil {
+		return nil, err
 	}
 	u, err := url.Parse(strings.TrimSpace(src.Endpoint))
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
@@ -188,7 +186,7 @@ func (s *Source) hand(ctx context.Context, u string, it Item, sink source.Sink) 
 }
 
 func wrapErr(ctx context.Context, u string, err error) error {
-	var pe *ParseError
+	var pe *source.ParseError
 	if errors.As(err, &pe) {
 		return &source.Error{Kind: source.KindParse, URL: u, Err: err}
 	}
@@ -218,14 +216,6 @@ func resolve(base, ref string) string {
 
 // ---- decoding ---------------------------------------------------------------
 
-// ParseError is an answer that is not a udata answer.
-type ParseError struct {
-	Msg    string
-	Offset int64
-}
-
-func (e *ParseError) Error() string { return fmt.Sprintf("udata: at byte %d: %s", e.Offset, e.Msg) }
-
 // PageInfo is what a list answer says of the walk.
 type PageInfo struct {
 	Total    int64  // declared total, -1 when absent
@@ -247,57 +237,32 @@ type Item struct {
 // ({"datasets": [{"dataset": {...}, "organization": {...}, "resources":
 // [...]}]}).
 func Decode(r io.Reader, fn func(Item) error) (PageInfo, error) {
-	dec := json.NewDecoder(r)
-	dec.UseNumber()
-	info, err := decode(dec, fn)
-	var pe *ParseError
-	if errors.As(err, &pe) && pe.Offset == 0 {
-		pe.Offset = dec.InputOffset()
-	}
-	return info, err
-}
-
-func decode(dec *json.Decoder, fn func(Item) error) (PageInfo, error) {
+	d := jsonwalk.NewDecoder(r, "udata")
 	info := PageInfo{Total: -1}
-	tok, err := dec.Token()
+	open, err := d.Open()
 	if err != nil {
-		return info, &ParseError{Msg: "not JSON: " + err.Error()}
+		return info, err
 	}
-	switch tok {
-	case json.Delim('['):
-		n, err := decodeArray(dec, fn)
+	if open == '[' {
+		n, err := decodeArray(d, fn)
 		if err == nil {
 			info.Total = int64(n)
 		}
 		return info, err
-	case json.Delim('{'):
-	default:
-		return info, &ParseError{Msg: fmt.Sprintf("expected a JSON object or list, got %v", tok)}
 	}
 	list := false
 	single := map[string]json.RawMessage{}
-	for dec.More() {
-		key, err := dec.Token()
-		if err != nil {
-			return info, &ParseError{Msg: err.Error()}
-		}
-		k, _ := key.(string)
+	err = d.Object("answer", func(k string) error {
 		switch k {
 		case "data", "datasets":
-			t, err := dec.Token()
-			if err != nil {
-				return info, &ParseError{Msg: k + ": " + err.Error()}
-			}
-			if t != json.Delim('[') {
-				if t == nil {
-					continue // "data": null
-				}
-				return info, &ParseError{Msg: k + " is not a list"}
+			ok, err := d.ListOrNull(k)
+			if err != nil || !ok { // "data": null
+				return err
 			}
 			list = true
-			n, err := decodeArray(dec, fn)
+			n, err := decodeArray(d, fn)
 			if err != nil {
-				return info, err
+				return err
 			}
 			if k == "datasets" && info.Total < 0 {
 				info.Total = int64(n)
@@ -305,15 +270,15 @@ func decode(dec *json.Decoder, fn func(Item) error) (PageInfo, error) {
 		case "total", "page", "page_size":
 			var v json.Number
 			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return info, &ParseError{Msg: k + ": " + err.Error()}
+			if err := d.Decode(&raw); err != nil {
+				return d.Errorf("%s: %v", k, err)
 			}
 			if json.Unmarshal(raw, &v) != nil {
-				continue // null
+				return nil // null
 			}
 			i, err := v.Int64()
 			if err != nil || i < 0 {
-				return info, &ParseError{Msg: fmt.Sprintf("%s: %s is not a count", k, v)}
+				return d.Errorf("%s: %s is not a count", k, v)
 			}
 			switch k {
 			case "total":
@@ -325,22 +290,21 @@ func decode(dec *json.Decoder, fn func(Item) error) (PageInfo, error) {
 			}
 		case "next_page":
 			var v *string
-			if err := dec.Decode(&v); err != nil {
-				return info, &ParseError{Msg: "next_page: " + err.Error()}
+			if err := d.Decode(&v); err != nil {
+				return d.Errorf("next_page: %v", err)
 			}
 			if v != nil {
 				info.NextPage = *v
 			}
 		default:
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return info, &ParseError{Msg: err.Error()}
-			}
+			raw, err := d.Raw()
 			single[k] = raw
+			return err
 		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return info, &ParseError{Msg: "truncated answer: " + err.Error()}
+		return nil
+	})
+	if err != nil {
+		return info, err
 	}
 	if list {
 		return info, nil
@@ -352,9 +316,9 @@ func decode(dec *json.Decoder, fn func(Item) error) (PageInfo, error) {
 	item := it.item(uerr)
 	if item.Err != nil && !isDatasetLike(&it) {
 		if m := string(single["message"]); m != "" {
-			return info, &ParseError{Msg: "the API answered an error: " + m}
+			return info, d.Errorf("the API answered an error: %s", m)
 		}
-		return info, &ParseError{Msg: item.Err.Error()}
+		return info, d.Errorf("%v", item.Err)
 	}
 	info.Total = 1
 	if err := fn(item); err != nil {
@@ -363,16 +327,18 @@ func decode(dec *json.Decoder, fn func(Item) error) (PageInfo, error) {
 	return info, nil
 }
 
-// decodeArray reads items until the closing bracket (the opening one is consumed).
-func decodeArray(dec *json.Decoder, fn func(Item) error) (int, error) {
+// decodeArray reads items until the closing bracket (the opening one is
+// consumed). An item that is not a dataset is handed over with its error,
+// so that it is one problem and the walk goes on.
+func decodeArray(d *jsonwalk.Decoder, fn func(Item) error) (int, error) {
 	n := 0
-	for dec.More() {
+	for d.More() {
 		var it rawItem
-		err := dec.Decode(&it)
+		err := d.Decode(&it)
 		if err != nil {
 			var te *json.UnmarshalTypeError
 			if !errors.As(err, &te) {
-				return n, &ParseError{Msg: fmt.Sprintf("item %d: %v", n+1, err)}
+				return n, d.Errorf("item %d: %v", n+1, err)
 			}
 		}
 		n++
@@ -380,10 +346,7 @@ func decodeArray(dec *json.Decoder, fn func(Item) error) (int, error) {
 			return n, err
 		}
 	}
-	if _, err := dec.Token(); err != nil {
-		return n, &ParseError{Msg: "truncated list: " + err.Error()}
-	}
-	return n, nil
+	return n, d.End("list")
 }
 
 // rawItem is an element of a list: a dataset, or udata's fixtures wrapper

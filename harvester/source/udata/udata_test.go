@@ -6,7 +6,6 @@ import (
 	"errors"
 	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
 	"github.com/opendatafrance/moisson/harvester/source/sourcetest"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,11 +14,9 @@ import (
 	"time"
 
 	"github.com/opendatafrance/moisson/harvester/config"
-	"github.com/opendatafrance/moisson/harvester/fetch"
 	"github.com/opendatafrance/moisson/harvester/simulator"
 	"github.com/opendatafrance/moisson/harvester/source"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
-	"go.uber.org/zap"
 )
 
 func fixtureDir(t testing.TB) string {
@@ -118,7 +115,7 @@ func TestReadClientFixtures(t *testing.T) {
 	}
 	for _, name := range []string{"organization_metadata.json", "resource_metadata_api1.json"} {
 		_, err := readFile(t, filepath.Join(dir, "datagouv__datagouv_client/tests", name))
-		var pe *ParseError
+		var pe *source.ParseError
 		if !errors.As(err, &pe) || !strings.Contains(err.Error(), "not a dataset") {
 			t.Errorf("%s: %v, want a ParseError saying it is not a dataset", name, err)
 		}
@@ -204,7 +201,7 @@ func TestReadShapes(t *testing.T) {
 		`42`:     "expected",
 	} {
 		err := Read(context.Background(), strings.NewReader(doc), "", &sink{})
-		var pe *ParseError
+		var pe *source.ParseError
 		if !errors.As(err, &pe) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want ParseError with %q", doc, err, want)
 		}
@@ -213,38 +210,15 @@ func TestReadShapes(t *testing.T) {
 
 // ---- against the simulator ------------------------------------------------------
 
-func simSource(t *testing.T, id string, n int, params map[string]string) (*simulator.Simulator, *config.Source, source.Env) {
+func harvest(t *testing.T, src *config.Source) (*sink, error) {
 	t.Helper()
-	cfg := config.Default()
-	sim := simulator.New(cfg, simulator.Options{PerSource: map[string]int{id: n}, DatasetsPerSource: 5})
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(srv.Close)
-	src := sim.Rewrite(cfg, srv.URL).Source(id)
-	if src == nil {
-		t.Fatalf("no source %s", id)
-	}
-	for k, v := range params {
-		src.Params[k] = v
-	}
-	env := source.Env{Client: fetch.New(fetch.Options{AllowPrivate: true, Retries: -1}), Log: zap.NewNop()}
-	return sim, src, env
-}
-
-func harvest(t *testing.T, src *config.Source, env source.Env) (*sink, error) {
-	t.Helper()
-	s, err := New(src, env)
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := &sink{}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return out, s.Harvest(ctx, out)
+	return out, sourcetest.Harvest(t, New, src, out)
 }
 
 func TestHarvestSimulator(t *testing.T) {
-	sim, src, env := simSource(t, "megalis-udata", 230, map[string]string{"page_size": "100"})
-	s, err := harvest(t, src, env)
+	sim, src := sourcetest.ServeSource(t, "megalis-udata", 230, map[string]string{"page_size": "100"})
+	s, err := harvest(t, src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,28 +275,28 @@ func TestHarvestSimulator(t *testing.T) {
 }
 
 func TestHarvestEmptyAndUnknownOrg(t *testing.T) {
-	_, src, env := simSource(t, "annecy-udata", 0, nil)
-	s, err := harvest(t, src, env)
+	_, src := sourcetest.ServeSource(t, "annecy-udata", 0, nil)
+	s, err := harvest(t, src)
 	if err != nil || len(s.Recs) != 0 || s.Declared != 0 {
 		t.Errorf("empty organisation: %v, %d records, declared %d", err, len(s.Recs), s.Declared)
 	}
 	src.Params["organization"] = "no-such-org"
-	_, err = harvest(t, src, env)
+	_, err = harvest(t, src)
 	if source.KindOf(err) != source.KindHTTP || !strings.Contains(err.Error(), "404") {
 		t.Errorf("unknown organisation: %v", err)
 	}
 }
 
 func TestHarvestFaults(t *testing.T) {
-	sim, src, env := simSource(t, "megalis-udata", 30, map[string]string{"page_size": "10"})
+	sim, src := sourcetest.ServeSource(t, "megalis-udata", 30, map[string]string{"page_size": "10"})
 	sim.SetFault("megalis-udata", simulator.Fault{Status: 500, FromPage: 2})
-	s, err := harvest(t, src, env)
+	s, err := harvest(t, src)
 	if source.KindOf(err) != source.KindHTTP || len(s.Recs) != 10 {
 		t.Errorf("500 on page 2: %v, %d records", err, len(s.Recs))
 	}
 	sim.ClearFaults()
 	sim.SetFault("megalis-udata", simulator.Fault{TruncateAtPage: 2})
-	s, err = harvest(t, src, env)
+	s, err = harvest(t, src)
 	if err == nil || len(s.Recs) >= 30 {
 		t.Errorf("truncated page 2: %v, %d records", err, len(s.Recs))
 	}
@@ -365,7 +339,7 @@ func TestPagingAnomalies(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			sim, src, env := simSource(t, "megalis-udata", 4, map[string]string{"page_size": "2"})
+			sim, src := sourcetest.ServeSource(t, "megalis-udata", 4, map[string]string{"page_size": "2"})
 			base := strings.TrimSuffix(src.Endpoint, "/api/1")
 			for pq, body := range c.pages {
 				body = bytes.ReplaceAll(body, []byte(`"P1"`), []byte(`"`+base+q(1)+`"`))
@@ -373,7 +347,7 @@ func TestPagingAnomalies(t *testing.T) {
 				body = bytes.ReplaceAll(body, []byte(`"P3"`), []byte(`"`+base+q(3)+`"`))
 				sim.ServePayload("megalis-udata", pq, "application/json", body)
 			}
-			_, err := harvest(t, src, env)
+			_, err := harvest(t, src)
 			if source.KindOf(err) != source.KindPaging || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("%v, want a paging error with %q", err, c.want)
 			}

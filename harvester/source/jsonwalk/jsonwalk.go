@@ -1,0 +1,157 @@
+// Package jsonwalk reads the JSON answers of catalogue APIs as a stream:
+// the envelope object key by key, and its lists of datasets one item at a
+// time, so that an answer is never held in memory beyond one item. What
+// each key means stays with the adapter; this package only walks, and
+// makes errors that say where the answer went wrong (*source.ParseError).
+package jsonwalk
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/opendatafrance/moisson/harvester/source"
+)
+
+// Decoder reads one answer.
+type Decoder struct {
+	*json.Decoder
+	protocol string
+}
+
+// NewDecoder reads r for the adapter named protocol, which prefixes error
+// messages. Numbers are kept as written (json.Number), so counts keep
+// their precision and a float where a count belongs can be refused.
+func NewDecoder(r io.Reader, protocol string) *Decoder {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	return &Decoder{Decoder: dec, protocol: protocol}
+}
+
+// Errorf is a parse error at the current offset.
+func (d *Decoder) Errorf(format string, args ...any) *source.ParseError {
+	return &source.ParseError{Protocol: d.protocol, Offset: d.InputOffset(), Msg: fmt.Sprintf(format, args...)}
+}
+
+// Open reads the token an answer opens with: '{' or '['.
+func (d *Decoder) Open() (json.Delim, error) {
+	tok, err := d.Token()
+	if err != nil {
+		return 0, d.Errorf("not JSON: %v", err)
+	}
+	delim, ok := tok.(json.Delim)
+	if !ok {
+		return 0, d.Errorf("expected a JSON object or list, got %v", tok)
+	}
+	return delim, nil
+}
+
+// Object walks the members of an object whose '{' was read, calling fn
+// with each key; fn must read the value (Skip it when it wants none). what
+// names the object when its '}' is missing ("answer", "result").
+func (d *Decoder) Object(what string, fn func(key string) error) error {
+	for d.More() {
+		t, err := d.Token()
+		if err != nil {
+			return d.Errorf("%v", err)
+		}
+		key, _ := t.(string)
+		if err := fn(key); err != nil {
+			return err
+		}
+	}
+	return d.End(what)
+}
+
+// End reads the '}' or ']' that closes what.
+func (d *Decoder) End(what string) error {
+	if _, err := d.Token(); err != nil {
+		return d.Errorf("truncated %s: %v", what, err)
+	}
+	return nil
+}
+
+// Raw reads a value as it is written.
+func (d *Decoder) Raw() (json.RawMessage, error) {
+	var raw json.RawMessage
+	if err := d.Decode(&raw); err != nil {
+		return nil, d.Errorf("%v", err)
+	}
+	return raw, nil
+}
+
+// Skip reads a value and forgets it.
+func (d *Decoder) Skip() error {
+	_, err := d.Raw()
+	return err
+}
+
+// Int reads the integer value of key.
+func (d *Decoder) Int(key string) (int64, error) {
+	var c json.Number
+	if err := d.Decode(&c); err != nil {
+		return -1, d.Errorf("%s: %v", key, err)
+	}
+	v, err := c.Int64()
+	if err != nil {
+		return -1, d.Errorf("%s: not an integer: %s", key, c)
+	}
+	return v, nil
+}
+
+// Count reads the value of key as a count of datasets: an integer, not
+// negative.
+func (d *Decoder) Count(key string) (int64, error) {
+	var c json.Number
+	if err := d.Decode(&c); err != nil {
+		return -1, d.Errorf("%s: %v", key, err)
+	}
+	v, err := c.Int64()
+	if err != nil || v < 0 {
+		return -1, d.Errorf("%s: not a count: %s", key, c)
+	}
+	return v, nil
+}
+
+// List reads the '[' that opens the value of key, which must be a list.
+func (d *Decoder) List(key string) error {
+	ok, err := d.ListOrNull(key)
+	if err == nil && !ok {
+		return d.Errorf("%s is not a list", key)
+	}
+	return err
+}
+
+// ListOrNull reads the '[' that opens the value of key, or a null (then
+// false: some APIs write null for an empty list).
+func (d *Decoder) ListOrNull(key string) (bool, error) {
+	t, err := d.Token()
+	switch {
+	case err != nil:
+		return false, d.Errorf("%s: %v", key, err)
+	case t == nil:
+		return false, nil
+	case t != json.Delim('['):
+		return false, d.Errorf("%s is not a list", key)
+	}
+	return true, nil
+}
+
+// Items reads the items of a list whose '[' was read, through its ']',
+// and hands each to fn undecoded, with its index counted from start (an
+// answer may hold several lists); it returns how many it read. Errors call
+// an item a dataset: that is what the lists of catalogue answers hold.
+func (d *Decoder) Items(start int, fn func(i int, raw json.RawMessage) error) (int, error) {
+	n := 0
+	for d.More() {
+		var raw json.RawMessage
+		if err := d.Decode(&raw); err != nil {
+			return n, d.Errorf("dataset %d: %v", start+n+1, err)
+		}
+		n++
+		if err := fn(start+n-1, raw); err != nil {
+			return n, err
+		}
+	}
+	return n, d.End("list")
+}

@@ -1,0 +1,91 @@
+package jsonwalk
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/opendatafrance/moisson/harvester/source"
+)
+
+// walk reads {"total": N, "results": [...] | null, ...} the way adapters
+// do, numbering items from 10 to check that indexes carry on.
+func walk(doc string) (total int64, ids []int, err error) {
+	d := NewDecoder(strings.NewReader(doc), "test")
+	if _, err := d.Open(); err != nil {
+		return -1, nil, err
+	}
+	total = -1
+	err = d.Object("answer", func(key string) error {
+		var err error
+		switch key {
+		case "total":
+			total, err = d.Count(key)
+		case "offset":
+			_, err = d.Int(key)
+		case "results":
+			var ok bool
+			if ok, err = d.ListOrNull(key); ok {
+				_, err = d.Items(10, func(i int, raw json.RawMessage) error {
+					ids = append(ids, i)
+					return nil
+				})
+			}
+		default:
+			err = d.Skip()
+		}
+		return err
+	})
+	return total, ids, err
+}
+
+func TestWalk(t *testing.T) {
+	total, ids, err := walk(`{"total": 2, "offset": -5, "x": {"y": [1]}, "results": [{"a": 1}, {"b": [2]}]}`)
+	if err != nil || total != 2 || len(ids) != 2 || ids[0] != 10 || ids[1] != 11 {
+		t.Fatalf("total %d ids %v err %v", total, ids, err)
+	}
+	if _, ids, err := walk(`{"results": null}`); err != nil || len(ids) != 0 {
+		t.Fatalf("null list: %v %v", ids, err)
+	}
+	for doc, want := range map[string]string{
+		`nope`:                          "test: at byte 0: not JSON",
+		`{"total": -1}`:                 "total: not a count: -1",
+		`{"total": 1.5}`:                "total: not a count: 1.5",
+		`{"offset": 1.5}`:               "offset: not an integer: 1.5",
+		`{"results": {}}`:               "results is not a list",
+		`{"results": [{"a": 1}, {"b"`:   "dataset 12:",
+		`{"results": [{"a": 1}`:         "truncated list",
+		`{"total": 1, "results": []`:    "truncated answer",
+		`{"total": 1, "results": [] 3}`: "invalid character '3'",
+	} {
+		_, _, err := walk(doc)
+		var pe *source.ParseError
+		if !errors.As(err, &pe) || pe.Protocol != "test" || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want a ParseError with %q", doc, err, want)
+		}
+	}
+}
+
+// The offset of an error is where the decoder stood when it was found.
+func TestErrorOffset(t *testing.T) {
+	doc := `{"results": [{"a": 1}, {"a": 2}, "x"]}`
+	d := NewDecoder(strings.NewReader(doc), "test")
+	_, _ = d.Open()
+	err := d.Object("answer", func(key string) error {
+		if err := d.List(key); err != nil {
+			return err
+		}
+		_, err := d.Items(0, func(i int, raw json.RawMessage) error {
+			if raw[0] != '{' {
+				return d.Errorf("dataset %d is not an object", i+1)
+			}
+			return nil
+		})
+		return err
+	})
+	var pe *source.ParseError
+	if !errors.As(err, &pe) || pe.Offset != int64(strings.Index(doc, `"x"`)+3) {
+		t.Fatalf("%v, want an error just after \"x\"", err)
+	}
+}
