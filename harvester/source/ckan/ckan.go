@@ -112,7 +112,11 @@ func (s *Source) readPage(ctx context.Context, u string, sink source.Sink) (int,
 			sink.Problem(source.Problem{Kind: source.KindNormalise, URL: u, DatasetID: p.ID, Message: perr.Error()})
 			return nil
 		}
-		return sink.Record(ctx, rec)
+		if err := sink.Record(ctx, rec); err != nil {
+			// The sink's own failure (publishing), not the portal's.
+			return source.SinkError{Err: err}
+		}
+		return nil
 	})
 	return n, count, source.AnswerError(ctx, u, err)
 }
@@ -846,10 +850,13 @@ func Read(ctx context.Context, r io.Reader, base string, sink source.Sink) error
 			sink.Problem(source.Problem{Kind: source.KindNormalise, URL: base, DatasetID: p.ID, Message: perr.Error()})
 			return nil
 		}
-		return sink.Record(ctx, rec)
+		if err := sink.Record(ctx, rec); err != nil {
+			return source.SinkError{Err: err}
+		}
+		return nil
 	})
 	if err != nil {
-		return err
+		return source.SinkCause(err)
 	}
 	_ = n
 	sink.Page(base, count)

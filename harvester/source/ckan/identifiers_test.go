@@ -2,10 +2,12 @@ package ckan
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/opendatafrance/moisson/harvester/source"
 	"github.com/opendatafrance/moisson/harvester/source/sourcetest"
 )
 
@@ -27,5 +29,28 @@ func TestHarvestedPackageIdentifiers(t *testing.T) {
 	// landing page being the original's.
 	if want := []string{"3b2f", "https://ckan.example.fr/dataset/arbres"}; !slices.Equal(d.GetIdentifiers(), want) {
 		t.Errorf("identifiers %q, want %q (landing page %q, uri %q)", d.GetIdentifiers(), want, d.GetLandingPage(), d.GetUri())
+	}
+}
+
+// failingSink refuses every record, as a sink that cannot publish does.
+type failingSink struct {
+	sourcetest.Sink
+	err error
+}
+
+func (s *failingSink) Record(context.Context, source.Record) error { return s.err }
+
+// The sink's own failure comes back as it is, not as a failure of the
+// portal (it used to be reported as an HTTP error with the page URL).
+func TestSinkFailureIsTheSinks(t *testing.T) {
+	publish := &source.Error{Kind: source.KindPublish, URL: "nats", Err: errors.New("nats: timeout")}
+	_, src := sourcetest.ServeSource(t, "nice-ckan", 3, nil)
+	err := sourcetest.Harvest(t, New, src, &failingSink{err: publish})
+	if !errors.Is(err, publish) || sourcetest.KindOf(err) != source.KindPublish {
+		t.Errorf("harvest: %v (kind %q), want the sink's publish error", err, sourcetest.KindOf(err))
+	}
+	body := `{"success": true, "result": {"count": 1, "results": [{"id": "a", "name": "a", "title": "A"}]}}`
+	if err := Read(context.Background(), strings.NewReader(body), "https://ckan.example.fr", &failingSink{err: publish}); !errors.Is(err, publish) {
+		t.Errorf("Read: %v, want the sink's error", err)
 	}
 }
