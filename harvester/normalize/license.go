@@ -281,6 +281,26 @@ func ccLicense(k string) string {
 	return "cc-" + code + "-" + version
 }
 
+// LicenseOf normalises the first of candidates (a portal's licence id,
+// URL, title…) that names a known licence; "other" when some name one
+// that is not in the table, "unknown" when none says anything.
+func LicenseOf(candidates ...string) string {
+	norm := LicenseUnknown
+	for _, c := range candidates {
+		if strings.TrimSpace(c) == "" {
+			continue
+		}
+		switch n := License(c); n {
+		case LicenseUnknown:
+		case LicenseOther:
+			norm = n
+		default:
+			return n
+		}
+	}
+	return norm
+}
+
 // LicenseLabel gives the French display label of a normalised licence id:
 // "Licence Ouverte 2.0", "ODbL 1.0", "CC BY-SA 4.0", "Autre licence",
 // "Licence non précisée" (also for ""). An id it does not know is returned as is.

@@ -119,3 +119,21 @@ func TestLicenseLabelOther(t *testing.T) {
 		}
 	}
 }
+
+func TestLicenseOf(t *testing.T) {
+	for _, c := range []struct {
+		in   []string
+		want string
+	}{
+		{[]string{"", "  "}, "unknown"},
+		{nil, "unknown"},
+		{[]string{"notspecified", "https://www.etalab.gouv.fr/licence-ouverte-open-licence"}, "etalab-2.0"},
+		{[]string{"Licence maison de la commune", "odc-odbl"}, "odbl-1.0"}, // a known one wins over an unknown label
+		{[]string{"Licence maison de la commune"}, "other"},
+		{[]string{"", "cc-by", "odc-odbl"}, "cc-by-4.0"}, // the first known one
+	} {
+		if got := LicenseOf(c.in...); got != c.want {
+			t.Errorf("LicenseOf(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

@@ -669,18 +669,7 @@ func (s *Source) Record(p *Package) (source.Record, error) {
 		}
 	}
 	raw := normalize.First(p.LicenseTitle, p.LicenseID, p.LicenseURL, extras["license"], resLicence)
-	norm := "unknown"
-	for _, cand := range []string{p.LicenseID, p.LicenseURL, p.LicenseTitle, extras["license"], resLicence} {
-		if cand == "" {
-			continue
-		}
-		if n := normalize.License(cand); n != "unknown" {
-			norm = n
-			if n != "other" {
-				break
-			}
-		}
-	}
+	norm := normalize.LicenseOf(p.LicenseID, p.LicenseURL, p.LicenseTitle, extras["license"], resLicence)
 	d.License = &moissonv1.License{Raw: raw, Normalized: norm}
 	if p.Organization != nil {
 		d.Publisher = &moissonv1.Publisher{Name: normalize.First(string(p.Organization.Title), p.Organization.Name)}

@@ -386,17 +386,7 @@ func (m Mapper) Record(ds *Dataset) (source.Record, error) {
 	if ds.License != nil {
 		title, href := strings.TrimSpace(string(ds.License.Title)), strings.TrimSpace(string(ds.License.Href))
 		raw = ods.FirstNonEmpty(title, href)
-		for _, cand := range []string{href, title} {
-			if cand == "" {
-				continue
-			}
-			if n := normalize.License(cand); n != "unknown" {
-				norm = n
-				if n != "other" {
-					break
-				}
-			}
-		}
+		norm = normalize.LicenseOf(href, title)
 	}
 	d.License = &moissonv1.License{Raw: raw, Normalized: norm}
 	if ds.Owner != nil {

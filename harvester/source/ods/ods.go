@@ -262,18 +262,7 @@ func (m Mapper) Record(ds *Dataset) (source.Record, error) {
 	d.Themes = normalize.Themes(append(append([]string{}, d.RawThemes...), d.Keywords...))
 
 	lic, licURL := strings.TrimSpace(string(def.License)), strings.TrimSpace(string(def.LicenseURL))
-	norm := "unknown"
-	for _, cand := range []string{lic, licURL} {
-		if cand == "" {
-			continue
-		}
-		if n := normalize.License(cand); n != "unknown" {
-			norm = n
-			if n != "other" {
-				break
-			}
-		}
-	}
+	norm := normalize.LicenseOf(lic, licURL)
 	d.License = &moissonv1.License{Raw: FirstNonEmpty(lic, licURL), Normalized: norm}
 
 	if name := FirstNonEmpty(string(def.Publisher), string(dc.Creator)); name != "" {
