@@ -86,7 +86,13 @@ func FuzzTurtle(f *testing.F) {
 
 func FuzzRDFXML(f *testing.F) {
 	addSeeds(f, "rdf-xml", []string{"xml-canon/test002.rdf", "rdfms-empty-property-elements/test005.rdf", "rdf-containers-syntax-vs-schema/test004.rdf", "xmlbase/test004.rdf", "rdfms-syntax-incomplete/test004.rdf", "rdfms-rdf-id/error003.rdf"},
-		`<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:e="http://e/"><e:T rdf:about="x"><e:l rdf:parseType="Collection"><e:A/></e:l></e:T></rdf:RDF>`)
+		`<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:e="http://e/"><e:T rdf:about="x"><e:l rdf:parseType="Collection"><e:A/></e:l></e:T></rdf:RDF>`,
+		// what the tokeniser handles: declaration and charset, DOCTYPE,
+		// comments, PIs, CDATA, references, normalised attribute values
+		"<?xml version=\"1.0\" encoding=\"windows-1252\"?>\r\n<!DOCTYPE rdf:RDF [<!ELEMENT r ANY><!-- c -->]>\r\n"+
+			`<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:e="http://e/"><!-- x --><?pi y?>`+
+			"<e:T rdf:about=\"a&amp;b\" e:a=\"l\x92\xe9\n&#9;&#x20AC;\"><e:p xml:lang=\"fr\"><![CDATA[<c>&]]>&lt;\x80</e:p>"+
+			`<e:q rdf:parseType="Literal"><b xmlns="http://b/" a='&quot;'>t<?p i?><!-- k --></b></e:q></e:T></rdf:RDF>`)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		runFuzz(t, data, func(b []byte, h Handler) error {
 			return ParseRDFXML(bytes.NewReader(b), "http://example.org/base/doc.rdf", h)

@@ -89,7 +89,8 @@ func (r *iriRef) String() string {
 
 // removeDotSegments implements RFC 3986 section 5.2.4.
 func removeDotSegments(in string) string {
-	if !strings.Contains(in, ".") {
+	// A dot segment starts the path or follows a slash.
+	if !strings.HasPrefix(in, ".") && !strings.Contains(in, "/.") {
 		return in
 	}
 	out := make([]byte, 0, len(in))

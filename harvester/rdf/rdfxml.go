@@ -2,9 +2,7 @@ package rdf
 
 import (
 	"bytes"
-	"encoding/xml"
 	"errors"
-	"fmt"
 	"io"
 	"sort"
 	"strconv"
@@ -15,61 +13,6 @@ import (
 const xmlNS = "http://www.w3.org/XML/1998/namespace"
 
 var errTokenTooLarge = errors.New("token too large")
-
-// limitedByteReader feeds the XML decoder byte by byte from its own buffer
-// and refuses to read more than maxTokenSize bytes between two calls to
-// reset, which bounds the memory a single XML token (text, attribute,
-// DOCTYPE...) can take. (Its own buffer rather than a bufio.Reader: the
-// decoder calls ReadByte for every byte of the document.)
-type limitedByteReader struct {
-	src      io.Reader
-	buf      []byte
-	pos, end int
-	err      error
-	n        int
-}
-
-func newLimitedByteReader(r io.Reader) *limitedByteReader {
-	return &limitedByteReader{src: r, buf: make([]byte, 64<<10)}
-}
-
-func (l *limitedByteReader) ReadByte() (byte, error) {
-	if l.pos == l.end {
-		if err := l.fill(); err != nil {
-			return 0, err
-		}
-	}
-	l.n++
-	if l.n > maxTokenSize {
-		return 0, errTokenTooLarge
-	}
-	b := l.buf[l.pos]
-	l.pos++
-	return b, nil
-}
-
-func (l *limitedByteReader) fill() error {
-	for l.err == nil {
-		n, err := l.src.Read(l.buf)
-		l.pos, l.end, l.err = 0, n, err
-		if n > 0 {
-			return nil
-		}
-	}
-	return l.err
-}
-
-func (l *limitedByteReader) Read(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	b, err := l.ReadByte()
-	if err != nil {
-		return 0, err
-	}
-	p[0] = b
-	return 1, nil
-}
 
 type nsBinding struct{ prefix, uri string }
 
@@ -89,7 +32,7 @@ type xattr struct {
 
 type xframe struct {
 	kind   frameKind
-	name   xml.Name // raw (prefix, local) to check the end tag
+	name   xname // raw (prefix, local) to check the end tag
 	nsMark int
 	base   string
 	lang   string
@@ -97,8 +40,8 @@ type xframe struct {
 	pred   Term
 	li     int
 	reify  string // rdf:ID of a property element (resolved), or ""
-	// fProp
-	text        []byte
+	// fProp: the text is p.tbuf[textStart:] while the frame is on top
+	textStart   int
 	hasChild    bool
 	childDone   bool
 	datatype    string
@@ -128,8 +71,7 @@ type Options struct {
 
 type xmlParser struct {
 	opt    Options
-	d      *xml.Decoder
-	lr     *limitedByteReader
+	z      *xmlTokenizer
 	h      Handler
 	bn     *bnodeScope
 	base   string
@@ -140,6 +82,24 @@ type xmlParser struct {
 	litNS  []nsBinding // namespaces rendered in the literal
 	attrs  []xattr
 	seenEl bool
+	tbuf   []byte            // text of the open property elements
+	strs   map[string]string // interned namespace names, languages, datatypes...
+}
+
+// maxInterned bounds the string tables of the parser; past it a table
+// starts over.
+const maxInterned = 1 << 12
+
+func (p *xmlParser) intern(b []byte) string {
+	if s, ok := p.strs[string(b)]; ok {
+		return s
+	}
+	if len(p.strs) >= maxInterned {
+		clear(p.strs)
+	}
+	s := string(b)
+	p.strs[s] = s
+	return s
 }
 
 // ParseRDFXML parses an RDF/XML document, resolving relative IRIs against
@@ -152,11 +112,8 @@ func ParseRDFXML(r io.Reader, base string, h Handler) error {
 
 // ParseRDFXMLOpts is ParseRDFXML with options (lenient mode).
 func ParseRDFXMLOpts(r io.Reader, base string, opt Options, h Handler) error {
-	lr := newLimitedByteReader(r)
-	d := xml.NewDecoder(lr)
-	d.Strict = true
-	d.CharsetReader = charsetReader
-	p := &xmlParser{opt: opt, d: d, lr: lr, h: h, bn: newBnodeScope(), base: base}
+	p := &xmlParser{opt: opt, z: newXMLTokenizer(r), h: h, bn: newBnodeScope(), base: base,
+		strs: map[string]string{}}
 	return p.parse()
 }
 
@@ -168,35 +125,20 @@ func (p *xmlParser) warn(format string, args ...any) {
 }
 
 func (p *xmlParser) errorf(format string, args ...any) *ParseError {
-	line, col := p.d.InputPos()
-	return &ParseError{Syntax: "rdf/xml", Line: line, Col: col, Msg: fmt.Sprintf(format, args...)}
-}
-
-func (p *xmlParser) wrapErr(err error) error {
-	var se *xml.SyntaxError
-	switch {
-	case errors.Is(err, errTokenTooLarge):
-		return p.errorf("XML token exceeds %d bytes limit", maxTokenSize)
-	case errors.As(err, &se):
-		pe := p.errorf("%s", se.Msg)
-		if strings.Contains(se.Msg, "UTF-8") {
-			pe.Msg += " (wrong encoding? declare it with <?xml version=\"1.0\" encoding=\"...\"?>)"
-		}
-		pe.Line = se.Line
-		return pe
-	case err == io.ErrUnexpectedEOF:
-		return p.errorf("unexpected end of input")
-	}
-	return p.errorf("%v", err)
+	return p.z.errorf(format, args...)
 }
 
 func (p *xmlParser) emit(s, pr, o Term) error { return p.h(Triple{S: s, P: pr, O: o}) }
 
 func (p *xmlParser) parse() error {
+	z := p.z
 	for {
-		p.lr.n = 0
-		tok, err := p.d.RawToken()
-		if err == io.EOF {
+		kind, err := z.next()
+		if err != nil {
+			return err
+		}
+		switch kind {
+		case tokEOF:
 			if len(p.stack) > 0 {
 				return p.errorf("unexpected end of input: element <%s> not closed", qname(p.stack[len(p.stack)-1].name))
 			}
@@ -204,29 +146,27 @@ func (p *xmlParser) parse() error {
 				return p.errorf("no root element")
 			}
 			return nil
-		}
-		if err != nil {
-			return p.wrapErr(err)
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			err = p.start(t)
-		case xml.EndElement:
-			err = p.end(t)
-		case xml.CharData:
-			err = p.text(t)
-		case xml.ProcInst:
+		case tokStart:
+			err = p.start()
+			if err == nil && z.selfClose {
+				err = p.end(z.name)
+			}
+		case tokEnd:
+			err = p.end(z.name)
+		case tokText:
+			err = p.text(z.text)
+		case tokPI:
 			if len(p.stack) > 0 && p.stack[len(p.stack)-1].kind == fLiteral {
 				p.lit = append(p.lit, "<?"...)
-				p.lit = append(p.lit, t.Target...)
-				if len(t.Inst) > 0 {
+				p.lit = append(p.lit, z.name.local...)
+				if len(z.text) > 0 {
 					p.lit = append(p.lit, ' ')
-					p.lit = append(p.lit, t.Inst...)
+					p.lit = append(p.lit, z.text...)
 				}
 				p.lit = append(p.lit, "?>"...)
 			}
-		case xml.Directive:
-			if bytes.Contains(t, []byte("ENTITY")) {
+		case tokDirective:
+			if bytes.Contains(z.text, []byte("ENTITY")) {
 				return p.errorf("DTD entity declarations are not supported (refusing to expand custom entities)")
 			}
 		}
@@ -248,11 +188,11 @@ func (p *xmlParser) lookupNS(prefix string) (string, bool) {
 	return "", prefix == ""
 }
 
-func qname(n xml.Name) string {
-	if n.Space == "" {
-		return n.Local
+func qname(n xname) string {
+	if n.prefix == "" {
+		return n.local
 	}
-	return n.Space + ":" + n.Local
+	return n.prefix + ":" + n.local
 }
 
 func (p *xmlParser) top() *xframe {
@@ -262,7 +202,8 @@ func (p *xmlParser) top() *xframe {
 	return &p.stack[len(p.stack)-1]
 }
 
-func (p *xmlParser) start(t xml.StartElement) error {
+func (p *xmlParser) start() error {
+	z := p.z
 	if len(p.stack) >= maxNestingDeep {
 		return p.errorf("XML nesting deeper than %d levels", maxNestingDeep)
 	}
@@ -271,17 +212,18 @@ func (p *xmlParser) start(t xml.StartElement) error {
 	}
 	p.seenEl = true
 	nsMark := len(p.ns)
-	for _, a := range t.Attr {
-		if a.Name.Space == "xmlns" {
-			if a.Name.Local == "xml" || a.Name.Local == "xmlns" {
+	for i := range z.attrs {
+		a := &z.attrs[i]
+		if a.name.prefix == "xmlns" {
+			if a.name.local == "xml" || a.name.local == "xmlns" {
 				continue
 			}
-			if a.Value == "" {
-				return p.errorf("empty namespace name for prefix %q", a.Name.Local)
+			if a.start == a.end {
+				return p.errorf("empty namespace name for prefix %q", a.name.local)
 			}
-			p.ns = append(p.ns, nsBinding{a.Name.Local, a.Value})
-		} else if a.Name.Space == "" && a.Name.Local == "xmlns" {
-			p.ns = append(p.ns, nsBinding{"", a.Value})
+			p.ns = append(p.ns, nsBinding{a.name.local, p.intern(z.val(a))})
+		} else if a.name.prefix == "" && a.name.local == "xmlns" {
+			p.ns = append(p.ns, nsBinding{"", p.intern(z.val(a))})
 		}
 	}
 	parent := p.top()
@@ -291,42 +233,58 @@ func (p *xmlParser) start(t xml.StartElement) error {
 	}
 	// Resolve attributes.
 	p.attrs = p.attrs[:0]
-	for _, a := range t.Attr {
-		if a.Name.Space == "xmlns" || a.Name.Space == "" && a.Name.Local == "xmlns" {
+	for i := range z.attrs {
+		a := &z.attrs[i]
+		if a.name.prefix == "xmlns" || a.name.prefix == "" && a.name.local == "xmlns" {
 			continue
 		}
-		ns, ok := p.lookupNS(a.Name.Space)
+		ns, ok := p.lookupNS(a.name.prefix)
 		if !ok {
-			return p.errorf("undeclared namespace prefix %q in attribute %s", a.Name.Space, qname(a.Name))
+			return p.errorf("undeclared namespace prefix %q in attribute %s", a.name.prefix, qname(a.name))
 		}
-		if a.Name.Space == "" {
+		if a.name.prefix == "" {
 			ns = ""
 		}
-		if ns == xmlNS {
-			switch a.Name.Local {
+		var value string
+		switch {
+		case ns == xmlNS:
+			switch a.name.local {
 			case "base":
-				base = resolveIRI(base, a.Value)
+				value = string(z.val(a))
+				base = resolveIRI(base, value)
 				if i := strings.IndexByte(base, '#'); i >= 0 {
 					base = base[:i]
 				}
 			case "lang":
-				lang = a.Value
+				value = p.intern(z.val(a))
+				lang = value
+			default:
+				value = string(z.val(a))
 			}
+		case ns == rdfNS && (a.name.local == "datatype" || a.name.local == "parseType"):
+			value = p.intern(z.val(a)) // a handful of values, on many elements
+		default:
+			value = string(z.val(a))
 		}
-		p.attrs = append(p.attrs, xattr{prefix: a.Name.Space, ns: ns, local: a.Name.Local, value: a.Value})
+		p.attrs = append(p.attrs, xattr{prefix: a.name.prefix, ns: ns, local: a.name.local, value: value})
 	}
-	elNS, ok := p.lookupNS(t.Name.Space)
+	name := z.name
+	elNS, ok := p.lookupNS(name.prefix)
 	if !ok {
-		return p.errorf("undeclared namespace prefix %q in element <%s>", t.Name.Space, qname(t.Name))
+		return p.errorf("undeclared namespace prefix %q in element <%s>", name.prefix, qname(name))
 	}
-	f := xframe{name: t.Name, nsMark: nsMark, base: base, lang: lang}
+	f := xframe{name: name, nsMark: nsMark, base: base, lang: lang, textStart: len(p.tbuf)}
 	if parent != nil && parent.kind == fLiteral {
-		return p.literalStart(f, t.Name, elNS)
+		return p.literalStart(f, name, elNS)
 	}
 	if elNS == "" {
-		return p.errorf("element <%s> has no namespace", qname(t.Name))
+		return p.errorf("element <%s> has no namespace", qname(name))
 	}
-	uri := elNS + t.Name.Local
+	e := z.entry
+	if e.ns != elNS || e.uri == "" {
+		e.ns, e.uri = elNS, elNS+name.local
+	}
+	uri := e.uri
 	if parent == nil && uri == rdfNS+"RDF" {
 		for _, a := range p.attrs {
 			if a.ns == rdfNS {
@@ -361,7 +319,7 @@ func (p *xmlParser) linkChild(parent *xframe, subj Term) error {
 		if parent.hasChild {
 			return p.errorf("property element <%s> has more than one node element", qname(parent.name))
 		}
-		if len(bytes.TrimSpace(parent.text)) > 0 {
+		if len(bytes.TrimSpace(p.tbuf[parent.textStart:])) > 0 {
 			return p.errorf("property element <%s> mixes text and elements", qname(parent.name))
 		}
 		if parent.object.Kind != 0 || len(parent.pattrs) > 0 || parent.hasDatatype {
@@ -625,7 +583,7 @@ func (p *xmlParser) propertyElement(f xframe, parent *xframe, uri string) error 
 	return nil
 }
 
-func (p *xmlParser) text(t xml.CharData) error {
+func (p *xmlParser) text(t []byte) error {
 	f := p.top()
 	if f == nil {
 		return nil
@@ -635,10 +593,10 @@ func (p *xmlParser) text(t xml.CharData) error {
 		if f.hasChild && len(bytes.TrimSpace(t)) > 0 {
 			return p.errorf("property element <%s> mixes text and elements", qname(f.name))
 		}
-		if len(f.text)+len(t) > maxTokenSize {
+		if len(p.tbuf)-f.textStart+len(t) > maxTokenSize {
 			return p.errorf("literal exceeds %d bytes limit", maxTokenSize)
 		}
-		f.text = append(f.text, t...)
+		p.tbuf = append(p.tbuf, t...)
 	case fLiteral:
 		if len(p.lit)+len(t) > maxTokenSize {
 			return p.errorf("XML literal exceeds %d bytes limit", maxTokenSize)
@@ -659,10 +617,10 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-func (p *xmlParser) end(t xml.EndElement) error {
+func (p *xmlParser) end(name xname) error {
 	f := p.top()
-	if f == nil || f.name != t.Name {
-		return p.errorf("unexpected end element </%s>", qname(t.Name))
+	if f == nil || f.name != name {
+		return p.errorf("unexpected end element </%s>", qname(name))
 	}
 	var err error
 	switch f.kind {
@@ -686,6 +644,7 @@ func (p *xmlParser) end(t xml.EndElement) error {
 		}
 	}
 	p.ns = p.ns[:f.nsMark]
+	p.tbuf = p.tbuf[:f.textStart]
 	p.stack = p.stack[:len(p.stack)-1]
 	return err
 }
@@ -694,12 +653,13 @@ func (p *xmlParser) endProp(f *xframe) error {
 	if f.hasChild {
 		return nil
 	}
+	text := p.tbuf[f.textStart:]
 	if f.object.Kind != 0 || len(f.pattrs) > 0 {
-		if len(f.text) > 0 {
+		if len(text) > 0 {
 			if !p.opt.Lenient || f.object.Kind == 0 {
 				return p.errorf("property element <%s> with rdf:resource, rdf:nodeID or property attributes must be empty", qname(f.name))
 			}
-			p.warn("property element <%s> has rdf:resource and text %q: text ignored", qname(f.name), truncate(strings.TrimSpace(string(f.text)), 40))
+			p.warn("property element <%s> has rdf:resource and text %q: text ignored", qname(f.name), truncate(strings.TrimSpace(string(text)), 40))
 		}
 		o := f.object
 		if o.Kind == 0 {
@@ -717,16 +677,16 @@ func (p *xmlParser) endProp(f *xframe) error {
 	}
 	var o Term
 	if f.hasDatatype {
-		o = Term{Kind: Literal, Value: string(f.text), Datatype: f.datatype}
+		o = Term{Kind: Literal, Value: string(text), Datatype: f.datatype}
 	} else {
-		o = p.literalFor(string(f.text), f.lang)
+		o = p.literalFor(string(text), f.lang)
 	}
 	return p.emitReified(f.subj, f.pred, o, f.reify)
 }
 
 // literalStart renders a start tag inside an rdf:parseType="Literal" value in
 // exclusive canonical XML form.
-func (p *xmlParser) literalStart(f xframe, name xml.Name, elNS string) error {
+func (p *xmlParser) literalStart(f xframe, name xname, elNS string) error {
 	f.kind = fLiteral
 	f.litMark = len(p.litNS)
 	// namespace declarations visibly utilized by the element and attributes
@@ -757,7 +717,7 @@ func (p *xmlParser) literalStart(f xframe, name xml.Name, elNS string) error {
 			decls = append(decls, nsBinding{prefix, uri})
 		}
 	}
-	need(name.Space, elNS)
+	need(name.prefix, elNS)
 	for _, a := range p.attrs {
 		if a.prefix != "" {
 			need(a.prefix, a.ns)

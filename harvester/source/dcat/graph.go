@@ -68,8 +68,9 @@ func (t *themeMemo) of(lists ...[]string) []string {
 }
 
 type po struct {
-	p string
-	o rdf.Term
+	p   string
+	o   rdf.Term
+	oid uint32 // streaming: the object's node index in the spooler (0: not tracked)
 }
 
 func newGraph() *graph { return &graph{bySubject: map[string][]po{}} }
@@ -83,15 +84,35 @@ func key(t rdf.Term) string {
 
 func (g *graph) add(t rdf.Triple) { g.addPO(t.S, t.P.Value, t.O) }
 
-func (g *graph) addPO(s rdf.Term, p string, o rdf.Term) {
-	k := key(s)
+func (g *graph) addPO(s rdf.Term, p string, o rdf.Term) { g.addKeyed(key(s), p, o, 0) }
+
+// addKeyed is addPO with the subject's key already computed.
+func (g *graph) addKeyed(k string, p string, o rdf.Term, oid uint32) {
 	list, ok := g.bySubject[k]
 	if !ok && (!g.streaming || strings.HasPrefix(p, nsHydra) || strings.HasPrefix(o.Value, nsHydra)) {
 		g.order = append(g.order, k)
 	} else if ok && g.streaming && strings.HasPrefix(p, nsHydra) && !g.inOrder(k) {
 		g.order = append(g.order, k)
 	}
-	g.bySubject[k] = append(list, po{p: p, o: o})
+	g.bySubject[k] = append(list, po{p: p, o: o, oid: oid})
+}
+
+// addRun is addKeyed for each triple of run, in order, with one map
+// lookup; the graph does not keep run.
+func (g *graph) addRun(k string, run []po) {
+	list, ok := g.bySubject[k]
+	for i := range run {
+		x := &run[i]
+		if known := ok || i > 0; !known && (!g.streaming || strings.HasPrefix(x.p, nsHydra) || strings.HasPrefix(x.o.Value, nsHydra)) {
+			g.order = append(g.order, k)
+		} else if known && g.streaming && strings.HasPrefix(x.p, nsHydra) && !g.inOrder(k) {
+			g.order = append(g.order, k)
+		}
+	}
+	if !ok {
+		list = make([]po, 0, len(run))
+	}
+	g.bySubject[k] = append(list, run...)
 }
 
 func (g *graph) inOrder(k string) bool {

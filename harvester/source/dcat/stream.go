@@ -8,9 +8,13 @@ package dcat
 //
 //  1. The parser streams triples. Only the predicates the mapper reads are
 //     kept (mapperPredicates); they are appended to a compact binary spool
-//     (memory, then a temporary file past spoolMemLimit). For each node the
-//     pass records the index of its last triple as subject and the number of
-//     kept triples that point at it (a 16-byte entry per node, by hash).
+//     (memory, then a temporary file past spoolMemLimit). Each node gets a
+//     number on first sight (a hash index, 8 bytes of key and 4 of number per
+//     node, for pass 1 only) and the pass records, by number, the index of
+//     its last triple as subject and the number of kept triples that point
+//     at it (8 bytes per node). The spool carries the numbers, so pass 2
+//     never hashes a node again; repeated short values go through a small
+//     dictionary (appendValue).
 //  2. The spool is replayed into a graph. A dcat:Dataset D is emitted when
 //     every node the mapper may read for it (D and the nodes within two
 //     links of it) has had its last triple replayed: no later triple can
@@ -65,41 +69,190 @@ var predicateID = func() map[string]uint32 {
 	return m
 }()
 
-// spoolMemLimit is the spool size kept in memory before it moves to a file.
-const spoolMemLimit = 8 << 20
+// spoolMemLimit is the spool size kept in memory before it moves to a file
+// (a variable for the tests).
+var spoolMemLimit = 8 << 20
 
+// nodeMeta is what the two passes know of a node (an IRI or blank node
+// seen as a subject, or as the object of a kept triple). Nodes are numbered
+// from 1 in pass 1, and the spool carries the numbers, so that pass 2 finds
+// a node's entry by index rather than by hashing its name again.
 type nodeMeta struct {
 	last uint32 // index+1 of the node's last kept triple as subject (0: none)
-	refs uint32 // kept triples whose object is the node
+	refs uint32 // kept triples whose object is the node; pass 2: those not yet dropped
 }
+
+// metaTable holds the nodeMeta of every node, in chunks: growing it never
+// copies it, and it takes no more than it holds (it is, with the hash
+// index of pass 1, what grows with the document).
+type metaTable struct {
+	chunks [][]nodeMeta
+	n      uint32 // entries, the unused index 0 included
+}
+
+const metaChunk = 1 << 14
+
+func newMetaTable() metaTable {
+	return metaTable{chunks: [][]nodeMeta{make([]nodeMeta, metaChunk)}, n: 1}
+}
+
+func (m *metaTable) at(id uint32) *nodeMeta { return &m.chunks[id/metaChunk][id%metaChunk] }
+
+// add returns the index of a new entry.
+func (m *metaTable) add() uint32 {
+	if int(m.n/metaChunk) == len(m.chunks) {
+		m.chunks = append(m.chunks, make([]nodeMeta, metaChunk))
+	}
+	m.n++
+	return m.n - 1
+}
+
+// pendingBit marks a dataset waiting in the heap of pass 2 (in marks, by
+// node index, beside the visit stamps of need).
+const pendingBit = 1 << 31
+
+// bnodeHashMix tells a blank node's hash from the hash of an IRI spelt
+// like its label.
+const bnodeHashMix = 0x9e3779b97f4a7c15
 
 // spooler is pass 1.
 type spooler struct {
 	seed    maphash.Seed
-	h       maphash.Hash
-	meta    map[uint64]nodeMeta
-	n       uint32 // kept triples
+	ids     map[uint64]uint32 // node hash -> index in meta (pass 1 only)
+	meta    metaTable         // by node index
+	n       uint32            // kept triples
 	mem     bytes.Buffer
 	file    *os.File
 	w       *bufio.Writer
 	prevS   rdf.Term
+	prevSID uint32
 	strings map[string]uint32 // interned langs and datatypes
 	strtab  []string
-	scratch []byte
-	err     error
+	lastStr [2]struct { // the last lang and datatype interned
+		s  string
+		id uint32
+	}
+	preds    [64]predSlot // cache of predicateID
+	subjects [subjectSlots]uint32
+	dict     [dictSlots]string
+	scratch  []byte
+	err      error
 }
+
+type predSlot struct {
+	p  string
+	id int32 // -1: not a mapper predicate
+}
+
+// The spool's dictionary: object values of at most dictMaxLen bytes
+// (class and vocabulary IRIs, licences, formats, keywords, dates...) go
+// through a direct-mapped table of dictSlots entries, written once and then
+// referred to by slot while they stay there. It makes the spool smaller and
+// saves pass 2 a string per repeated value.
+const (
+	dictSlots  = 4096
+	dictMaxLen = 128
+)
 
 func newSpooler() *spooler {
-	sp := &spooler{seed: maphash.MakeSeed(), meta: map[uint64]nodeMeta{}, strings: map[string]uint32{"": 0}, strtab: []string{""}}
-	sp.h.SetSeed(sp.seed)
-	return sp
+	return &spooler{seed: maphash.MakeSeed(), ids: map[uint64]uint32{}, meta: newMetaTable(),
+		strings: map[string]uint32{"": 0}, strtab: []string{""}}
 }
 
-func (sp *spooler) hash(t rdf.Term) uint64 {
-	sp.h.Reset()
-	sp.h.WriteByte(byte(t.Kind))
-	sp.h.WriteString(t.Value)
-	return sp.h.Sum64()
+// predicate returns the index of a mapper predicate, or -1. Parsers
+// usually hand out the same string for a predicate all along a document:
+// a small cache compared by value (cheap when the strings are the same)
+// spares most map lookups.
+func (sp *spooler) predicate(p string) int32 {
+	if len(p) < 2 {
+		return -1
+	}
+	slot := &sp.preds[(len(p)*7^int(p[len(p)-1])^int(p[len(p)-2])<<3)&63]
+	if slot.p == p {
+		return slot.id
+	}
+	id, ok := predicateID[p]
+	slot.p, slot.id = p, int32(id)
+	if !ok {
+		slot.id = -1
+	}
+	return slot.id
+}
+
+// appendValue appends an object value: uvarint(slot<<1|1) when it is in
+// the dictionary, else uvarint(len<<1), the slot to keep it in for a short
+// value, and its bytes.
+func (sp *spooler) appendValue(b []byte, s string) []byte {
+	if len(s) == 0 || len(s) > dictMaxLen {
+		b = binary.AppendUvarint(b, uint64(len(s))<<1)
+		return append(b, s...)
+	}
+	slot := maphash.String(sp.seed, s) & (dictSlots - 1)
+	if sp.dict[slot] == s {
+		return binary.AppendUvarint(b, slot<<1|1)
+	}
+	sp.dict[slot] = s
+	b = binary.AppendUvarint(b, uint64(len(s))<<1)
+	b = binary.AppendUvarint(b, slot)
+	return append(b, s...)
+}
+
+// readValue reads what appendValue wrote, keeping dict in step.
+func readValue(br *bufio.Reader, dict *[dictSlots]string, buf []byte) (string, []byte, error) {
+	v, err := binary.ReadUvarint(br)
+	if err != nil {
+		return "", buf, errCorrupt
+	}
+	if v&1 == 1 {
+		if v>>1 >= dictSlots {
+			return "", buf, errCorrupt
+		}
+		return dict[v>>1], buf, nil
+	}
+	n := v >> 1
+	slot := uint64(dictSlots)
+	if n > 0 && n <= dictMaxLen {
+		if slot, err = binary.ReadUvarint(br); err != nil || slot >= dictSlots {
+			return "", buf, errCorrupt
+		}
+	}
+	if buf, err = readBytes(br, buf, n); err != nil {
+		return "", buf, err
+	}
+	s := string(buf)
+	if slot < dictSlots {
+		dict[slot] = s
+	}
+	return s, buf, nil
+}
+
+var errCorrupt = errors.New("dcat: spool: corrupt record")
+
+// internLast interns a lang (i 0) or datatype (i 1), the last one first.
+func (sp *spooler) internLast(i int, s string) uint32 {
+	if l := &sp.lastStr[i]; l.s == s {
+		return l.id
+	}
+	id := sp.intern(s)
+	sp.lastStr[i].s, sp.lastStr[i].id = s, id
+	return id
+}
+
+// nodeID returns the index of a node, numbering it on first sight.
+func (sp *spooler) nodeID(t rdf.Term) (uint32, error) {
+	h := maphash.String(sp.seed, t.Value)
+	if t.Kind == rdf.BlankNode {
+		h ^= bnodeHashMix
+	}
+	id, ok := sp.ids[h]
+	if !ok {
+		if sp.meta.n >= 1<<31-1 {
+			return 0, errors.New("dcat: more than 2 billion nodes in one document")
+		}
+		id = sp.meta.add()
+		sp.ids[h] = id
+	}
+	return id, nil
 }
 
 func (sp *spooler) intern(s string) uint32 {
@@ -114,44 +267,78 @@ func (sp *spooler) intern(s string) uint32 {
 
 func isNode(t rdf.Term) bool { return t.Kind == rdf.IRI || t.Kind == rdf.BlankNode }
 
+// Spool records: a flags byte (subject kind, object kind << 2, 0x80 when
+// the subject is the previous record's, 0x40 when its key is in the
+// subject cache); unless 0x80, the subject's node index and, unless 0x40,
+// its key (graph key: "_:label" for a blank node); the predicate index; for
+// a node object (not an rdf:type class), its node index; the object's value
+// (appendValue); for a literal, its interned language and datatype.
+
+// subjectSlots is the size of the subject cache: nested documents come
+// back to a subject after describing a node inside it (a dataset after
+// each distribution), so its key is written once. Pass 2 keeps the keys in
+// a cache of the same shape, where need and free also find them.
+const subjectSlots = 256
+
 // add is the rdf.Handler of pass 1.
 func (sp *spooler) add(t rdf.Triple) error {
-	pid, ok := predicateID[t.P.Value]
-	if !ok {
+	pid := sp.predicate(t.P.Value)
+	if pid < 0 {
 		return nil
 	}
 	if sp.n == 1<<32-2 {
 		return errors.New("dcat: more than 4 billion triples in one document")
 	}
 	sp.n++
-	hs := sp.hash(t.S)
-	m := sp.meta[hs]
-	m.last = sp.n
-	sp.meta[hs] = m
+	same := sp.prevSID != 0 && t.S == sp.prevS
+	if !same {
+		id, err := sp.nodeID(t.S)
+		if err != nil {
+			return err
+		}
+		sp.prevS, sp.prevSID = t.S, id
+	}
+	sp.meta.at(sp.prevSID).last = sp.n
+	var oid uint32
 	if isNode(t.O) && pid != 0 { // rdf:type objects are classes, not read as nodes
-		ho := sp.hash(t.O)
-		mo := sp.meta[ho]
-		mo.refs++
-		sp.meta[ho] = mo
+		var err error
+		if oid, err = sp.nodeID(t.O); err != nil {
+			return err
+		}
+		sp.meta.at(oid).refs++
 	}
 	b := sp.scratch[:0]
-	same := t.S == sp.prevS
 	flags := byte(t.S.Kind) | byte(t.O.Kind)<<2
+	known := false
 	if same {
 		flags |= 0x80
+	} else if slot := &sp.subjects[sp.prevSID%subjectSlots]; *slot == sp.prevSID {
+		known = true
+		flags |= 0x40
+	} else {
+		*slot = sp.prevSID
 	}
 	b = append(b, flags)
 	if !same {
-		b = binary.AppendUvarint(b, uint64(len(t.S.Value)))
+		b = binary.AppendUvarint(b, uint64(sp.prevSID))
+	}
+	if !same && !known {
+		if t.S.Kind == rdf.BlankNode {
+			b = binary.AppendUvarint(b, uint64(len(t.S.Value)+2))
+			b = append(b, "_:"...)
+		} else {
+			b = binary.AppendUvarint(b, uint64(len(t.S.Value)))
+		}
 		b = append(b, t.S.Value...)
-		sp.prevS = t.S
 	}
 	b = binary.AppendUvarint(b, uint64(pid))
-	b = binary.AppendUvarint(b, uint64(len(t.O.Value)))
-	b = append(b, t.O.Value...)
+	if oid != 0 {
+		b = binary.AppendUvarint(b, uint64(oid))
+	}
+	b = sp.appendValue(b, t.O.Value)
 	if t.O.Kind == rdf.Literal {
-		b = binary.AppendUvarint(b, uint64(sp.intern(t.O.Lang)))
-		b = binary.AppendUvarint(b, uint64(sp.intern(t.O.Datatype)))
+		b = binary.AppendUvarint(b, uint64(sp.internLast(0, t.O.Lang)))
+		b = binary.AppendUvarint(b, uint64(sp.internLast(1, t.O.Datatype)))
 	}
 	sp.scratch = b
 	return sp.write(b)
@@ -204,10 +391,10 @@ func (sp *spooler) reader() (*bufio.Reader, error) {
 
 // pending datasets, by the index their record may be complete at.
 type pendingDS struct {
-	key    string
-	need   uint32
-	seq    int
-	hashed uint64
+	key  string
+	need uint32
+	seq  int
+	id   uint32
 }
 
 type pendingHeap []pendingDS
@@ -228,41 +415,84 @@ func (h *pendingHeap) Pop() any {
 	return x
 }
 
+// push and pop are heap.Push and heap.Pop without boxing the element.
+func (h *pendingHeap) push(x pendingDS) {
+	*h = append(*h, x)
+	heap.Fix(h, len(*h)-1)
+}
+
+func (h *pendingHeap) pop() pendingDS {
+	old := *h
+	x := old[0]
+	n := len(old) - 1
+	old[0] = old[n]
+	old[n] = pendingDS{}
+	*h = old[:n]
+	if n > 0 {
+		heap.Fix(h, 0)
+	}
+	return x
+}
+
+// visit is a node reached by need: its key is computed only to follow its
+// own links.
+type visit struct {
+	t  rdf.Term
+	k  string
+	id uint32
+}
+
 // replay is pass 2: it emits each dataset once complete, and returns the
 // paging of the document.
 func (sp *spooler) replay(base string, fn func(source.Record) error, problem func(id, msg string)) (Paging, error) {
+	sp.ids = nil // numbering is over: the spool carries the indexes
 	br, err := sp.reader()
 	if err != nil {
 		return Paging{TotalItems: -1}, err
 	}
 	g := newGraph()
 	g.streaming = true
+	meta := &sp.meta
+	marks := make([]uint32, meta.n)
 	var (
-		pend     pendingHeap
-		inPend   = map[uint64]bool{}
-		consumed = map[uint64]uint32{}
-		seq      int
-		idx      uint32
-		subj     rdf.Term
-		buf      []byte
-	)
-	termHash := func(k string) uint64 { // k is a graph key
-		sp.h.Reset()
-		if len(k) > 2 && k[0] == '_' && k[1] == ':' {
-			sp.h.WriteByte(byte(rdf.BlankNode))
-			sp.h.WriteString(k[2:])
-		} else {
-			sp.h.WriteByte(byte(rdf.IRI))
-			sp.h.WriteString(k)
+		pend        pendingHeap
+		seq         int
+		idx         uint32
+		subj        rdf.Term
+		skey        string
+		sid         uint32
+		buf         []byte
+		stamp       uint32
+		level, next []visit
+		dict        [dictSlots]string
+		keys        [subjectSlots]struct {
+			id  uint32
+			key string
 		}
-		return sp.h.Sum64()
+		run []po // the triples of the current subject not yet in g
+	)
+	// keyOf is key(t) for the node of index id, without building it when
+	// the node was a subject lately.
+	keyOf := func(t rdf.Term, id uint32) string {
+		if c := &keys[id%subjectSlots]; c.id == id {
+			return c.key
+		}
+		return key(t)
+	}
+	// flush adds the current run of triples to the graph, which must be
+	// whole before anything reads it.
+	flush := func() {
+		if len(run) > 0 {
+			g.addRun(skey, run)
+			clear(run) // drop the references to the terms
+			run = run[:0]
+		}
 	}
 	// free drops the triples of a node whose triples were all replayed and
 	// whose referrers were all dropped, then what it pointed at.
-	var free func(k string, h uint64)
-	free = func(k string, h uint64) {
-		m := sp.meta[h]
-		if m.last > idx || consumed[h] < m.refs || inPend[h] {
+	var free func(k string, id uint32)
+	free = func(k string, id uint32) {
+		if m := meta.at(id); m.last > idx || m.refs > 0 || marks[id]&pendingBit != 0 {
 			return
 		}
 		pos, ok := g.bySubject[k]
@@ -270,57 +500,69 @@ func (sp *spooler) replay(base string, fn func(source.Record) error, problem fun
 			return
 		}
 		delete(g.bySubject, k)
-		delete(consumed, h)
 		for _, x := range pos {
-			if isNode(x.o) && x.p != rdf.RDFType {
-				ck := key(x.o)
-				ch := termHash(ck)
-				if sp.meta[ch].last == 0 {
-					continue // never a subject: nothing held
-				}
-				consumed[ch]++
-				free(ck, ch)
+			c := meta.at(x.oid)
+			if x.oid == 0 || c.last == 0 {
+				continue // not a node, or never a subject: nothing held
+			}
+			if c.refs > 0 {
+				c.refs--
+			}
+			if c.refs == 0 && c.last <= idx {
+				free(keyOf(x.o, x.oid), x.oid)
 			}
 		}
 	}
-	// need tells the index after which the record of k cannot change.
-	need := func(k string) uint32 {
-		var max uint32
-		level := []string{k}
-		seen := map[string]bool{k: true}
-		for depth := 0; depth <= 2 && len(level) > 0; depth++ {
-			var next []string
-			for _, s := range level {
-				if m := sp.meta[termHash(s)]; m.last > max {
-					max = m.last
-				}
-				if depth == 2 {
-					continue
-				}
-				for _, x := range g.bySubject[s] {
-					if isNode(x.o) && x.p != rdf.RDFType {
-						if ck := key(x.o); !seen[ck] {
-							seen[ck] = true
-							next = append(next, ck)
-						}
+	// need tells the index after which the record of a dataset cannot
+	// change: the last triple of the nodes within two links of it.
+	need := func(k string, id uint32) uint32 {
+		if stamp++; stamp == pendingBit {
+			for i := range marks {
+				marks[i] &= pendingBit
+			}
+			stamp = 1
+		}
+		max := meta.at(id).last
+		marks[id] = marks[id]&pendingBit | stamp
+		level = append(level[:0], visit{k: k, id: id})
+		for depth := 0; depth < 2 && len(level) > 0; depth++ {
+			next = next[:0]
+			for _, v := range level {
+				if depth > 0 {
+					if meta.at(v.id).last == 0 {
+						continue // never a subject: no links
 					}
+					v.k = keyOf(v.t, v.id)
+				}
+				for _, x := range g.bySubject[v.k] {
+					if x.oid == 0 {
+						continue
+					}
+					if marks[x.oid]&^pendingBit == stamp {
+						continue
+					}
+					marks[x.oid] = marks[x.oid]&pendingBit | stamp
+					if l := meta.at(x.oid).last; l > max {
+						max = l
+					}
+					next = append(next, visit{t: x.o, id: x.oid})
 				}
 			}
-			level = next
+			level, next = next, level
 		}
 		return max
 	}
 	emitReady := func(final bool) error {
 		for pend.Len() > 0 && (final || pend[0].need <= idx) {
-			p := heap.Pop(&pend).(pendingDS)
+			p := pend.pop()
 			if !final {
-				if n := need(p.key); n > idx {
+				if n := need(p.key, p.id); n > idx {
 					p.need = n
-					heap.Push(&pend, p)
+					pend.push(p)
 					continue
 				}
 			}
-			delete(inPend, p.hashed)
+			marks[p.id] &^= pendingBit
 			rec, perr := g.dataset(p.key)
 			if perr != nil {
 				if problem != nil {
@@ -329,10 +571,11 @@ func (sp *spooler) replay(base string, fn func(source.Record) error, problem fun
 			} else if err := fn(rec); err != nil {
 				return err
 			}
-			free(p.key, p.hashed)
+			free(p.key, p.id)
 		}
 		return nil
 	}
+	corrupt := func() (Paging, error) { return Paging{TotalItems: -1}, errCorrupt }
 	for {
 		flags, err := br.ReadByte()
 		if err == io.EOF {
@@ -343,44 +586,69 @@ func (sp *spooler) replay(base string, fn func(source.Record) error, problem fun
 		}
 		idx++
 		if flags&0x80 == 0 {
-			if buf, err = readChunk(br, buf); err != nil {
-				return Paging{TotalItems: -1}, err
+			flush()
+			id, err := binary.ReadUvarint(br)
+			if err != nil || id == 0 || id >= uint64(meta.n) {
+				return corrupt()
 			}
-			subj = rdf.Term{Kind: rdf.TermKind(flags & 3), Value: string(buf)}
+			sid = uint32(id)
+			c := &keys[sid%subjectSlots]
+			if flags&0x40 != 0 {
+				if c.id != sid {
+					return corrupt()
+				}
+				skey = c.key
+			} else {
+				if buf, err = readChunk(br, buf); err != nil {
+					return Paging{TotalItems: -1}, err
+				}
+				skey = string(buf)
+				c.id, c.key = sid, skey
+			}
+			subj = rdf.Term{Kind: rdf.TermKind(flags & 3), Value: skey}
+			if subj.Kind == rdf.BlankNode {
+				if len(skey) < 2 {
+					return corrupt()
+				}
+				subj.Value = skey[2:]
+			}
 		}
 		pid, err := binary.ReadUvarint(br)
 		if err != nil || pid >= uint64(len(mapperPredicates)) {
-			return Paging{TotalItems: -1}, errors.New("dcat: spool: corrupt record")
+			return corrupt()
 		}
-		if buf, err = readChunk(br, buf); err != nil {
+		o := rdf.Term{Kind: rdf.TermKind(flags >> 2 & 3)}
+		var oid uint64
+		if isNode(o) && pid != 0 {
+			if oid, err = binary.ReadUvarint(br); err != nil || oid == 0 || oid >= uint64(meta.n) {
+				return corrupt()
+			}
+		}
+		if o.Value, buf, err = readValue(br, &dict, buf); err != nil {
 			return Paging{TotalItems: -1}, err
 		}
-		o := rdf.Term{Kind: rdf.TermKind(flags >> 2 & 3), Value: string(buf)}
 		if o.Kind == rdf.Literal {
 			l, err1 := binary.ReadUvarint(br)
 			d, err2 := binary.ReadUvarint(br)
 			if err1 != nil || err2 != nil || l >= uint64(len(sp.strtab)) || d >= uint64(len(sp.strtab)) {
-				return Paging{TotalItems: -1}, errors.New("dcat: spool: corrupt record")
+				return corrupt()
 			}
 			o.Lang, o.Datatype = sp.strtab[l], sp.strtab[d]
 		}
-		p := mapperPredicates[pid]
-		g.addPO(subj, p, o)
-		if pid == 0 && o.Kind == rdf.IRI && o.Value == nsDCAT+"Dataset" {
-			k := key(subj)
-			h := termHash(k)
-			if !inPend[h] {
-				inPend[h] = true
-				seq++
-				heap.Push(&pend, pendingDS{key: k, need: sp.meta[h].last, seq: seq, hashed: h})
-			}
+		run = append(run, po{p: mapperPredicates[pid], o: o, oid: uint32(oid)})
+		if pid == 0 && o.Kind == rdf.IRI && o.Value == nsDCAT+"Dataset" && marks[sid]&pendingBit == 0 {
+			marks[sid] |= pendingBit
+			seq++
+			pend.push(pendingDS{key: skey, need: meta.at(sid).last, seq: seq, id: sid})
 		}
 		if pend.Len() > 0 && pend[0].need <= idx {
+			flush()
 			if err := emitReady(false); err != nil {
 				return Paging{TotalItems: -1}, err
 			}
 		}
 	}
+	flush()
 	if err := emitReady(true); err != nil {
 		return Paging{TotalItems: -1}, err
 	}
@@ -389,15 +657,22 @@ func (sp *spooler) replay(base string, fn func(source.Record) error, problem fun
 
 func readChunk(br *bufio.Reader, buf []byte) ([]byte, error) {
 	n, err := binary.ReadUvarint(br)
-	if err != nil || n > 1<<30 {
-		return buf, errors.New("dcat: spool: corrupt record")
+	if err != nil {
+		return buf, errCorrupt
+	}
+	return readBytes(br, buf, n)
+}
+
+func readBytes(br *bufio.Reader, buf []byte, n uint64) ([]byte, error) {
+	if n > 1<<30 {
+		return buf, errCorrupt
 	}
 	if uint64(cap(buf)) < n {
 		buf = make([]byte, n)
 	}
 	buf = buf[:n]
 	if _, err := io.ReadFull(br, buf); err != nil {
-		return buf, errors.New("dcat: spool: corrupt record")
+		return buf, errCorrupt
 	}
 	return buf, nil
 }
