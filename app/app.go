@@ -202,19 +202,11 @@ func Start(ctx context.Context, o Options) (*App, error) {
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	a.apiURL = "http://" + ln.Addr().String()
-	// Answers are cached until the next write to the index (the cache key
-	// holds the index generation; Elasticsearch written by another process
-	// has none: 1 s then): facet pages and coverage reports are asked again
-	// and again.
+	// Facet pages and coverage reports are asked again and again: answers
+	// are cached until the next write to the index (index.NewServingCache).
 	var searcher index.Searcher = a.idx
 	if !o.NoCache {
-		ttl, aggregates := 10*time.Minute, time.Duration(0)
-		if _, ok := a.idx.(index.Generational); !ok {
-			ttl, aggregates = 2*time.Second, 30*time.Second
-		}
-		c := index.NewCache(a.idx, ttl, 1024)
-		c.AggregateTTL = aggregates
-		searcher = c
+		searcher = index.NewServingCache(a.idx)
 	}
 	srv := &server.Server{Index: searcher, Runs: a.runs, Log: a.log.Named("api"), JS: a.js, AdminToken: o.AdminToken, Ready: func(context.Context) error {
 		if !a.nc.IsConnected() {

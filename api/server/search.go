@@ -1,6 +1,9 @@
 package server
 
 import (
+	"bytes"
+	"compress/gzip"
+	"container/list"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +14,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"weak"
 
 	"github.com/opendatafrance/moisson/indexer/index"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
@@ -202,8 +207,18 @@ func (s *Server) datasets(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if _, shared := s.Index.(*index.Cache); shared {
+		// The result cache hands the same result out again: so is its
+		// rendering.
+		pages.write(w, r, res, q.Distinct)
+		return
+	}
+	writeJSON(w, http.StatusOK, searchBody(res, q.Distinct))
+}
+
+func searchBody(res *index.Result, distinct bool) searchResponse {
 	out := searchResponse{Total: res.Total, Items: []json.RawMessage{}, Facets: res.Facets, NextCursor: res.NextCursor}
-	if q.Distinct {
+	if distinct {
 		out.DistinctTotal = &res.Distinct
 	}
 	for i, d := range res.Items {
@@ -213,7 +228,128 @@ func (s *Server) datasets(w http.ResponseWriter, r *http.Request) {
 		}
 		out.Items = append(out.Items, itemJSON(d, hit))
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
+}
+
+// renderedPages keeps the JSON answers (and their gzip form) of the search
+// results the result cache shares, so that a popular search is not turned
+// into JSON and compressed again for each request: most of the work of a
+// request answered from the cache. An answer is found by the identity of
+// its result (held weakly: the result cache decides how long a result
+// lives), and kept within a memory budget.
+type renderedPages struct {
+	mu      sync.Mutex
+	budget  int
+	bytes   int
+	entries map[pageKey]*list.Element
+	lru     *list.List
+	inserts int
+}
+
+type pageKey struct {
+	res      weak.Pointer[index.Result]
+	distinct bool
+}
+
+type renderedPage struct {
+	key    pageKey
+	json   []byte
+	gzOnce sync.Once
+	gz     []byte
+	size   int // accounted in renderedPages.bytes
+}
+
+// pageBudget bounds the memory of the rendered answers kept.
+const pageBudget = 32 << 20
+
+var pages = &renderedPages{budget: pageBudget, entries: map[pageKey]*list.Element{}, lru: list.New()}
+
+// get returns the rendered answer of res, rendering it if needed.
+func (p *renderedPages) get(res *index.Result, distinct bool) *renderedPage {
+	k := pageKey{weak.Make(res), distinct}
+	p.mu.Lock()
+	if el, ok := p.entries[k]; ok {
+		p.lru.MoveToFront(el)
+		p.mu.Unlock()
+		return el.Value.(*renderedPage)
+	}
+	p.mu.Unlock()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(searchBody(res, distinct))
+	pg := &renderedPage{key: k, json: buf.Bytes(), size: buf.Len()}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if el, ok := p.entries[k]; ok { // rendered meanwhile by another request
+		return el.Value.(*renderedPage)
+	}
+	p.entries[k] = p.lru.PushFront(pg)
+	p.bytes += pg.size
+	p.evict()
+	return pg
+}
+
+// evict drops, now and then and when over the budget, the answers whose
+// result is gone, then the least recently used ones beyond the budget
+// (under p.mu).
+func (p *renderedPages) evict() {
+	p.inserts++
+	if p.bytes > p.budget || p.inserts%256 == 0 {
+		for el := p.lru.Back(); el != nil; {
+			prev := el.Prev()
+			if el.Value.(*renderedPage).key.res.Value() == nil {
+				p.remove(el)
+			}
+			el = prev
+		}
+	}
+	for p.bytes > p.budget && p.lru.Len() > 1 {
+		p.remove(p.lru.Back())
+	}
+}
+
+func (p *renderedPages) remove(el *list.Element) {
+	pg := el.Value.(*renderedPage)
+	p.lru.Remove(el)
+	delete(p.entries, pg.key)
+	p.bytes -= pg.size
+}
+
+// gzipped is the answer compressed once (when a client first asks for it).
+func (p *renderedPages) gzipped(pg *renderedPage) []byte {
+	pg.gzOnce.Do(func() {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
+		_, _ = zw.Write(pg.json)
+		_ = zw.Close()
+		pg.gz = buf.Bytes()
+		p.mu.Lock()
+		if el, ok := p.entries[pg.key]; ok && el.Value == pg {
+			pg.size += len(pg.gz)
+			p.bytes += len(pg.gz)
+		}
+		p.mu.Unlock()
+	})
+	return pg.gz
+}
+
+// write sends the answer of res, compressed when the client accepts it
+// (the gzip middleware then passes it through as it is).
+func (p *renderedPages) write(w http.ResponseWriter, r *http.Request, res *index.Result, distinct bool) {
+	pg := p.get(res, distinct)
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	body := pg.json
+	if len(body) >= gzipMin && acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		body = p.gzipped(pg)
+		h.Set("Content-Encoding", "gzip") // the gzip middleware adds Vary
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
 }
 
 func (s *Server) dataset(w http.ResponseWriter, r *http.Request) {

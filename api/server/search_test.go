@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -12,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opendatafrance/moisson/indexer/index"
 	"github.com/opendatafrance/moisson/indexer/index/bleve"
@@ -306,5 +309,85 @@ func TestCoverageAndQuality(t *testing.T) {
 	code, _, body = get(t, srv.URL+"/v1/quality?format=csv")
 	if code != 200 || !strings.HasPrefix(body, "group,key,datasets,average,excellent,good,sufficient,bad\noverall,") {
 		t.Errorf("quality csv: %d %.200s", code, body)
+	}
+}
+
+// Behind the result cache, an answer is rendered once and sent again as it
+// is, compressed or not: the same bytes as rendered afresh.
+func TestRenderedPages(t *testing.T) {
+	plain, _ := testServer(t)
+	idx, err := bleve.OpenMem()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	var ops []index.Op
+	for _, d := range indextest.Datasets() {
+		ops = append(ops, index.Op{ID: d.GetId(), Version: 1, Dataset: d})
+	}
+	if _, err := idx.Write(context.Background(), ops); err != nil {
+		t.Fatal(err)
+	}
+	cached := httptest.NewServer((&Server{Index: index.NewCache(idx, time.Hour, 100)}).Handler())
+	defer cached.Close()
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	fetch := func(base, path string, gz bool) (http.Header, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		if gz {
+			req.Header.Set("Accept-Encoding", "gzip")
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, b)
+		}
+		if gz && resp.Header.Get("Content-Encoding") != "gzip" && len(b) >= gzipMin {
+			t.Fatalf("%s: not compressed", path)
+		}
+		if resp.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b, err = io.ReadAll(zr); err != nil {
+				t.Fatal(err)
+			}
+		} else if !gz && resp.Header.Get("Content-Encoding") != "" {
+			t.Fatalf("%s: compressed unasked", path)
+		}
+		return resp.Header, b
+	}
+	for _, path := range []string{"/v1/datasets?q=arbres", "/v1/datasets?territory=paca&size=2", "/v1/datasets?distinct=true", "/v1/datasets?q=zzzz"} {
+		_, want := fetch(plain.URL, path, false)
+		for i := 0; i < 3; i++ {
+			for _, gz := range []bool{false, true} {
+				h, got := fetch(cached.URL, path, gz)
+				if !bytes.Equal(got, want) {
+					t.Errorf("%s (gzip %t, %d): got\n%s\nwant\n%s", path, gz, i, got, want)
+				}
+				if ct := h.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+					t.Errorf("%s: Content-Type %q", path, ct)
+				}
+			}
+		}
+	}
+	// The same result, rendered once.
+	res, err := index.NewCache(idx, time.Hour, 10).Search(context.Background(), index.Query{Text: "arbres", Facets: Facets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := pages.get(res, false), pages.get(res, false); a != b {
+		t.Error("a result rendered twice")
+	}
+	if a, b := pages.get(res, false), pages.get(res, true); a == b {
+		t.Error("distinct or not: the same rendering")
 	}
 }

@@ -7,6 +7,12 @@
 //
 //	go run ./cmd/loadtest -datasets 100000 -rate 200 -duration 60s
 //	go run ./cmd/loadtest -es-url http://127.0.0.1:9200 ...
+//
+// -timeline 5s also reports each 5 s of the load with the searches the
+// index computed then and where the CPU went (this process, the
+// Elasticsearch node, the rest of the machine). To try again without
+// harvesting again, keep the data (-data dir, and -es-alias name with
+// Elasticsearch) and add -reuse the next times.
 package main
 
 import (
@@ -14,16 +20,24 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	_ "net/http/pprof"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/opendatafrance/moisson/api/server"
 	"github.com/opendatafrance/moisson/app"
+	"github.com/opendatafrance/moisson/indexer/index"
+	"github.com/opendatafrance/moisson/indexer/index/bleve"
+	"github.com/opendatafrance/moisson/indexer/index/elasticsearch"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
@@ -62,7 +76,22 @@ func main() {
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address while running")
 	hold := flag.Duration("hold", 0, "keep serving this long after the load (to look at it)")
 	noCache := flag.Bool("no-cache", false, "switch the search result cache off")
+	esAlias := flag.String("es-alias", "", "Elasticsearch alias (default: a new one, moisson-loadtest-<time>)")
+	reuse := flag.Bool("reuse", false, "reuse the index that -data (and -es-alias) already hold: no harvest")
+	timeline := flag.Duration("timeline", 0, "also report the requests sent in each window this long")
+	backendOnly := flag.Bool("backend-only", false, "with -reuse: compute, one after the other and straight on the index (no API, no cache),\n"+
+		"the distinct searches of the requests the load would send, and report how long the index takes")
 	flag.Parse()
+	if *backendOnly {
+		if !*reuse {
+			fail(fmt.Errorf("-backend-only needs -reuse"))
+		}
+		backendTimes(*data, *esURL, *esAlias, *rate, *duration, *timeline)
+		return
+	}
+	if *reuse && (*data == "" || (*esURL != "" && *esAlias == "")) {
+		fail(fmt.Errorf("-reuse needs -data, and -es-alias with -es-url"))
+	}
 	if *pprofAddr != "" {
 		go func() { fmt.Fprintln(os.Stderr, http.ListenAndServe(*pprofAddr, nil)) }()
 	}
@@ -94,10 +123,13 @@ func main() {
 	}
 	probe.Close()
 	perSource := (*datasets + sources - 1) / sources
-	alias := fmt.Sprintf("moisson-loadtest-%d", time.Now().Unix())
+	alias := *esAlias
+	if alias == "" {
+		alias = fmt.Sprintf("moisson-loadtest-%d", time.Now().Unix())
+	}
 	start := time.Now()
 	a, err := app.Start(ctx, app.Options{DataDir: dir, Addr: "127.0.0.1:0", Simulate: true, SimDatasets: perSource,
-		Concurrency: 4, ESURL: *esURL, ESAlias: alias, NoCache: *noCache, Log: zap.NewNop()})
+		Concurrency: 4, ESURL: *esURL, ESAlias: alias, NoCache: *noCache, NoHarvest: *reuse, Log: zap.NewNop()})
 	if err != nil {
 		fail(err)
 	}
@@ -109,6 +141,9 @@ func main() {
 		p, _ := a.Pending(ctx)
 		if n == total && p == 0 {
 			break
+		}
+		if *reuse {
+			fail(fmt.Errorf("-reuse: the index holds %d datasets (%d pending), not %d: run once without -reuse", n, p, total))
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
@@ -127,6 +162,7 @@ func main() {
 	}
 	type result struct {
 		kind string
+		at   time.Duration // when it was sent, from the start of the load
 		d    time.Duration
 		err  bool
 	}
@@ -139,6 +175,33 @@ func main() {
 	requests := int(*duration / interval)
 	begin := time.Now()
 	sent := 0
+	// The searches the index computed (cache misses) and where the CPU
+	// went, sampled per window.
+	var missMu sync.Mutex
+	var missAt []float64
+	var cpuAt []cpuUse
+	stopSampling := make(chan struct{})
+	if *timeline > 0 {
+		go func() {
+			t := time.NewTicker(*timeline)
+			defer t.Stop()
+			prev := counters()["moisson_search_cache_misses_total"]
+			prevCPU := readCPU()
+			for {
+				select {
+				case <-stopSampling:
+					return
+				case <-t.C:
+				}
+				m, c := counters()["moisson_search_cache_misses_total"], readCPU()
+				missMu.Lock()
+				missAt = append(missAt, m-prev)
+				cpuAt = append(cpuAt, c.since(prevCPU))
+				missMu.Unlock()
+				prev, prevCPU = m, c
+			}
+		}()
+	}
 	for i := 0; i < requests; i++ {
 		if d := time.Until(begin.Add(time.Duration(i) * interval)); d > 0 {
 			time.Sleep(d)
@@ -149,6 +212,7 @@ func main() {
 		go func() {
 			defer wg.Done()
 			t0 := time.Now()
+			at := t0.Sub(begin)
 			resp, err := client.Get(u)
 			bad := err != nil
 			if err == nil {
@@ -158,11 +222,12 @@ func main() {
 			}
 			d := time.Since(t0)
 			mu.Lock()
-			results = append(results, result{kind, d, bad})
+			results = append(results, result{kind, at, d, bad})
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
+	close(stopSampling)
 	report := func(name string, keep func(result) bool) {
 		var ds []time.Duration
 		errs := 0
@@ -187,24 +252,219 @@ func main() {
 	for _, k := range []string{"fulltext", "filtered", "coverage"} {
 		report(k, func(r result) bool { return r.kind == k })
 	}
-	if mfs, err := prometheus.DefaultGatherer.Gather(); err == nil {
-		vals := map[string]float64{}
-		for _, mf := range mfs {
-			for _, m := range mf.GetMetric() {
-				if m.GetCounter() != nil {
-					vals[mf.GetName()] += m.GetCounter().GetValue()
+	if *timeline > 0 {
+		fmt.Printf("timeline (by the time a request was sent; misses: searches computed by the index; cpu: cores busy in\n" +
+			"this process (API, index, load generator), in Elasticsearch, and in everything else on the machine):\n")
+		missMu.Lock()
+		for w := 0; time.Duration(w)**timeline < *duration; w++ {
+			from, to := time.Duration(w)**timeline, time.Duration(w+1)**timeline
+			name := fmt.Sprintf("%5.1f s", from.Seconds())
+			if w < len(missAt) {
+				name += fmt.Sprintf(" misses %4.0f cpu %s", missAt[w], cpuAt[w])
+			}
+			report(name, func(r result) bool { return r.at >= from && r.at < to })
+		}
+		missMu.Unlock()
+	}
+	if n, sum, bounds, cum := histogram("moisson_search_cache_compute_seconds"); n > 0 {
+		q := func(p float64) float64 {
+			for i, c := range cum {
+				if float64(c) >= p*float64(n) {
+					return bounds[i] * 1000
 				}
 			}
+			return math.Inf(1)
 		}
-		hits, misses := vals["moisson_search_cache_hits_total"], vals["moisson_search_cache_misses_total"]
-		if hits+misses > 0 {
-			fmt.Printf("searches behind the requests: %.0f, of which %.0f %% from the cache\n", hits+misses, 100*hits/(hits+misses))
-		}
+		fmt.Printf("searches computed by the index (cache misses and refreshes, warm-up included): %d, mean %.1f ms, p50 ≤ %.1f ms, p99 ≤ %.1f ms\n",
+			n, 1000*sum/float64(n), q(0.5), q(0.99))
+	}
+	vals := counters()
+	hits, misses := vals["moisson_search_cache_hits_total"], vals["moisson_search_cache_misses_total"]
+	if hits+misses > 0 {
+		fmt.Printf("searches behind the requests: %.0f, of which %.1f %% from the cache (%.0f past their TTL, while refreshed: %.0f background refreshes)\n",
+			hits+misses, 100*hits/(hits+misses), vals["moisson_search_cache_stale_total"], vals["moisson_search_cache_refreshes_total"])
 	}
 	if *hold > 0 {
 		fmt.Println("API on", a.APIURL(), "for", *hold)
 		time.Sleep(*hold)
 	}
+}
+
+// backendTimes computes the distinct searches of the load straight on the
+// index, one at a time: what an empty result cache must have the index
+// compute, and how long that takes on its own.
+func backendTimes(dir, esURL, alias string, rate int, duration, window time.Duration) {
+	ctx := context.Background()
+	var idx index.Index
+	var err error
+	if esURL != "" {
+		idx, err = elasticsearch.New(ctx, elasticsearch.Config{URL: esURL, Alias: alias})
+	} else {
+		idx, err = bleve.Open(filepath.Join(dir, "index"))
+	}
+	if err != nil {
+		fail(err)
+	}
+	defer idx.Close()
+	fmt.Printf("backend only: %s\n", backend(esURL))
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 50; i++ { // the warm-up of the load
+		request("", rng)
+	}
+	interval := time.Second / time.Duration(rate)
+	if window <= 0 {
+		window = duration
+	}
+	seen := map[string]bool{}
+	type timing struct {
+		kind string
+		at   time.Duration
+		d    time.Duration
+	}
+	var ts []timing
+	now := time.Now().Truncate(time.Minute)
+	for i := 0; i < int(duration/interval); i++ {
+		kind, u := request("", rng)
+		if seen[u] {
+			continue
+		}
+		seen[u] = true
+		pu, err := url.Parse(u)
+		if err != nil {
+			fail(err)
+		}
+		t0 := time.Now()
+		if kind == "coverage" {
+			_, err = index.Coverage(ctx, idx, index.Query{}, now)
+		} else {
+			var q index.Query
+			if q, err = server.ParseQuery(pu.Query()); err == nil {
+				_, err = idx.Search(ctx, q)
+			}
+		}
+		if err != nil {
+			fail(err)
+		}
+		ts = append(ts, timing{kind, time.Duration(i) * interval, time.Since(t0)})
+	}
+	for w := time.Duration(0); w < duration; w += window {
+		var ds []time.Duration
+		var sum time.Duration
+		for _, t := range ts {
+			if t.at >= w && t.at < w+window {
+				ds = append(ds, t.d)
+				sum += t.d
+			}
+		}
+		if len(ds) == 0 {
+			continue
+		}
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		fmt.Printf("requests sent %5.1f-%5.1f s: %4d new searches, %6.0f ms of index time (p50 %6.1f ms, max %7.1f ms)\n",
+			w.Seconds(), (w + window).Seconds(), len(ds), ms(sum), ms(ds[len(ds)/2]), ms(ds[len(ds)-1]))
+	}
+}
+
+// cpuUse is CPU time in ticks (/proc, Linux): this process, the
+// Elasticsearch node on this machine if any, the whole machine; or, from
+// since, the cores each kept busy.
+type cpuUse struct {
+	self, es, busy float64
+	at             time.Time
+}
+
+func (c cpuUse) since(prev cpuUse) cpuUse {
+	secs := c.at.Sub(prev.at).Seconds() * 100 // ticks per second
+	if secs <= 0 {
+		return cpuUse{}
+	}
+	return cpuUse{self: (c.self - prev.self) / secs, es: (c.es - prev.es) / secs, busy: (c.busy - prev.busy) / secs}
+}
+
+func (c cpuUse) String() string {
+	return fmt.Sprintf("%.1f/%.1f/%.1f", c.self, c.es, max(0, c.busy-c.self-c.es))
+}
+
+var esPID = sync.OnceValue(func() string {
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		if b, err := os.ReadFile("/proc/" + d.Name() + "/cmdline"); err == nil && strings.Contains(string(b), "org.elasticsearch.bootstrap.Elasticsearch") {
+			return d.Name()
+		}
+	}
+	return ""
+})
+
+func readCPU() cpuUse {
+	u := cpuUse{at: time.Now(), self: procTicks("self")}
+	if pid := esPID(); pid != "" {
+		u.es = procTicks(pid)
+	}
+	if b, err := os.ReadFile("/proc/stat"); err == nil {
+		line, _, _ := strings.Cut(string(b), "\n")
+		f := strings.Fields(line)
+		for _, i := range []int{1, 2, 3, 6, 7, 8} { // user nice system irq softirq steal
+			if i < len(f) {
+				v, _ := strconv.ParseFloat(f[i], 64)
+				u.busy += v
+			}
+		}
+	}
+	return u
+}
+
+// procTicks is the user and system time of a process.
+func procTicks(pid string) float64 {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return ut + st
+}
+
+// histogram reads a histogram of this process by name: its count, sum,
+// and bucket bounds with cumulative counts.
+func histogram(name string) (n uint64, sum float64, bounds []float64, cum []uint64) {
+	mfs, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		return
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name || len(mf.GetMetric()) == 0 {
+			continue
+		}
+		h := mf.GetMetric()[0].GetHistogram()
+		for _, b := range h.GetBucket() {
+			bounds = append(bounds, b.GetUpperBound())
+			cum = append(cum, b.GetCumulativeCount())
+		}
+		return h.GetSampleCount(), h.GetSampleSum(), bounds, cum
+	}
+	return
+}
+
+// counters sums the Prometheus counters of this process by name.
+func counters() map[string]float64 {
+	vals := map[string]float64{}
+	mfs, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		return vals
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			if m.GetCounter() != nil {
+				vals[mf.GetName()] += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return vals
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -68,13 +69,31 @@ func Coverage(ctx context.Context, s Searcher, base Query, now time.Time) (*Cove
 	rep := &CoverageReport{Generated: now.UTC(), Datasets: all.Total, Territories: []TerritoryCoverage{}}
 	terrs := slices.Clone(all.Facets[FieldTerritory])
 	slices.SortFunc(terrs, func(a, b FacetCount) int { return strings.Compare(a.Key, b.Key) })
-	for _, t := range terrs {
+	// The searches of the territories and of the freshness windows are
+	// independent: run side by side, a report computed afresh takes the
+	// time of a few searches rather than of all of them.
+	rows := make([]TerritoryCoverage, len(terrs))
+	fresh := make([]*Result, len(FreshnessWindows))
+	err = forEach(len(terrs)+len(FreshnessWindows), coverageParallel, func(i int) error {
+		if i >= len(terrs) {
+			months := FreshnessWindows[i-len(terrs)]
+			fq := q
+			from := now.AddDate(0, -months, 0)
+			if from.Before(base.ModifiedAfter) {
+				from = base.ModifiedAfter
+			}
+			fq.ModifiedAfter = from
+			res, err := s.Search(ctx, fq)
+			fresh[i-len(terrs)] = res
+			return err
+		}
+		t := terrs[i]
 		tq := q
 		tq.Filters = withFilter(base.Filters, FieldTerritory, t.Key)
 		tq.Facets = []string{FieldSchema, FieldEvidence, FieldTheme, FieldFormat, FieldLicense}
 		res, err := s.Search(ctx, tq)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		row := TerritoryCoverage{Territory: t.Key, Datasets: res.Total,
 			Theme: cells(res.Facets[FieldTheme]), Format: cells(res.Facets[FieldFormat]), License: cells(res.Facets[FieldLicense])}
@@ -93,21 +112,16 @@ func Coverage(ctx context.Context, s Searcher, base Query, now time.Time) (*Cove
 				}
 			}
 		}
-		rep.Territories = append(rep.Territories, row)
+		rows[i] = row
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	for _, months := range FreshnessWindows {
-		fq := q
-		from := now.AddDate(0, -months, 0)
-		if from.Before(base.ModifiedAfter) {
-			from = base.ModifiedAfter
-		}
-		fq.ModifiedAfter = from
-		res, err := s.Search(ctx, fq)
-		if err != nil {
-			return nil, err
-		}
+	rep.Territories = append(rep.Territories, rows...)
+	for w, months := range FreshnessWindows {
 		counts := map[string]int64{}
-		for _, c := range res.Facets[FieldTerritory] {
+		for _, c := range fresh[w].Facets[FieldTerritory] {
 			counts[c.Key] = c.Count
 		}
 		for i := range rep.Territories {
@@ -120,6 +134,42 @@ func Coverage(ctx context.Context, s Searcher, base Query, now time.Time) (*Cove
 		}
 	}
 	return rep, nil
+}
+
+// coverageParallel bounds the searches of a report run at once.
+const coverageParallel = 4
+
+// forEach calls f(0)…f(n-1), at most limit at once, and returns the first
+// error (the calls not started yet are then skipped).
+func forEach(n, limit int, f func(i int) error) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	sem := make(chan struct{}, max(limit, 1))
+	for i := 0; i < n; i++ {
+		mu.Lock()
+		failed := first != nil
+		mu.Unlock()
+		if failed {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := f(i); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return first
 }
 
 func cells(fc []FacetCount) []CoverageCell {

@@ -69,8 +69,7 @@ func run(addr, natsURL, esURL, esAlias, path string, replicas int, adminToken st
 	// The index is written by other processes: a page of results is kept
 	// 2 s (Elasticsearch refreshes every second), the counts behind reports
 	// (coverage, quality) 30 s.
-	cache := index.NewCache(idx, 2*time.Second, 1024)
-	cache.AggregateTTL = 30 * time.Second
+	cache := index.NewServingCache(idx)
 	srv := &server.Server{Index: cache, Runs: runs, Log: log, JS: js, AdminToken: adminToken, Ready: func(context.Context) error {
 		if !nc.IsConnected() {
 			return errors.New("nats: not connected")

@@ -562,7 +562,7 @@ func (x *Index) Search(ctx context.Context, q index.Query) (*index.Result, error
 		facetSize = 10
 	}
 	// Facets are counted from columns (facets.go) on an index on disk.
-	fc := x.facetCounter(len(q.Facets))
+	fc := x.facetCounter(q.Facets)
 	for _, f := range q.Facets {
 		if !index.IsFacetField(f) {
 			return nil, fmt.Errorf("unknown facet %q", f)
@@ -571,7 +571,7 @@ func (x *Index) Search(ctx context.Context, q index.Query) (*index.Result, error
 		if q.Distinct && slices.Contains(index.DistinctFields, f) {
 			n = index.DistinctFacetSize(q.FacetSize)
 		}
-		if fc != nil {
+		if fc != nil && columnField(f) {
 			fc.add(f, n)
 			continue
 		}
@@ -624,7 +624,7 @@ func (x *Index) Search(ctx context.Context, q index.Query) (*index.Result, error
 	for _, f := range q.Facets {
 		list := []index.FacetCount{}
 		fr := res.Facets[f]
-		if fc != nil {
+		if fc != nil && columnField(f) {
 			list = fc.result(f, q.FacetMinCount)
 		} else if fr != nil && fr.Terms != nil {
 			for _, t := range fr.Terms.Terms() {

@@ -180,11 +180,16 @@ type segCounts struct {
 	counts []uint32
 }
 
+// columnField tells the facets counted from columns: not the duplicate
+// keys, about one per record (a column would cost more to build than
+// bleve's counting of the few records a grouping search matches).
+func columnField(f string) bool { return f != index.FieldDupKey }
+
 // facetCounter counts the facets of a search from the columns, nil when
-// the index is not scorch (in memory: bleve counts them) or no facet is
-// asked.
-func (x *Index) facetCounter(facets int) *facetCounter {
-	if facets == 0 {
+// the index is not scorch (in memory: bleve counts them) or no facet asked
+// is counted from columns.
+func (x *Index) facetCounter(facets []string) *facetCounter {
+	if !slices.ContainsFunc(facets, columnField) {
 		return nil
 	}
 	if adv, err := x.idx.Advanced(); err != nil {

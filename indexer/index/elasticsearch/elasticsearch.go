@@ -70,6 +70,7 @@ type Index struct {
 	cfg    Config
 	client *es.Client
 	log    *zap.Logger
+	gen    generation // Generation (search.go)
 }
 
 var _ index.Index = (*Index)(nil)

@@ -6,10 +6,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
@@ -395,4 +397,99 @@ func ceilMilli(t time.Time) time.Time {
 		return r.Add(time.Millisecond)
 	}
 	return t
+}
+
+// Generation (index.Generational) changes when what searches see may have
+// changed, writes by other processes included: it follows the statistics of
+// the indices behind the alias (refreshes, which make writes visible, and
+// indexing and delete operations, counted before a refresh shows them), so
+// that the result cache keeps answers while the index stays the same rather
+// than for a short TTL. The statistics are read at most once per
+// generationPoll, in the background while searches keep coming; after
+// generationMaxLag without a read, the next call waits for one. When they
+// cannot be read, the generation changes at every read (a TTL, then).
+func (x *Index) Generation() uint64 {
+	g := &x.gen
+	g.mu.Lock()
+	age := time.Since(g.read)
+	if age < generationPoll {
+		v := g.value
+		g.mu.Unlock()
+		return v
+	}
+	if g.reading == nil {
+		done := make(chan struct{})
+		g.reading = done
+		go x.readGeneration(done)
+	}
+	done, v := g.reading, g.value
+	g.mu.Unlock()
+	if age < generationMaxLag {
+		return v
+	}
+	<-done
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.value
+}
+
+const (
+	generationPoll   = time.Second
+	generationMaxLag = 3 * time.Second
+)
+
+type generation struct {
+	mu      sync.Mutex
+	value   uint64
+	stats   string        // what the last read found ("": nothing)
+	read    time.Time     // when
+	reading chan struct{} // a read running, closed when done
+}
+
+func (x *Index) readGeneration(done chan struct{}) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	stats, err := x.changeStats(ctx)
+	cancel()
+	g := &x.gen
+	g.mu.Lock()
+	if err != nil || stats != g.stats {
+		g.value++
+		g.stats = stats
+	}
+	g.read = time.Now()
+	g.reading = nil
+	g.mu.Unlock()
+	close(done)
+}
+
+// changeStats reads, for every index behind the alias, the counters that
+// move when its content changes.
+func (x *Index) changeStats(ctx context.Context) (string, error) {
+	var resp struct {
+		Indices map[string]struct {
+			Total struct {
+				Refresh struct {
+					// External refreshes: those that change what
+					// searches see (not the internal ones of merges).
+					ExternalTotal int64 `json:"external_total"`
+				} `json:"refresh"`
+				Indexing struct {
+					IndexTotal  int64 `json:"index_total"`
+					DeleteTotal int64 `json:"delete_total"`
+				} `json:"indexing"`
+			} `json:"total"`
+		} `json:"indices"`
+	}
+	path := "/" + url.PathEscape(x.cfg.Alias) + "/_stats/refresh,indexing?level=indices&filter_path=" +
+		"indices.*.total.refresh.external_total,indices.*.total.indexing.index_total,indices.*.total.indexing.delete_total"
+	if _, err := x.do(ctx, http.MethodGet, path, nil, &resp, 200); err != nil {
+		return "", err
+	}
+	names := slices.Sorted(maps.Keys(resp.Indices))
+	var b strings.Builder
+	for _, n := range names {
+		t := resp.Indices[n].Total
+		fmt.Fprintf(&b, "%s:%d:%d:%d;", n, t.Refresh.ExternalTotal, t.Indexing.IndexTotal, t.Indexing.DeleteTotal)
+	}
+	return b.String(), nil
 }
