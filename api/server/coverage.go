@@ -40,10 +40,13 @@ func reportWantsCSV(r *http.Request) (bool, error) {
 }
 
 // reportQuery reads the filters of a report (those of GET /v1/datasets,
-// without paging, sorting or distinct).
-func reportQuery(r *http.Request) (index.Query, bool, error) {
+// without paging or sorting; distinct when the report counts datasets).
+func reportQuery(r *http.Request, distinct bool) (index.Query, bool, error) {
 	v := r.URL.Query()
 	for _, k := range []string{"size", "cursor", "sort", "distinct"} {
+		if k == "distinct" && distinct {
+			continue
+		}
 		if v.Has(k) {
 			return index.Query{}, false, fmt.Errorf("%s is not a parameter of this report", k)
 		}
@@ -67,7 +70,7 @@ func csvHeaders(w http.ResponseWriter, name string) *csv.Writer {
 // freshness), key, count, declared, columns, title (SCDL evidence), share
 // (freshness: of the territory's datasets).
 func (s *Server) coverage(w http.ResponseWriter, r *http.Request) {
-	q, asCSV, err := reportQuery(r)
+	q, asCSV, err := reportQuery(r, true)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_parameter", err.Error())
 		return
@@ -109,7 +112,7 @@ func (s *Server) coverage(w http.ResponseWriter, r *http.Request) {
 // quality: CSV rows group (overall, territory, portal), key, datasets,
 // average, and the count of each rating.
 func (s *Server) quality(w http.ResponseWriter, r *http.Request) {
-	q, asCSV, err := reportQuery(r)
+	q, asCSV, err := reportQuery(r, false)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_parameter", err.Error())
 		return

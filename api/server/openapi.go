@@ -164,7 +164,9 @@ func openAPIDoc() obj {
 			"/v1/coverage": obj{"get": obj{
 				"operationId": "coverage",
 				"summary":     "Territory × SCDL item (with evidence kinds), theme, format, licence and freshness, over what the filters select.",
-				"parameters":  append(datasetParamsExcept("size", "cursor", "sort", "distinct", "format"), formatParam),
+				"parameters": append(datasetParamsExcept("size", "cursor", "sort", "distinct", "format"), formatParam,
+					qparam("distinct", "true: count datasets rather than records: the copies of one dataset on several portals (or on data.gouv.fr) count once (README, Duplicates).",
+						obj{"type": "string", "enum": []string{"false", "true"}}, false)),
 				"responses": obj{
 					"200": jsonOrCSV("The coverage matrix. ETag and If-None-Match are honoured.", ref("Coverage")),
 					"304": obj{"description": "Not modified since the ETag given in If-None-Match."},
@@ -278,6 +280,7 @@ func openAPIDoc() obj {
 						"message": str("For people.")}}}},
 				"Coverage": obj{"type": "object", "properties": obj{
 					"generated": obj{"type": "string", "format": "date-time"}, "datasets": obj{"type": "integer"},
+					"distinct": obj{"type": "boolean", "description": "true: the counts are of datasets, duplicates counted once (distinct=true)."},
 					"territories": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
 						"territory": obj{"type": "string"}, "datasets": obj{"type": "integer"},
 						"schema": obj{"type": "array", "items": ref("CoverageCell")}, "theme": obj{"type": "array", "items": ref("CoverageCell")},

@@ -77,6 +77,8 @@ func TestBadParameters(t *testing.T) {
 		"/v1/coverage?format=xml",
 		"/v1/coverage?sort=title",
 		"/v1/quality?size=3",
+		"/v1/quality?distinct=true",
+		"/v1/coverage?distinct=maybe",
 		"/v1/quality?modified_after=x",
 	} {
 		code, h, body := get(t, srv.URL+path)
@@ -141,6 +143,17 @@ func TestSearchParameters(t *testing.T) {
 	d := search(t, srv, "distinct=true")
 	if d.DistinctTotal == nil || *d.DistinctTotal != int64(n-4) || d.Total != int64(n) {
 		t.Errorf("distinct: total %d distinct %v, want %d and %d", d.Total, d.DistinctTotal, n, n-4)
+	}
+	// The coverage counts them too when asked.
+	for param, want := range map[string]int64{"": int64(n), "?distinct=true": int64(n - 4)} {
+		var cov struct {
+			Datasets int64 `json:"datasets"`
+			Distinct bool  `json:"distinct"`
+		}
+		code, _, body := get(t, srv.URL+"/v1/coverage"+param)
+		if code != http.StatusOK || json.Unmarshal([]byte(body), &cov) != nil || cov.Datasets != want || cov.Distinct != (param != "") {
+			t.Errorf("coverage%s: %d, %d datasets (distinct %t), want %d", param, code, cov.Datasets, cov.Distinct, want)
+		}
 	}
 	// Items carry same_as and, with words, highlights.
 	a := search(t, srv, "q=arbres")

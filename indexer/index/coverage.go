@@ -48,25 +48,37 @@ type TerritoryCoverage struct {
 
 // CoverageReport is the matrix.
 type CoverageReport struct {
-	Generated   time.Time           `json:"generated"`
-	Datasets    int64               `json:"datasets"`
+	Generated time.Time `json:"generated"`
+	Datasets  int64     `json:"datasets"`
+	// Distinct: the counts are of datasets (duplicates counted once), not
+	// of records.
+	Distinct    bool                `json:"distinct,omitempty"`
 	Territories []TerritoryCoverage `json:"territories"`
 }
 
 // coverageFacetSize bounds the keys of one dimension of one territory.
 const coverageFacetSize = 1000
 
-// Coverage computes the matrix over the datasets base selects (its Text and
-// Filters; its sort, size and cursor are ignored). Territories are in key
-// order; the cells of each dimension by count descending, then key.
+// Coverage computes the matrix over the datasets base selects (its Text,
+// Filters and Distinct; its sort, size and cursor are ignored). Territories
+// are in key order; the cells of each dimension by count descending, then
+// key. With Distinct, every count is of datasets rather than records: the
+// copies of a dataset on several portals of a territory (or on
+// data.gouv.fr) count once (ApplyDistinct).
 func Coverage(ctx context.Context, s Searcher, base Query, now time.Time) (*CoverageReport, error) {
 	q := Query{Text: base.Text, Filters: base.Filters, ModifiedAfter: base.ModifiedAfter, ModifiedBefore: base.ModifiedBefore,
-		Size: 1, Facets: []string{FieldTerritory}, FacetSize: coverageFacetSize}
+		Size: 1, Facets: []string{FieldTerritory}, FacetSize: coverageFacetSize, Distinct: base.Distinct}
+	total := func(r *Result) int64 {
+		if base.Distinct {
+			return r.Distinct
+		}
+		return r.Total
+	}
 	all, err := s.Search(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	rep := &CoverageReport{Generated: now.UTC(), Datasets: all.Total, Territories: []TerritoryCoverage{}}
+	rep := &CoverageReport{Generated: now.UTC(), Datasets: total(all), Distinct: base.Distinct, Territories: []TerritoryCoverage{}}
 	terrs := slices.Clone(all.Facets[FieldTerritory])
 	slices.SortFunc(terrs, func(a, b FacetCount) int { return strings.Compare(a.Key, b.Key) })
 	// The searches of the territories and of the freshness windows are
@@ -95,7 +107,7 @@ func Coverage(ctx context.Context, s Searcher, base Query, now time.Time) (*Cove
 		if err != nil {
 			return err
 		}
-		row := TerritoryCoverage{Territory: t.Key, Datasets: res.Total,
+		row := TerritoryCoverage{Territory: t.Key, Datasets: total(res),
 			Theme: cells(res.Facets[FieldTheme]), Format: cells(res.Facets[FieldFormat]), License: cells(res.Facets[FieldLicense])}
 		row.Schema = cells(res.Facets[FieldSchema])
 		for _, ev := range res.Facets[FieldEvidence] {

@@ -382,6 +382,41 @@ func (l *loaded) coverage(t *testing.T) {
 	if want := []string{"bretagne:2", "mulhouse:1"}; !slices.Equal(got, want) {
 		t.Errorf("coverage of scdl/deliberations: %v, want %v", got, want)
 	}
+	// Distinct: datasets, duplicates counted once in each territory and
+	// cell (Nantes' three records of one dataset, val-de-marne's copy).
+	rep, err = index.Coverage(context.Background(), l.idx, index.Query{Distinct: true}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := l.wantDistinct(index.FieldTerritory, l.expected(nil)); !rep.Distinct || rep.Datasets != want {
+		t.Errorf("distinct coverage: %d datasets (distinct %t), want %d", rep.Datasets, rep.Distinct, want)
+	}
+	for _, row := range rep.Territories {
+		in := l.expected(map[string][]string{index.FieldTerritory: {row.Territory}})
+		if want, _ := l.wantDistinct(index.FieldTerritory, in); row.Datasets != want {
+			t.Errorf("distinct coverage %s: %d datasets, want %d", row.Territory, row.Datasets, want)
+		}
+		for _, dim := range []struct {
+			field string
+			got   []index.CoverageCell
+		}{{index.FieldSchema, row.Schema}, {index.FieldTheme, row.Theme}, {index.FieldFormat, row.Format}, {index.FieldLicense, row.License}} {
+			_, want := l.wantDistinct(dim.field, in)
+			var got []index.FacetCount
+			for _, c := range dim.got {
+				got = append(got, index.FacetCount{Key: c.Key, Count: c.Count})
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("distinct %s × %s: got %v, want %v", row.Territory, dim.field, got, want)
+			}
+		}
+	}
+	for _, row := range rep.Territories {
+		if row.Territory == "loire-atlantique" {
+			if n := len(l.expected(map[string][]string{index.FieldTerritory: {row.Territory}})); row.Datasets != int64(n-2) {
+				t.Errorf("distinct coverage of loire-atlantique: %d datasets, want %d records less the two copies", row.Datasets, n)
+			}
+		}
+	}
 }
 
 func (l *loaded) qualityStats(t *testing.T) {
