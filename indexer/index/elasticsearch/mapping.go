@@ -6,7 +6,7 @@ import "github.com/opendatafrance/moisson/indexer/index"
 // operators can see which definition an index was created with. A change that
 // existing indices cannot take (a new analyser, a changed field type) needs
 // Reindex to a new index version.
-const templateVersion = 2
+const templateVersion = 3
 
 // frenchArticles are the elided articles and pronouns (l', d', qu'…) that the
 // elision filter strips, as Lucene's French analyser does.
@@ -82,7 +82,16 @@ func indexMappings() map[string]any {
 		"raw": map[string]any{"type": "text", "index": false},
 	}
 	for _, f := range index.FacetFields {
-		props[f] = facetKeyword()
+		m := facetKeyword()
+		// Every search page counts these: their global ordinals are built
+		// when a refresh makes writes visible, not by the first search
+		// after it (which then waited for them). Not for the duplicate
+		// keys: hundreds of thousands of values, counted only for
+		// distinct=true.
+		if f != index.FieldDupKey {
+			m["eager_global_ordinals"] = true
+		}
+		props[f] = m
 	}
 	return map[string]any{
 		// A field added to index.Document before the mapping knows it is kept

@@ -408,6 +408,12 @@ func ceilMilli(t time.Time) time.Time {
 // generationPoll, in the background while searches keep coming; after
 // generationMaxLag without a read, the next call waits for one. When they
 // cannot be read, the generation changes at every read (a TTL, then).
+//
+// It changes when the write counters move (or the indices behind the alias
+// change), and when a refresh follows writes (one the earlier read may not
+// have seen visible); a refresh after no write changes nothing searches
+// see (an idle shard's first refresh, a merge's), so it keeps the
+// generation and the cached answers.
 func (x *Index) Generation() uint64 {
 	g := &x.gen
 	g.mu.Lock()
@@ -439,22 +445,33 @@ const (
 )
 
 type generation struct {
-	mu      sync.Mutex
-	value   uint64
-	stats   string        // what the last read found ("": nothing)
-	read    time.Time     // when
-	reading chan struct{} // a read running, closed when done
+	mu        sync.Mutex
+	value     uint64
+	writes    string        // the indices and their write counters at the last read ("": none)
+	refreshes int64         // their refreshes
+	dirty     bool          // writes seen that a refresh since may not have shown
+	read      time.Time     // when
+	reading   chan struct{} // a read running, closed when done
 }
 
 func (x *Index) readGeneration(done chan struct{}) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	stats, err := x.changeStats(ctx)
+	writes, refreshes, err := x.changeStats(ctx)
 	cancel()
 	g := &x.gen
 	g.mu.Lock()
-	if err != nil || stats != g.stats {
+	switch {
+	case err != nil:
 		g.value++
-		g.stats = stats
+		g.writes = ""
+	case writes != g.writes:
+		g.value++
+		g.writes, g.refreshes, g.dirty = writes, refreshes, true
+	case refreshes != g.refreshes:
+		if g.dirty {
+			g.value++
+		}
+		g.refreshes, g.dirty = refreshes, false
 	}
 	g.read = time.Now()
 	g.reading = nil
@@ -462,9 +479,9 @@ func (x *Index) readGeneration(done chan struct{}) {
 	close(done)
 }
 
-// changeStats reads, for every index behind the alias, the counters that
-// move when its content changes.
-func (x *Index) changeStats(ctx context.Context) (string, error) {
+// changeStats reads, for the indices behind the alias, their names and
+// write counters (writes) and their refreshes.
+func (x *Index) changeStats(ctx context.Context) (string, int64, error) {
 	var resp struct {
 		Indices map[string]struct {
 			Total struct {
@@ -483,13 +500,15 @@ func (x *Index) changeStats(ctx context.Context) (string, error) {
 	path := "/" + url.PathEscape(x.cfg.Alias) + "/_stats/refresh,indexing?level=indices&filter_path=" +
 		"indices.*.total.refresh.external_total,indices.*.total.indexing.index_total,indices.*.total.indexing.delete_total"
 	if _, err := x.do(ctx, http.MethodGet, path, nil, &resp, 200); err != nil {
-		return "", err
+		return "", 0, err
 	}
 	names := slices.Sorted(maps.Keys(resp.Indices))
 	var b strings.Builder
+	var refreshes int64
 	for _, n := range names {
 		t := resp.Indices[n].Total
-		fmt.Fprintf(&b, "%s:%d:%d:%d;", n, t.Refresh.ExternalTotal, t.Indexing.IndexTotal, t.Indexing.DeleteTotal)
+		fmt.Fprintf(&b, "%s:%d:%d;", n, t.Indexing.IndexTotal, t.Indexing.DeleteTotal)
+		refreshes += t.Refresh.ExternalTotal
 	}
-	return b.String(), nil
+	return b.String(), refreshes, nil
 }
