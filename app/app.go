@@ -305,6 +305,9 @@ func (a *App) Simulator() *simulator.Simulator { return a.sim }
 // Config is the configuration harvested (pointed at the simulator if any).
 func (a *App) Config() *config.Config { return a.cfg }
 
+// Index is the index the pipeline writes and the API reads.
+func (a *App) Index() index.Index { return a.idx }
+
 // IndexCount is the number of indexed datasets.
 func (a *App) IndexCount(ctx context.Context) (int64, error) { return a.idx.Count(ctx) }
 

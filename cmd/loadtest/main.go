@@ -17,6 +17,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -38,6 +39,8 @@ import (
 	"github.com/opendatafrance/moisson/indexer/index"
 	"github.com/opendatafrance/moisson/indexer/index/bleve"
 	"github.com/opendatafrance/moisson/indexer/index/elasticsearch"
+	indexopen "github.com/opendatafrance/moisson/indexer/index/open"
+	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
@@ -76,9 +79,11 @@ func main() {
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address while running")
 	hold := flag.Duration("hold", 0, "keep serving this long after the load (to look at it)")
 	noCache := flag.Bool("no-cache", false, "switch the search result cache off")
-	esAlias := flag.String("es-alias", "", "Elasticsearch alias (default: a new one, moisson-loadtest-<time>)")
+	esAlias := flag.String("es-alias", "", "Elasticsearch alias, kept after the run (default: a new one, moisson-loadtest-<time>, dropped at the end)")
 	reuse := flag.Bool("reuse", false, "reuse the index that -data (and -es-alias) already hold: no harvest")
 	timeline := flag.Duration("timeline", 0, "also report the requests sent in each window this long")
+	stage := flag.Bool("stage", false, "after the load, write the same records into a fresh index of the same backend alone\n"+
+		"(batches of 500, as the indexer does) and report the pipeline's rate against that stage's")
 	backendOnly := flag.Bool("backend-only", false, "with -reuse: compute, one after the other and straight on the index (no API, no cache),\n"+
 		"the distinct searches of the requests the load would send, and report how long the index takes")
 	flag.Parse()
@@ -134,6 +139,11 @@ func main() {
 		fail(err)
 	}
 	defer a.Close()
+	if es, ok := a.Index().(*elasticsearch.Index); ok && *esAlias == "" {
+		// An index of its own: dropped at the end, so that runs do not pile
+		// 100k-record indices up in Elasticsearch's heap (-es-alias keeps it).
+		defer es.Drop(context.Background())
+	}
 	total := int64(a.Simulator().Total())
 	fmt.Printf("backend: %s; harvesting and indexing %d datasets (%d sources × %d)\n", backend(*esURL), total, sources, perSource)
 	for {
@@ -148,8 +158,34 @@ func main() {
 		time.Sleep(500 * time.Millisecond)
 	}
 	took := time.Since(start)
-	fmt.Printf("searchable after %s (%.0f datasets/s end to end)\n", took.Round(100*time.Millisecond), float64(total)/took.Seconds())
+	pipelineRate := float64(total) / took.Seconds()
+	fmt.Printf("searchable after %s (%.0f datasets/s end to end)\n", took.Round(100*time.Millisecond), pipelineRate)
+	if *stage && !*reuse {
+		defer func() {
+			rate, err := writeStage(ctx, a.Index(), *esURL, alias)
+			if err != nil {
+				fail(err)
+			}
+			fmt.Printf("index writes alone (same records, fresh index, batches of 500): %.0f records/s; whole pipeline %.0f datasets/s: ratio %.2f\n",
+				rate, pipelineRate, pipelineRate/rate)
+		}()
+	}
 
+	// "With 100k datasets indexed": the load starts once the index is at
+	// rest, its generation (what the result cache keys on) the same for 3 s
+	// and, on Elasticsearch, no merge running: the last refresh and the
+	// merges of the bulk load land here, not in the measured minute.
+	if g, ok := a.Index().(index.Generational); ok {
+		settle := time.Now()
+		last, since := g.Generation(), time.Now()
+		for (time.Since(since) < 3*time.Second || esMerging(*esURL, alias)) && time.Since(settle) < 2*time.Minute {
+			time.Sleep(250 * time.Millisecond)
+			if v := g.Generation(); v != last {
+				last, since = v, time.Now()
+			}
+		}
+		fmt.Printf("index at rest %s later\n", time.Since(settle).Round(100*time.Millisecond))
+	}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	// Warm up the caches a little, as a running service would be.
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -479,4 +515,84 @@ func backend(es string) string {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "loadtest:", err)
 	os.Exit(1)
+}
+
+// writeStage reads back every record of from and writes them into a fresh
+// index of the same backend, in batches of 500 as the indexer does: the
+// rate of the index-write stage alone, to set the whole pipeline's against.
+func writeStage(ctx context.Context, from index.Index, esURL, alias string) (float64, error) {
+	var ds []*moissonv1.Dataset
+	q := index.Query{Size: 1000, Sort: index.SortTitle}
+	for {
+		page, err := from.Search(ctx, q)
+		if err != nil {
+			return 0, err
+		}
+		ds = append(ds, page.Items...)
+		if page.NextCursor == "" {
+			break
+		}
+		q.Cursor = page.NextCursor
+	}
+	dir, err := os.MkdirTemp("", "moisson-loadtest-stage-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	to, err := indexopen.Open(ctx, indexopen.Spec{ESURL: esURL, ESAlias: alias + "-stage", Path: filepath.Join(dir, "index")})
+	if err != nil {
+		return 0, err
+	}
+	defer to.Close()
+	if es, ok := to.(*elasticsearch.Index); ok {
+		defer es.Drop(context.Background())
+	}
+	start := time.Now()
+	for i := 0; i < len(ds); i += 500 {
+		var ops []index.Op
+		for _, d := range ds[i:min(i+500, len(ds))] {
+			ops = append(ops, index.Op{ID: d.GetId(), Version: 1, Dataset: d})
+		}
+		items, err := to.Write(ctx, ops)
+		if err != nil {
+			return 0, err
+		}
+		for _, e := range items {
+			if e != nil {
+				return 0, e
+			}
+		}
+	}
+	if es, ok := to.(*elasticsearch.Index); ok {
+		if err := es.Refresh(ctx); err != nil {
+			return 0, err
+		}
+	}
+	if n, err := to.Count(ctx); err != nil || n != int64(len(ds)) {
+		return 0, fmt.Errorf("stage index holds %d records, want %d (%v)", n, len(ds), err)
+	}
+	return float64(len(ds)) / time.Since(start).Seconds(), nil
+}
+
+// esMerging tells whether Elasticsearch is merging segments of the alias
+// (false without Elasticsearch, or when it cannot tell).
+func esMerging(esURL, alias string) bool {
+	if esURL == "" {
+		return false
+	}
+	resp, err := http.Get(strings.TrimRight(esURL, "/") + "/" + url.PathEscape(alias) + "/_stats/merge?filter_path=_all.total.merges.current")
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var st struct {
+		All struct {
+			Total struct {
+				Merges struct {
+					Current int `json:"current"`
+				} `json:"merges"`
+			} `json:"total"`
+		} `json:"_all"`
+	}
+	return json.NewDecoder(resp.Body).Decode(&st) == nil && st.All.Total.Merges.Current > 0
 }
