@@ -109,13 +109,13 @@ func FillSameAs(ctx context.Context, search SearchFunc, res *Result) error {
 		var out []string
 		for _, keys := range keysOf {
 			for _, k := range keys {
-				if !asked[k] && !common[k] && !slices.Contains(out, k) {
+				if !asked[k] && !common[k] {
 					out = append(out, k)
 				}
 			}
 		}
 		slices.Sort(out)
-		return out
+		return slices.Compact(out)
 	}
 	for hop := 0; hop < sameAsHops && len(keysOf) < maxSameAs; hop++ {
 		keys := frontier()

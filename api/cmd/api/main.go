@@ -66,9 +66,9 @@ func run(addr, natsURL, esURL, esAlias, path string, replicas int, adminToken st
 	if err := runs.Watch(ctx, js, log); err != nil {
 		return err
 	}
-	// The index is written by other processes: a page of results is kept
-	// 2 s (Elasticsearch refreshes every second), the counts behind reports
-	// (coverage, quality) 30 s.
+	// The index is written by other processes: answers are kept until its
+	// generation moves (Elasticsearch: its index statistics), see
+	// index.NewServingCache.
 	cache := index.NewServingCache(idx)
 	srv := &server.Server{Index: cache, Runs: runs, Log: log, JS: js, AdminToken: adminToken, Ready: func(context.Context) error {
 		if !nc.IsConnected() {
