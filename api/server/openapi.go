@@ -318,7 +318,7 @@ func openAPIDoc() obj {
 					}, "additionalProperties": true},
 				"HarvestError": obj{"type": "object", "properties": obj{
 					"at": obj{"type": "string", "format": "date-time"}, "url": obj{"type": "string"},
-					"kind":    obj{"type": "string", "enum": []string{"http", "timeout", "paging", "parse", "normalise", "publish"}},
+					"kind":    obj{"type": "string", "enum": []string{"http", "timeout", "dns", "connection", "tls", "too_large", "robots", "forbidden", "paging", "parse", "normalise", "publish"}},
 					"message": obj{"type": "string"}, "dataset_id": obj{"type": "string"}, "excerpt": obj{"type": "string"}}},
 				"Run": obj{"type": "object", "description": "moisson.v1.HarvestRun with duration_seconds once finished.", "properties": obj{
 					"run_id": obj{"type": "string"}, "source_id": obj{"type": "string"}, "territory_id": obj{"type": "string"},

@@ -36,6 +36,7 @@ type sourceJSON struct {
 	bus.SourceInfo
 	Status       string          `json:"status"` // NEVER, RUNNING, INTERRUPTED, SUCCEEDED, PARTIAL, FAILED, DISABLED
 	Diagnosis    string          `json:"diagnosis,omitempty"`
+	DiagCode     string          `json:"diagnosis_code,omitempty"` // dns, connection, tls, timeout, moved, gone, robots, forbidden, too_large
 	NeedsReview  bool            `json:"needs_review"`
 	ReviewReason string          `json:"review_reason,omitempty"`
 	Running      *bus.Lease      `json:"running"`
@@ -105,7 +106,7 @@ func (s *Server) sourceList(ctx context.Context) []sourceJSON {
 		}
 		if r, ok := runs[id]; ok && r.Last != nil {
 			sj.Status = r.Last.GetStatus().String()
-			sj.Diagnosis = r.Last.GetDiagnosis()
+			sj.Diagnosis, sj.DiagCode = r.Last.GetDiagnosis(), r.Last.GetDiagnosisCode()
 			sj.NeedsReview = r.Last.GetNeedsReview()
 			sj.ReviewReason = r.Last.GetReviewReason()
 			sj.LastRun = runJSON(r.Last)

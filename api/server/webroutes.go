@@ -31,7 +31,7 @@ func (s *Server) webSources(ctx context.Context) []web.Source {
 	list := s.sourceList(ctx)
 	out := make([]web.Source, 0, len(list))
 	for _, sj := range list {
-		ws := web.Source{SourceInfo: sj.SourceInfo, Status: sj.Status, Diagnosis: sj.Diagnosis, NeedsReview: sj.NeedsReview,
+		ws := web.Source{SourceInfo: sj.SourceInfo, Status: sj.Status, Diagnosis: sj.Diagnosis, DiagnosisCode: sj.DiagCode, NeedsReview: sj.NeedsReview,
 			ReviewReason: sj.ReviewReason, Running: sj.Running, NextRun: sj.NextRun, DeadLetters: sj.DeadLetters}
 		if s.Runs != nil {
 			if st, ok := s.Runs.Source(sj.SourceID); ok {

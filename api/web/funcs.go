@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"html/template"
 	"net/url"
 	"strings"
@@ -56,11 +57,12 @@ func funcs(now func() time.Time) template.FuncMap {
 			}
 			return k
 		},
-		"disabled": disabledReason,
-		"excerpt":  excerpt,
-		"join":     strings.Join,
-		"add":      func(a, b int) int { return a + b },
-		"int64":    func(n int) int64 { return int64(n) },
+		"disabled":  disabledReason,
+		"diagnosis": diagnosis,
+		"excerpt":   excerpt,
+		"join":      strings.Join,
+		"add":       func(a, b int) int { return a + b },
+		"int64":     func(n int) int64 { return int64(n) },
 	}
 }
 
@@ -81,4 +83,36 @@ func disabledReason(reason string) template.HTML {
 		out += ` <span lang="en">(` + template.HTMLEscapeString(details) + `)</span>`
 	}
 	return template.HTML(out)
+}
+
+// diagnosisLabels say in French what stopped a source, by diagnosis code
+// (%s is the portal's host).
+var diagnosisLabels = map[string]string{
+	"dns":        "Portail injoignable : le nom d'hôte %s est introuvable (DNS). Le portail a changé d'adresse ou a fermé, ou cette machine n'a pas de réseau.",
+	"connection": "Portail injoignable : %s refuse ou coupe la connexion.",
+	"tls":        "Portail injoignable : la connexion sécurisée (TLS) avec %s a échoué (certificat invalide ou expiré ?).",
+	"timeout":    "Portail injoignable : %s n'a pas répondu à temps.",
+	"moved":      "Portail déplacé : %s redirige vers un autre site. Mettez à jour l'adresse dans la configuration.",
+	"gone":       "Portail déplacé ou fermé : %s répond « introuvable » (404 ou 410) sur son API.",
+	"robots":     "Moisson interdite : le fichier robots.txt de %s n'autorise pas ce point d'accès.",
+	"forbidden":  "Adresse refusée : %s n'est pas une adresse publique.",
+	"too_large":  "Réponse trop volumineuse de %s : la limite de taille a été atteinte.",
+}
+
+// diagnosis says in French what stopped the source, the harvester's own
+// words in English beside it (marked so for screen readers).
+func diagnosis(s Source) template.HTML {
+	if s.Diagnosis == "" {
+		return ""
+	}
+	msg, ok := diagnosisLabels[s.DiagnosisCode]
+	if !ok {
+		return template.HTML(`<span lang="en">` + template.HTMLEscapeString(s.Diagnosis) + `</span>`)
+	}
+	host := s.PortalURL
+	if u, err := url.Parse(s.Endpoint); err == nil && u.Host != "" {
+		host = u.Host
+	}
+	return template.HTML(template.HTMLEscapeString(fmt.Sprintf(msg, host)) +
+		` <span class="small block" lang="en">` + template.HTMLEscapeString(s.Diagnosis) + `</span>`)
 }

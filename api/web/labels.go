@@ -126,7 +126,9 @@ var statusLabels = map[string]struct{ Label, Icon, Class string }{
 
 var errorKindLabels = map[string]string{
 	"http": "HTTP", "timeout": "délai dépassé", "paging": "pagination", "parse": "lecture",
-	"normalise": "normalisation", "publish": "publication",
+	"normalise": "normalisation", "publish": "publication", "dns": "nom d'hôte introuvable (DNS)",
+	"connection": "connexion impossible", "tls": "TLS (certificat)", "too_large": "trop volumineux",
+	"robots": "interdit par robots.txt", "forbidden": "adresse interdite",
 }
 
 var triggerLabels = map[string]string{

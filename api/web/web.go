@@ -37,15 +37,16 @@ var staticFS embed.FS
 // Source is what the status pages show of one source.
 type Source struct {
 	bus.SourceInfo
-	Status       string // NEVER, RUNNING, SUCCEEDED, PARTIAL, FAILED, DISABLED
-	Diagnosis    string
-	NeedsReview  bool
-	ReviewReason string
-	Running      *bus.Lease
-	NextRun      *time.Time
-	Runs         []*moissonv1.HarvestRun // newest first
-	LastSuccess  *moissonv1.HarvestRun
-	DeadLetters  uint64 // records the index refused for good
+	Status        string // NEVER, RUNNING, SUCCEEDED, PARTIAL, FAILED, DISABLED
+	Diagnosis     string // in English
+	DiagnosisCode string // what it is about (harvest.Diag*): dns, connection, tls, timeout, moved, gone...
+	NeedsReview   bool
+	ReviewReason  string
+	Running       *bus.Lease
+	NextRun       *time.Time
+	Runs          []*moissonv1.HarvestRun // newest first
+	LastSuccess   *moissonv1.HarvestRun
+	DeadLetters   uint64 // records the index refused for good
 }
 
 // Last is the latest run (nil when never harvested).

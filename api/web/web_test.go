@@ -228,6 +228,10 @@ func testSources(context.Context) []Source {
 			Diagnosis: "the portal answers 404 at its endpoint: moved?",
 			Runs:      []*moissonv1.HarvestRun{run("20240310T080000Z-c", "FAILED", now.Add(-2*time.Hour), 800*time.Millisecond, 0, 1)}},
 		{SourceInfo: bus.SourceInfo{SourceID: "paca-ckan", TerritoryID: "paca", Protocol: "ckan"}, Status: "NEVER"},
+		{SourceInfo: bus.SourceInfo{SourceID: "mulhouse-ods", TerritoryID: "mulhouse", Protocol: "ods", Endpoint: "https://data.mulhouse-alsace.fr/api/explore/v2.1"},
+			Status: "FAILED", DiagnosisCode: "dns",
+			Diagnosis: "unreachable portal: the host name data.mulhouse-alsace.fr could not be resolved (DNS)",
+			Runs:      []*moissonv1.HarvestRun{run("20240310T070000Z-d", "FAILED", now.Add(-3*time.Hour), 40*time.Millisecond, 0, 1)}},
 		{SourceInfo: bus.SourceInfo{SourceID: "paca-dcat", TerritoryID: "paca", Protocol: "dcat", Disabled: "alternative to paca-ckan (the same datasets as a DCAT export)"}, Status: "DISABLED"},
 	}
 }
@@ -472,6 +476,13 @@ func TestStatusPages(t *testing.T) {
 		t.Fatal(code)
 	}
 	mustContain(t, page, "disabled source", `Source désactivée&nbsp;: Autre accès au même portail`)
+	// What stopped a source is said in French, the harvester's words beside.
+	code, page, _ = get(t, h, "/moissons/mulhouse-ods")
+	if code != 200 {
+		t.Fatal(code)
+	}
+	mustContain(t, page, "unreachable source", `Portail injoignable : le nom d&#39;hôte data.mulhouse-alsace.fr est introuvable (DNS).`,
+		`<span class="small block" lang="en">unreachable portal: the host name data.mulhouse-alsace.fr could not be resolved (DNS)</span>`)
 	code, page, _ = get(t, h, "/moissons/rennes-ods")
 	if code != 200 {
 		t.Fatal(code)

@@ -1,25 +1,32 @@
 // Package fetch is the harvester's HTTP client: polite (User-Agent naming
 // Moisson and a contact, retries with jittered backoff honouring
-// Retry-After), bounded (timeouts on connect, headers and body; a body size
-// limit) and safe (no private, loopback or link-local addresses unless the
-// configuration allows them).
+// Retry-After), bounded (timeouts on connect, headers and the whole
+// request; a body size limit and a minimum throughput) and safe (no address
+// of the IANA special-purpose registries — private, loopback, link-local,
+// shared, benchmarking, NAT64, 6to4… — unless the configuration allows
+// them, checked on the address actually dialled; proxy variables of the
+// environment are ignored, so no proxy dials for us). Its errors are typed
+// (KindOf): DNS, connection, TLS, timeout, too large, robots.txt, HTTP.
 package fetch
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"code.dny.dev/ssrf"
 )
 
 // Options configure a Client.
@@ -34,10 +41,15 @@ type Options struct {
 	ConnectTimeout time.Duration // default 10s
 	HeaderTimeout  time.Duration // default 30s
 	RequestTimeout time.Duration // whole request including body; default 5 min
-	MaxBodyBytes   int64         // default 512 MiB
-	Retries        int           // extra attempts on 429/5xx/network errors; default 3 (negative: none)
-	BackoffBase    time.Duration // default 500ms
-	BackoffMax     time.Duration // default 30s
+	MaxBodyBytes   int64         // default 512 MiB (decoded: a gzip body counts what it inflates to)
+	// A body slower than MinBytesPerSecond over any ThroughputWindow
+	// (defaults 1 KiB/s over 30 s) is cut with a timeout: a portal
+	// trickling bytes must not hold a worker for the whole RequestTimeout.
+	MinBytesPerSecond int64
+	ThroughputWindow  time.Duration
+	Retries           int           // extra attempts on 429/5xx/network errors; default 3 (negative: none)
+	BackoffBase       time.Duration // default 500ms
+	BackoffMax        time.Duration // default 30s
 	// Politeness per host: requests per second (0 = no limit) and requests
 	// in flight at once (0 = 2).
 	RatePerHost        float64
@@ -75,6 +87,12 @@ func New(opt Options) *Client {
 	if opt.MaxBodyBytes == 0 {
 		opt.MaxBodyBytes = 512 << 20
 	}
+	if opt.MinBytesPerSecond == 0 {
+		opt.MinBytesPerSecond = 1 << 10
+	}
+	if opt.ThroughputWindow == 0 {
+		opt.ThroughputWindow = 30 * time.Second
+	}
 	if opt.Retries == 0 {
 		opt.Retries = 3
 	}
@@ -93,15 +111,21 @@ func New(opt Options) *Client {
 		for _, a := range opt.AllowedPrivate {
 			allowed[a] = true
 		}
+		guard := ssrf.New(ssrf.WithAnyPort())
 		dialer.Control = func(network, address string, c syscall.RawConn) error {
 			if allowed[address] {
 				return nil
 			}
-			return refusePrivate(network, address, c)
+			if err := guard.Safe(network, address, c); err != nil {
+				return fmt.Errorf("%w: %s (%v)", ErrForbiddenAddress, address, err)
+			}
+			return nil
 		}
 	}
 	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
+		// No proxy from the environment: a proxy would dial the portals
+		// for us, out of reach of the address check.
+		Proxy:                 nil,
 		DialContext:           dialer.DialContext,
 		ResponseHeaderTimeout: opt.HeaderTimeout,
 		TLSHandshakeTimeout:   opt.ConnectTimeout,
@@ -143,21 +167,9 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// ErrForbiddenAddress is returned for an address the harvester must not call.
-var ErrForbiddenAddress = errors.New("refusing to connect to a private, loopback or link-local address")
-
-func refusePrivate(network, address string, _ syscall.RawConn) error {
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return fmt.Errorf("%w: %s", ErrForbiddenAddress, address)
-	}
-	a := ap.Addr().Unmap()
-	if a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
-		a.IsUnspecified() || a.IsMulticast() || a.IsInterfaceLocalMulticast() {
-		return fmt.Errorf("%w: %s", ErrForbiddenAddress, address)
-	}
-	return nil
-}
+// ErrForbiddenAddress is returned for an address the harvester must not
+// call: one of the IANA special-purpose registries (code.dny.dev/ssrf).
+var ErrForbiddenAddress = errors.New("refusing to connect to a private or special-purpose address")
 
 // HTTPError is a response with an unexpected status.
 type HTTPError struct {
@@ -174,8 +186,50 @@ func (e *HTTPError) Error() string {
 	return msg
 }
 
-// ErrTooLarge is returned when a body exceeds the size limit.
-var ErrTooLarge = errors.New("response body exceeds the size limit")
+// ErrTooLarge is what a *TooLargeError is (errors.Is).
+var ErrTooLarge = errors.New("too large")
+
+// TooLargeError is a body, or a part of a document, over a size limit.
+type TooLargeError struct {
+	What  string // "response body", "JSON-LD node"...
+	Limit int64  // bytes (or what What counts)
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("%s over the limit of %s", e.What, sizeString(e.Limit, e.What))
+}
+
+// Is makes errors.Is(err, ErrTooLarge) true.
+func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
+
+func sizeString(n int64, what string) string {
+	if strings.Contains(what, "(") { // counts something else than bytes
+		return strconv.FormatInt(n, 10)
+	}
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+// SlowBodyError is a body that came slower than the minimum throughput.
+type SlowBodyError struct {
+	URL      string
+	Got      int64 // bytes in the window
+	Window   time.Duration
+	MinPerSe int64
+}
+
+func (e *SlowBodyError) Error() string {
+	return fmt.Sprintf("timeout: the body of %s came at %d bytes in %s, below the minimum of %d bytes/s", e.URL, e.Got, e.Window, e.MinPerSe)
+}
+
+// Timeout makes it a net.Error timeout (KindOf: timeout).
+func (e *SlowBodyError) Timeout() bool   { return true }
+func (e *SlowBodyError) Temporary() bool { return false }
 
 // Request is one GET.
 type Request struct {
@@ -190,7 +244,7 @@ type Response struct {
 	Status      int
 	NotModified bool // the portal answered 304: Body is the kept copy
 	Header      http.Header
-	Body        io.ReadCloser // size-limited; reading past the limit returns ErrTooLarge
+	Body        io.ReadCloser // size-limited (*TooLargeError) and throughput-limited (*SlowBodyError)
 	cancel      context.CancelFunc
 }
 
@@ -250,6 +304,9 @@ func retryable(err error) bool {
 	if errors.Is(err, ErrForbiddenAddress) || errors.Is(err, ErrTooLarge) || errors.As(err, &re) || errors.Is(err, ErrRobots) {
 		return false
 	}
+	if k := KindOf(err); k == KindTLS {
+		return false
+	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
 		return false
@@ -263,8 +320,10 @@ func (c *Client) once(ctx context.Context, req Request) (*Response, time.Duratio
 		return nil, 0, err
 	}
 	h := c.host(u)
-	if !c.opt.IgnoreRobots && !h.allowed(ctx, c, u) {
-		return nil, 0, fmt.Errorf("%w: %s", ErrRobots, req.URL)
+	if !c.opt.IgnoreRobots {
+		if err := h.allowed(ctx, c, u); err != nil {
+			return nil, 0, err
+		}
 	}
 	release, err := h.acquire(ctx)
 	if err != nil {
@@ -313,7 +372,7 @@ func (c *Client) once(ctx context.Context, req Request) (*Response, time.Duratio
 				h.Set("Content-Type", cached.ContentType)
 			}
 			return &Response{URL: req.URL, Status: http.StatusOK, NotModified: true, Header: h,
-				Body: &limitedBody{rc: f, left: c.opt.MaxBodyBytes}, cancel: cancel}, 0, nil
+				Body: c.limit(f, req.URL, rctx), cancel: cancel}, 0, nil
 		}
 		cancel()
 		return nil, 0, fmt.Errorf("304 Not Modified but the kept copy is gone: %w", ferr)
@@ -328,7 +387,7 @@ func (c *Client) once(ctx context.Context, req Request) (*Response, time.Duratio
 			URL:    resp.Request.URL.String(),
 			Status: resp.StatusCode,
 			Header: resp.Header,
-			Body:   &limitedBody{rc: resp.Body, left: c.opt.MaxBodyBytes},
+			Body:   c.limit(resp.Body, req.URL, rctx),
 			cancel: cancel,
 		}, 0, nil
 	}
@@ -353,9 +412,25 @@ func parseRetryAfter(v string) time.Duration {
 	return 0
 }
 
+// limit bounds a body: its size, its throughput, and the request's
+// deadline (reported as a timeout).
+func (c *Client) limit(rc io.ReadCloser, u string, ctx context.Context) *limitedBody {
+	now := time.Now()
+	return &limitedBody{rc: rc, left: c.opt.MaxBodyBytes, limit: c.opt.MaxBodyBytes, url: u, ctx: ctx,
+		min: c.opt.MinBytesPerSecond, window: c.opt.ThroughputWindow, since: now}
+}
+
 type limitedBody struct {
-	rc   io.ReadCloser
-	left int64
+	rc    io.ReadCloser
+	left  int64
+	limit int64
+	url   string
+	ctx   context.Context
+	// throughput: bytes read since the window began
+	min    int64
+	window time.Duration
+	since  time.Time
+	got    int64
 }
 
 func (l *limitedBody) Read(p []byte) (int, error) {
@@ -364,7 +439,7 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 		var one [1]byte
 		n, _ := l.rc.Read(one[:])
 		if n > 0 {
-			return 0, ErrTooLarge
+			return 0, &TooLargeError{What: "response body", Limit: l.limit}
 		}
 		return 0, io.EOF
 	}
@@ -373,6 +448,18 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 	}
 	n, err := l.rc.Read(p)
 	l.left -= int64(n)
+	l.got += int64(n)
+	if l.min > 0 {
+		if el := time.Since(l.since); el >= l.window {
+			if float64(l.got) < float64(l.min)*el.Seconds() {
+				return n, &SlowBodyError{URL: l.url, Got: l.got, Window: el.Round(time.Second), MinPerSe: l.min}
+			}
+			l.since, l.got = time.Now(), 0
+		}
+	}
+	if err != nil && err != io.EOF && l.ctx != nil && errors.Is(l.ctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("timeout: the whole request took longer than its deadline: %w", context.DeadlineExceeded)
+	}
 	return n, err
 }
 
@@ -388,11 +475,56 @@ func Excerpt(b []byte) string {
 	return string(s)
 }
 
-// KindOf classifies an error: timeout or http.
+// Kinds of transport errors (KindOf).
+const (
+	KindHTTP       = "http"       // an HTTP status, or anything else
+	KindTimeout    = "timeout"    // connect, headers, whole request, or a body too slow
+	KindDNS        = "dns"        // the host name could not be resolved
+	KindConnection = "connection" // refused, reset, unreachable
+	KindTLS        = "tls"        // handshake or certificate
+	KindTooLarge   = "too_large"  // a body or a part of it over a limit
+	KindRobots     = "robots"     // robots.txt disallows the URL
+	KindForbidden  = "forbidden"  // an address the harvester must not call
+)
+
+// KindOf classifies an error of the transport.
 func KindOf(err error) string {
-	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		return "timeout"
+	if err == nil {
+		return ""
 	}
-	return "http"
+	var dnsErr *net.DNSError
+	var ne net.Error
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return KindTooLarge
+	case errors.Is(err, ErrRobots):
+		return KindRobots
+	case errors.Is(err, ErrForbiddenAddress):
+		return KindForbidden
+	case errors.As(err, &dnsErr):
+		return KindDNS
+	case isTLS(err):
+		return KindTLS
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		return KindTimeout
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EHOSTUNREACH),
+		errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.ECONNABORTED), errors.Is(err, syscall.EPIPE):
+		return KindConnection
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		return KindConnection
+	}
+	return KindHTTP
+}
+
+func isTLS(err error) bool {
+	var rh tls.RecordHeaderError
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	var ae tls.AlertError
+	return errors.As(err, &rh) || errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &he) ||
+		errors.As(err, &ci) || errors.As(err, &ae) || strings.Contains(err.Error(), "tls: ")
 }

@@ -3,6 +3,7 @@ package fetch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -231,5 +232,99 @@ func TestCacheConditional(t *testing.T) {
 	resp.Close()
 	if _, ok := cache2.lookup(srv.URL + "/catalog"); ok {
 		t.Error("a partly read body was kept")
+	}
+}
+
+// The special-purpose ranges of the IANA registries, beyond the private and
+// loopback ones, are refused at dial time: shared address space, benchmarking,
+// IETF protocol assignments, NAT64, 6to4, documentation, Teredo.
+func TestRefusesSpecialPurposeAddresses(t *testing.T) {
+	c := New(Options{Retries: -1, IgnoreRobots: true, ConnectTimeout: 2 * time.Second})
+	for _, u := range []string{"http://100.64.0.1/", "http://198.18.0.1/", "http://192.0.0.8/", "http://192.0.2.1/",
+		"http://[64:ff9b::7f00:1]/", "http://[2002:7f00:1::1]/", "http://[2001::1]/", "http://[fc00::1]/", "http://240.0.0.1/"} {
+		_, _, err := read(t, c, u)
+		if !errors.Is(err, ErrForbiddenAddress) || KindOf(err) != KindForbidden {
+			t.Errorf("%s: %v (kind %s), want ErrForbiddenAddress", u, err, KindOf(err))
+		}
+	}
+}
+
+// Proxy variables of the environment must not route requests around the
+// address check: a proxy would dial the forbidden address for us.
+func TestIgnoresProxyEnvironment(t *testing.T) {
+	var proxied atomic.Int64
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		proxied.Add(1)
+		io.WriteString(w, "metadata secrets")
+	}))
+	defer proxy.Close()
+	t.Setenv("HTTP_PROXY", proxy.URL)
+	t.Setenv("http_proxy", proxy.URL)
+	u, _ := url.Parse(proxy.URL)
+	// The proxy's own address is allowed (as the simulator's is).
+	c := New(Options{Retries: -1, IgnoreRobots: true, AllowedPrivate: []string{u.Host}, ConnectTimeout: time.Second})
+	if _, _, err := read(t, c, "http://169.254.169.254/latest/meta-data/"); !errors.Is(err, ErrForbiddenAddress) {
+		t.Errorf("through HTTP_PROXY: %v, want ErrForbiddenAddress", err)
+	}
+	if proxied.Load() != 0 {
+		t.Errorf("the proxy got %d requests", proxied.Load())
+	}
+}
+
+// A body trickling slower than the minimum throughput is cut, as a timeout,
+// long before the request's deadline.
+func TestSlowBody(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"success": true, "result": {"count": 1, "results": [`)
+		for i := 0; i < 500 && r.Context().Err() == nil; i++ {
+			io.WriteString(w, "          ")
+			w.(http.Flusher).Flush()
+			time.Sleep(20 * time.Millisecond)
+		}
+	}))
+	defer srv.Close()
+	c := New(Options{AllowPrivate: true, IgnoreRobots: true, Retries: -1, MinBytesPerSecond: 2000, ThroughputWindow: 300 * time.Millisecond})
+	start := time.Now()
+	_, _, err := read(t, c, srv.URL)
+	var se *SlowBodyError
+	if !errors.As(err, &se) || KindOf(err) != KindTimeout {
+		t.Fatalf("%v (kind %s), want a SlowBodyError, kind timeout", err, KindOf(err))
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("cut after %s", d)
+	}
+	// A body read past the request's deadline is a timeout too.
+	c = New(Options{AllowPrivate: true, IgnoreRobots: true, Retries: -1, RequestTimeout: 300 * time.Millisecond, MinBytesPerSecond: -1})
+	if _, _, err := read(t, c, srv.URL); KindOf(err) != KindTimeout {
+		t.Errorf("past the deadline: %v (kind %s), want timeout", err, KindOf(err))
+	}
+}
+
+// Transport errors are told apart: a run says the host could not be
+// resolved, refused the connection, or failed TLS, not that robots.txt
+// forbade it.
+func TestErrorKinds(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	closed := "http://" + ln.Addr().String() + "/api"
+	ln.Close()
+	tlsSrv := httptest.NewTLSServer(http.NotFoundHandler())
+	defer tlsSrv.Close()
+	c := New(Options{AllowPrivate: true, Retries: -1, ConnectTimeout: 2 * time.Second})
+	for _, tc := range []struct{ url, kind string }{
+		{"http://moisson-test.invalid/api", KindDNS},
+		{closed, KindConnection},
+		{tlsSrv.URL + "/api", KindTLS},
+	} {
+		_, _, err := read(t, c, tc.url)
+		if err == nil || KindOf(err) != tc.kind || errors.Is(err, ErrRobots) {
+			t.Errorf("%s: %v: kind %s, want %s (and not robots.txt)", tc.url, err, KindOf(err), tc.kind)
+		}
+	}
+	big := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, strings.Repeat("x", 4096)) }))
+	defer big.Close()
+	c = New(Options{AllowPrivate: true, IgnoreRobots: true, MaxBodyBytes: 2 << 10})
+	_, _, err := read(t, c, big.URL)
+	if KindOf(err) != KindTooLarge || !strings.Contains(fmt.Sprint(err), "2 KiB") {
+		t.Errorf("too large: %v (kind %s), want the limit named", err, KindOf(err))
 	}
 }

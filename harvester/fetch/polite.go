@@ -3,6 +3,7 @@ package fetch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -27,7 +28,7 @@ type host struct {
 
 	robotsMu  sync.Mutex
 	robots    *robotstxt.Group // nil: everything allowed
-	robotsAll bool             // the robots.txt could not be read for a server error: all disallowed
+	robotsErr error            // the robots.txt could not be read (server error, host unreachable): all disallowed, for this reason
 	robotsAt  time.Time        // when it was read (zero: never)
 }
 
@@ -72,38 +73,45 @@ func (h *host) acquire(ctx context.Context) (release func(), err error) {
 	return func() { once.Do(func() { <-h.sem }) }, nil
 }
 
-// allowed reads the host's robots.txt, again every RobotsTTL (RFC 9309: a 4xx means no
-// rules; a 5xx or an unreachable server means everything is disallowed for
-// now) and checks the path.
-func (h *host) allowed(ctx context.Context, c *Client, u *url.URL) bool {
+// allowed reads the host's robots.txt, again every RobotsTTL (RFC 9309: a
+// 4xx means no rules; a 5xx or an unreachable server means everything is
+// disallowed for now) and checks the path. The error says why a URL may not
+// be fetched: ErrRobots for the rules or a 5xx robots.txt, the transport's
+// own error when the host could not be reached at all (DNS, connection,
+// TLS, timeout: not robots.txt's fault).
+func (h *host) allowed(ctx context.Context, c *Client, u *url.URL) error {
 	h.robotsMu.Lock()
 	defer h.robotsMu.Unlock()
 	ttl := RobotsTTL
-	if h.robotsAll {
+	if h.robotsErr != nil {
 		ttl = robotsRetry
 	}
 	if h.robotsAt.IsZero() || time.Since(h.robotsAt) > ttl {
 		h.readRobots(ctx, c, u)
 	}
-	if h.robotsAll {
-		return false
+	if h.robotsErr != nil {
+		return h.robotsErr
 	}
 	if h.robots == nil {
-		return true
+		return nil
 	}
 	p := u.EscapedPath()
 	if u.RawQuery != "" {
 		p += "?" + u.RawQuery
 	}
-	return h.robots.Test(p)
+	if !h.robots.Test(p) {
+		return fmt.Errorf("%w: %s", ErrRobots, u)
+	}
+	return nil
 }
 
 // readRobots reads the host's robots.txt (called with robotsMu held).
 func (h *host) readRobots(ctx context.Context, c *Client, u *url.URL) {
-	h.robotsAt, h.robots, h.robotsAll = time.Now(), nil, false
+	h.robotsAt, h.robots, h.robotsErr = time.Now(), nil, nil
 	rctx, cancel := context.WithTimeout(ctx, c.opt.HeaderTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, http.MethodGet, u.Scheme+"://"+u.Host+"/robots.txt", nil)
+	ru := u.Scheme + "://" + u.Host + "/robots.txt"
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, ru, nil)
 	if err != nil {
 		return
 	}
@@ -111,16 +119,25 @@ func (h *host) readRobots(ctx context.Context, c *Client, u *url.URL) {
 	resp, err := c.http.Do(req)
 	if err != nil {
 		var re *RedirectError
-		if errors.As(err, &re) {
+		switch {
+		case errors.As(err, &re):
 			return // robots.txt elsewhere: no rules here
+		case ctx.Err() != nil:
+			h.robotsAt = time.Time{} // the run stopped: read it again next time
+			h.robotsErr = ctx.Err()
+		default:
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err // the request was for robots.txt, the failure is the host's
+			}
+			h.robotsErr = fmt.Errorf("%s could not be reached: %w", u.Host, err)
 		}
-		h.robotsAll = !errors.Is(err, ErrForbiddenAddress)
 		return
 	}
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode >= 500:
-		h.robotsAll = true
+		h.robotsErr = fmt.Errorf("%w: %s answers %d, which means everything is disallowed for now (RFC 9309)", ErrRobots, ru, resp.StatusCode)
 		return
 	case resp.StatusCode >= 400:
 		return

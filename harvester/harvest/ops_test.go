@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -381,14 +382,23 @@ func TestMovedPortal(t *testing.T) {
 	_, js := n.Connect()
 	r := &harvest.Runner{Env: source.Env{Client: fetch.New(fetch.Options{AllowPrivate: true, Retries: -1}), Log: log},
 		Publisher: harvest.NewJetStreamPublisher(js), Log: log}
-	for name, tc := range map[string]struct{ url, want string }{
-		"redirect": {moved.URL + "/api/3/action", "moved portal"},
-		"404":      {gone.URL + "/api/3/action", "404 Not Found on the API"},
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+	for name, tc := range map[string]struct{ url, want, code, kind string }{
+		"redirect": {moved.URL + "/api/3/action", "moved portal", "moved", "http"},
+		"404":      {gone.URL + "/api/3/action", "404 Not Found on the API", "gone", "http"},
+		// Unreachable hosts are said so, not blamed on robots.txt.
+		"dns":     {"http://moisson-test.invalid/api/3/action", "could not be resolved (DNS)", "dns", "dns"},
+		"refused": {closed + "/api/3/action", "refused or dropped the connection", "connection", "connection"},
 	} {
 		src := &config.Source{ID: "moved", Protocol: "ckan", Endpoint: tc.url}
 		run := r.Run(context.Background(), src)
-		if run.GetStatus() != moissonv1.HarvestRun_FAILED || !strings.Contains(run.GetDiagnosis(), tc.want) {
-			t.Errorf("%s: %s, diagnosis %q, want FAILED with %q", name, run.GetStatus(), run.GetDiagnosis(), tc.want)
+		if run.GetStatus() != moissonv1.HarvestRun_FAILED || !strings.Contains(run.GetDiagnosis(), tc.want) || run.GetDiagnosisCode() != tc.code {
+			t.Errorf("%s: %s, diagnosis %q (%s), want FAILED with %q (%s)", name, run.GetStatus(), run.GetDiagnosis(), run.GetDiagnosisCode(), tc.want, tc.code)
+		}
+		if len(run.GetErrors()) == 0 || run.GetErrors()[0].GetKind() != tc.kind || strings.Contains(run.GetErrors()[0].GetMessage(), "robots.txt") {
+			t.Errorf("%s: errors %v, want one of kind %s, not about robots.txt", name, run.GetErrors(), tc.kind)
 		}
 	}
 }

@@ -173,7 +173,7 @@ func (r *Runner) Run(ctx context.Context, src *config.Source, opt ...Options) *m
 		if ctx.Err() != nil {
 			err = fmt.Errorf("interrupted: %w", err)
 		}
-		run.Diagnosis = Diagnose(err, src)
+		run.DiagnosisCode, run.Diagnosis = Diagnose(err, src)
 		sink.addError(fctx, kind, u, "", err.Error(), "")
 	}
 	run.NotModified = stats.NotModified.Load()

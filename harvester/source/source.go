@@ -24,15 +24,26 @@ type Record struct {
 	Columns []string
 }
 
-// Error kinds (HarvestError.kind).
+// Error kinds (HarvestError.kind): those of the transport (fetch.KindOf),
+// then those of reading and publishing.
 const (
-	KindHTTP      = "http"
-	KindTimeout   = "timeout"
-	KindPaging    = "paging"
-	KindParse     = "parse"
-	KindNormalise = "normalise"
-	KindPublish   = "publish"
+	KindHTTP       = fetch.KindHTTP
+	KindTimeout    = fetch.KindTimeout
+	KindDNS        = fetch.KindDNS
+	KindConnection = fetch.KindConnection
+	KindTLS        = fetch.KindTLS
+	KindTooLarge   = fetch.KindTooLarge
+	KindRobots     = fetch.KindRobots
+	KindForbidden  = fetch.KindForbidden
+	KindPaging     = "paging"
+	KindParse      = "parse"
+	KindNormalise  = "normalise"
+	KindPublish    = "publish"
 )
+
+// Kinds lists every error kind.
+var Kinds = []string{KindHTTP, KindTimeout, KindDNS, KindConnection, KindTLS, KindTooLarge, KindRobots, KindForbidden,
+	KindPaging, KindParse, KindNormalise, KindPublish}
 
 // Problem is something that went wrong with one record or one page but did
 // not stop the walk.

@@ -1400,6 +1400,9 @@ type HarvestRun struct {
 	Trigger       string                 `protobuf:"bytes,27,opt,name=trigger,proto3" json:"trigger,omitempty"`                             // schedule, manual, startup, takeover
 	Outcome       string                 `protobuf:"bytes,28,opt,name=outcome,proto3" json:"outcome,omitempty"`                             // for a SUCCEEDED run: "changed", or "unchanged" (nothing published nor deleted)
 	Incremental   bool                   `protobuf:"varint,29,opt,name=incremental,proto3" json:"incremental,omitempty"`                    // only what changed since the last successful run was asked for (no deletions)
+	// What the diagnosis is about, for a reader in another language: dns,
+	// connection, tls, timeout, moved, gone, robots, forbidden, too_large.
+	DiagnosisCode string `protobuf:"bytes,30,opt,name=diagnosis_code,json=diagnosisCode,proto3" json:"diagnosis_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1637,11 +1640,18 @@ func (x *HarvestRun) GetIncremental() bool {
 	return false
 }
 
+func (x *HarvestRun) GetDiagnosisCode() string {
+	if x != nil {
+		return x.DiagnosisCode
+	}
+	return ""
+}
+
 type HarvestError struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	At            *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=at,proto3" json:"at,omitempty"`
 	Url           string                 `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
-	Kind          string                 `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"` // http, timeout, paging, parse, normalise, publish
+	Kind          string                 `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"` // http, timeout, dns, connection, tls, too_large, robots, forbidden, paging, parse, normalise, publish
 	Message       string                 `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
 	DatasetId     string                 `protobuf:"bytes,5,opt,name=dataset_id,json=datasetId,proto3" json:"dataset_id,omitempty"`
 	Excerpt       string                 `protobuf:"bytes,6,opt,name=excerpt,proto3" json:"excerpt,omitempty"`
@@ -1858,7 +1868,7 @@ const file_moisson_v1_record_proto_rawDesc = "" +
 	"\n" +
 	"\x06UPSERT\x10\x01\x12\n" +
 	"\n" +
-	"\x06DELETE\x10\x02\"\xb8\b\n" +
+	"\x06DELETE\x10\x02\"\xdf\b\n" +
 	"\n" +
 	"HarvestRun\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x1b\n" +
@@ -1894,7 +1904,8 @@ const file_moisson_v1_record_proto_rawDesc = "" +
 	"\bcomplete\x18\x1a \x01(\bR\bcomplete\x12\x18\n" +
 	"\atrigger\x18\x1b \x01(\tR\atrigger\x12\x18\n" +
 	"\aoutcome\x18\x1c \x01(\tR\aoutcome\x12 \n" +
-	"\vincremental\x18\x1d \x01(\bR\vincremental\"U\n" +
+	"\vincremental\x18\x1d \x01(\bR\vincremental\x12%\n" +
+	"\x0ediagnosis_code\x18\x1e \x01(\tR\rdiagnosisCode\"U\n" +
 	"\x06Status\x12\x16\n" +
 	"\x12STATUS_UNSPECIFIED\x10\x00\x12\v\n" +
 	"\aRUNNING\x10\x01\x12\r\n" +
