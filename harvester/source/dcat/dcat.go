@@ -176,6 +176,11 @@ type Paging struct {
 func Read(r io.Reader, syntax, base string, fn func(source.Record) error, problem func(id, msg string)) (Paging, error) {
 	sp := newSpooler()
 	defer sp.close()
+	return sp.read(r, syntax, base, fn, problem)
+}
+
+// read is Read with this spooler.
+func (sp *spooler) read(r io.Reader, syntax, base string, fn func(source.Record) error, problem func(id, msg string)) (Paging, error) {
 	er := &errReader{r: r}
 	r = er
 	var err error

@@ -98,8 +98,9 @@ func (g *graph) addKeyed(k string, p string, o rdf.Term, oid uint32) {
 }
 
 // addRun is addKeyed for each triple of run, in order, with one map
-// lookup; the graph does not keep run.
-func (g *graph) addRun(k string, run []po) {
+// lookup; the graph does not keep run. It returns the number of triples
+// the graph now holds for k.
+func (g *graph) addRun(k string, run []po) int {
 	list, ok := g.bySubject[k]
 	for i := range run {
 		x := &run[i]
@@ -112,7 +113,9 @@ func (g *graph) addRun(k string, run []po) {
 	if !ok {
 		list = make([]po, 0, len(run))
 	}
-	g.bySubject[k] = append(list, run...)
+	list = append(list, run...)
+	g.bySubject[k] = list
+	return len(list)
 }
 
 func (g *graph) inOrder(k string) bool {

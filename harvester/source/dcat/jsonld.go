@@ -1,17 +1,44 @@
 package dcat
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
+	"github.com/opendatafrance/moisson/harvester/fetch"
 	"github.com/opendatafrance/moisson/harvester/rdf"
 	"github.com/piprate/json-gold/ld"
 )
 
-// MaxJSONLDBytes bounds a JSON-LD page: json-gold works on a whole document.
-const MaxJSONLDBytes = 256 << 20
+// JSON-LD is read node by node. json-gold works on whole JSON values and
+// takes some 45 times their size in memory to expand them, so a catalogue
+// is not handed to it whole: its top-level object is walked with a
+// streaming decoder, and each member of a large array (the @graph, or a
+// property such as dcat:dataset holding the datasets) goes to json-gold on
+// its own, with the document's @context. Memory is that of one node, and a
+// node larger than MaxJSONLDNode stops the read with a *fetch.TooLargeError.
+const (
+	// MaxJSONLDNode bounds one node given to json-gold: a member of the
+	// streamed arrays, the rest of the top-level object, or a document that
+	// cannot be streamed (its @context after its nodes).
+	MaxJSONLDNode = 4 << 20
+	// MaxJSONLDContext bounds the @context.
+	MaxJSONLDContext = 1 << 20
+	// MaxJSONLDNodeTriples bounds the triples one node expands to.
+	MaxJSONLDNodeTriples = 200000
+)
+
+// jsonldNodeLimit is MaxJSONLDNode (lowered by the fuzz target).
+var jsonldNodeLimit int64 = MaxJSONLDNode
+
+// bnodeIRI stands for a labelled blank node ("_:x") while nodes go to
+// json-gold one by one: json-gold renames blank nodes in each call, and a
+// label names the same node throughout the document.
+const bnodeIRI = "urn:x-moisson-bnode:"
 
 // noRemoteLoader refuses remote contexts: a catalogue must not make the
 // harvester fetch arbitrary URLs.
@@ -21,36 +48,291 @@ func (noRemoteLoader) LoadDocument(u string) (*ld.RemoteDocument, error) {
 	return nil, ld.NewJsonLdError(ld.LoadingDocumentFailed, fmt.Sprintf("remote context %s not fetched (only inline contexts are read)", u))
 }
 
-// parseJSONLD turns a JSON-LD document into triples with json-gold.
+// budgetReader fails once more than left bytes are read: the bound of the
+// JSON value being decoded (the decoder reads a little ahead, which counts).
+type budgetReader struct {
+	r     io.Reader
+	left  int64
+	limit int64
+	what  string
+	lines int // newlines read, to say where a syntax error is
+}
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, &fetch.TooLargeError{What: b.what, Limit: b.limit}
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	b.lines += bytes.Count(p[:n], newline)
+	return n, err
+}
+
+var newline = []byte{'\n'}
+
+// line is the line of the decoder's position: the newlines read, less
+// those it has read ahead.
+func (j *jsonldReader) line() int {
+	ahead, _ := io.ReadAll(j.dec.Buffered())
+	return j.budget.lines - bytes.Count(ahead, newline) + 1
+}
+
+// reset starts the budget of the next value.
+func (b *budgetReader) reset(what string, limit int64) { b.what, b.limit, b.left = what, limit, limit }
+
+// jsonldReader turns a JSON-LD document into triples.
+type jsonldReader struct {
+	dec     *json.Decoder
+	budget  *budgetReader
+	opts    *ld.JsonLdOptions
+	h       rdf.Handler
+	ctx     any             // the top-level @context
+	hasCtx  bool            // ctx was read
+	idKeys  map[string]bool // "@id" and its aliases
+	lists   map[string]bool // terms whose values are ordered lists: not split
+	nodes   int             // nodes given to json-gold, to name their anonymous blank nodes apart
+	topID   string
+	pending map[string]any // the top-level keys kept for the last node
+}
+
+// parseJSONLD turns a JSON-LD document into triples with json-gold, one node
+// at a time.
 func parseJSONLD(r io.Reader, base string, h rdf.Handler) error {
-	data, err := io.ReadAll(io.LimitReader(r, MaxJSONLDBytes+1))
+	budget := &budgetReader{r: r}
+	budget.reset("JSON-LD node", jsonldNodeLimit)
+	j := &jsonldReader{dec: json.NewDecoder(budget), budget: budget, h: h, idKeys: map[string]bool{"@id": true}, lists: map[string]bool{}, pending: map[string]any{}}
+	j.dec.UseNumber()
+	j.opts = ld.NewJsonLdOptions(base)
+	j.opts.DocumentLoader = noRemoteLoader{}
+	tok, err := j.dec.Token()
 	if err != nil {
+		return j.syntax(err)
+	}
+	switch tok {
+	case json.Delim('['):
+		// A list of nodes, each with its own @context.
+		for j.dec.More() {
+			v, err := j.value("JSON-LD node", jsonldNodeLimit)
+			if err != nil {
+				return err
+			}
+			if err := j.node(v); err != nil {
+				return err
+			}
+		}
+		if _, err := j.dec.Token(); err != nil {
+			return j.syntax(err)
+		}
+		return j.end()
+	case json.Delim('{'):
+		return j.object()
+	}
+	return &rdf.ParseError{Syntax: "jsonld", Msg: "a JSON-LD document is a JSON object or array"}
+}
+
+// object walks the top-level object.
+func (j *jsonldReader) object() error {
+	for j.dec.More() {
+		tok, err := j.dec.Token()
+		if err != nil {
+			return j.syntax(err)
+		}
+		k, _ := tok.(string)
+		switch {
+		case k == "@context":
+			v, err := j.value("JSON-LD @context", MaxJSONLDContext)
+			if err != nil {
+				return err
+			}
+			j.ctx, j.hasCtx = v, true
+			j.aliases(v)
+			continue
+		case j.idKeys[k]:
+			v, err := j.value("JSON-LD node", jsonldNodeLimit)
+			if err != nil {
+				return err
+			}
+			j.pending[k] = v
+			if s, ok := v.(string); ok {
+				j.topID = s
+			}
+			continue
+		}
+		// An array is streamed member by member once the @context is
+		// known; anything else is kept for the last node.
+		j.budget.reset("JSON-LD node", jsonldNodeLimit)
+		first, err := j.dec.Token()
+		if err != nil {
+			return j.syntax(err)
+		}
+		// A property's array is split only once the top node's @id is
+		// known (its members link to it), and never when the context makes
+		// it an ordered list.
+		if first == json.Delim('[') && j.hasCtx && !j.lists[k] && (k == "@graph" || j.topID != "") {
+			if err := j.members(k); err != nil {
+				return err
+			}
+			continue
+		}
+		v, err := j.rest(first)
+		if err != nil {
+			return err
+		}
+		j.pending[k] = v
+	}
+	if _, err := j.dec.Token(); err != nil {
+		return j.syntax(err)
+	}
+	if err := j.end(); err != nil {
 		return err
 	}
-	if len(data) > MaxJSONLDBytes {
-		return fmt.Errorf("JSON-LD document larger than %d bytes", MaxJSONLDBytes)
+	if j.hasCtx {
+		j.pending["@context"] = j.ctx
 	}
-	var doc any
-	if err := json.Unmarshal(data, &doc); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return &rdf.ParseError{Syntax: "jsonld", Line: lineOf(data, se.Offset), Msg: se.Error()}
+	return j.node(j.pending)
+}
+
+// end checks nothing follows the top-level value.
+func (j *jsonldReader) end() error {
+	if _, err := j.dec.Token(); err != io.EOF {
+		return &rdf.ParseError{Syntax: "jsonld", Line: j.line(), Msg: fmt.Sprintf("at byte %d: data after the top-level value", j.dec.InputOffset())}
+	}
+	return nil
+}
+
+// rest reads the value that starts with the token first.
+func (j *jsonldReader) rest(first json.Token) (any, error) {
+	switch first {
+	case json.Delim('{'):
+		m := map[string]any{}
+		for j.dec.More() {
+			k, err := j.dec.Token()
+			if err != nil {
+				return nil, j.syntax(err)
+			}
+			var v any
+			if err := j.dec.Decode(&v); err != nil {
+				return nil, j.syntax(err)
+			}
+			m[k.(string)] = v
 		}
-		return &rdf.ParseError{Syntax: "jsonld", Msg: err.Error()}
+		_, err := j.dec.Token()
+		return m, j.syntax(err)
+	case json.Delim('['):
+		a := []any{}
+		for j.dec.More() {
+			var v any
+			if err := j.dec.Decode(&v); err != nil {
+				return nil, j.syntax(err)
+			}
+			a = append(a, v)
+		}
+		_, err := j.dec.Token()
+		return a, j.syntax(err)
 	}
-	opts := ld.NewJsonLdOptions(base)
-	opts.DocumentLoader = noRemoteLoader{}
-	out, err := ld.NewJsonLdProcessor().ToRDF(doc, opts)
+	return first, nil
+}
+
+// members streams the array value of key k, one node per member.
+func (j *jsonldReader) members(k string) error {
+	for j.dec.More() {
+		v, err := j.value("JSON-LD node", jsonldNodeLimit)
+		if err != nil {
+			return err
+		}
+		doc := map[string]any{"@context": j.ctx}
+		if k == "@graph" {
+			doc["@graph"] = []any{v}
+		} else {
+			// The member of a property of the top node, which links to it.
+			doc["@id"], doc[k] = j.topID, []any{v}
+		}
+		if err := j.node(doc); err != nil {
+			return err
+		}
+	}
+	_, err := j.dec.Token() // ]
+	return j.syntax(err)
+}
+
+// value decodes the next JSON value within limit bytes.
+func (j *jsonldReader) value(what string, limit int64) (any, error) {
+	// The budget bounds what is read (with what the decoder had read
+	// ahead, at most twice the limit); the offsets tell the value's size.
+	j.budget.reset(what, limit)
+	start := j.dec.InputOffset()
+	var v any
+	if err := j.dec.Decode(&v); err != nil {
+		return nil, j.syntax(err)
+	}
+	if j.dec.InputOffset()-start > limit {
+		return nil, &fetch.TooLargeError{What: what, Limit: limit}
+	}
+	return v, nil
+}
+
+// aliases notes the terms the @context makes aliases of "@id", and those
+// whose values are ordered lists.
+func (j *jsonldReader) aliases(ctx any) {
+	var walk func(any)
+	walk = func(c any) {
+		switch c := c.(type) {
+		case []any:
+			for _, x := range c {
+				walk(x)
+			}
+		case map[string]any:
+			for k, v := range c {
+				switch v := v.(type) {
+				case string:
+					if v == "@id" {
+						j.idKeys[k] = true
+					}
+				case map[string]any:
+					if v["@id"] == "@id" {
+						j.idKeys[k] = true
+					}
+					switch ct := v["@container"].(type) {
+					case string:
+						j.lists[k] = j.lists[k] || ct == "@list"
+					case []any:
+						for _, x := range ct {
+							j.lists[k] = j.lists[k] || x == "@list"
+						}
+					}
+				}
+			}
+		}
+	}
+	walk(ctx)
+}
+
+// node gives one JSON-LD value to json-gold and its triples to the handler.
+func (j *jsonldReader) node(v any) error {
+	j.nodes++
+	v = j.relabel(v)
+	out, err := toRDF(v, j.opts)
 	if err != nil {
-		return &rdf.ParseError{Syntax: "jsonld", Msg: err.Error()}
+		return err
 	}
 	ds, ok := out.(*ld.RDFDataset)
 	if !ok {
 		return &rdf.ParseError{Syntax: "jsonld", Msg: "unexpected json-gold output"}
 	}
+	n := 0
+	for _, quads := range ds.Graphs {
+		n += len(quads)
+	}
+	if n > MaxJSONLDNodeTriples {
+		return &fetch.TooLargeError{What: "JSON-LD node expansion (triples)", Limit: MaxJSONLDNodeTriples}
+	}
+	prefix := "j" + strconv.Itoa(j.nodes)
 	for _, quads := range ds.Graphs {
 		for _, q := range quads {
-			if err := h(rdf.Triple{S: term(q.Subject), P: term(q.Predicate), O: term(q.Object)}); err != nil {
+			if err := j.h(rdf.Triple{S: j.term(q.Subject, prefix), P: j.term(q.Predicate, prefix), O: j.term(q.Object, prefix)}); err != nil {
 				return err
 			}
 		}
@@ -58,16 +340,64 @@ func parseJSONLD(r io.Reader, base string, h rdf.Handler) error {
 	return nil
 }
 
-func term(n ld.Node) rdf.Term {
+// toRDF is json-gold's ToRDF, its failures as ParseErrors: json-gold
+// panics on some malformed documents (found by FuzzJSONLD), which must not
+// take the harvester down.
+func toRDF(v any, opts *ld.JsonLdOptions) (out any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = nil, &rdf.ParseError{Syntax: "jsonld", Msg: fmt.Sprintf("not JSON-LD json-gold can read (%v)", p)}
+		}
+	}()
+	out, err = ld.NewJsonLdProcessor().ToRDF(v, opts)
+	if err != nil {
+		return nil, &rdf.ParseError{Syntax: "jsonld", Msg: err.Error()}
+	}
+	return out, nil
+}
+
+// relabel replaces the blank node labels given as @id ("_:x") by IRIs of
+// ours, so that they name the same node from one call of json-gold to the
+// next (term turns them back into blank nodes).
+func (j *jsonldReader) relabel(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if k == "@context" {
+				continue
+			}
+			if s, ok := x.(string); ok && j.idKeys[k] && strings.HasPrefix(s, "_:") {
+				v[k] = bnodeIRI + s[2:]
+				continue
+			}
+			v[k] = j.relabel(x)
+		}
+	case []any:
+		for i, x := range v {
+			v[i] = j.relabel(x)
+		}
+	}
+	return v
+}
+
+// term converts a json-gold node; anonymous blank nodes are named after the
+// node they came from.
+func (j *jsonldReader) term(n ld.Node, prefix string) rdf.Term {
+	iri := func(s string) rdf.Term {
+		if l, ok := strings.CutPrefix(s, bnodeIRI); ok {
+			return rdf.Term{Kind: rdf.BlankNode, Value: "jsonld-" + l}
+		}
+		return rdf.Term{Kind: rdf.IRI, Value: s}
+	}
 	switch v := n.(type) {
 	case ld.IRI:
-		return rdf.Term{Kind: rdf.IRI, Value: v.Value}
+		return iri(v.Value)
 	case *ld.IRI:
-		return rdf.Term{Kind: rdf.IRI, Value: v.Value}
+		return iri(v.Value)
 	case ld.BlankNode:
-		return rdf.Term{Kind: rdf.BlankNode, Value: "jsonld" + v.Attribute}
+		return rdf.Term{Kind: rdf.BlankNode, Value: prefix + v.Attribute}
 	case *ld.BlankNode:
-		return rdf.Term{Kind: rdf.BlankNode, Value: "jsonld" + v.Attribute}
+		return rdf.Term{Kind: rdf.BlankNode, Value: prefix + v.Attribute}
 	case ld.Literal:
 		return rdf.Term{Kind: rdf.Literal, Value: v.Value, Datatype: v.Datatype, Lang: v.Language}
 	case *ld.Literal:
@@ -76,12 +406,26 @@ func term(n ld.Node) rdf.Term {
 	return rdf.Term{Kind: rdf.Literal, Value: n.GetValue()}
 }
 
-func lineOf(data []byte, off int64) int {
-	line := 1
-	for i := int64(0); i < off && i < int64(len(data)); i++ {
-		if data[i] == '\n' {
-			line++
-		}
+// syntax turns a decoding error into a positioned parse error; a bound
+// reached and the transport's errors pass as they are.
+func (j *jsonldReader) syntax(err error) error {
+	if err == nil {
+		return nil
 	}
-	return line
+	var tl *fetch.TooLargeError
+	if errors.As(err, &tl) {
+		return tl
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return &rdf.ParseError{Syntax: "jsonld", Line: j.line(), Msg: fmt.Sprintf("at byte %d: %s", se.Offset, se.Error())}
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return &rdf.ParseError{Syntax: "jsonld", Line: j.line(), Msg: fmt.Sprintf("at byte %d: unexpected end of the document", j.dec.InputOffset())}
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return &rdf.ParseError{Syntax: "jsonld", Msg: err.Error()}
+	}
+	return err
 }

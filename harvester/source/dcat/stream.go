@@ -125,7 +125,24 @@ type spooler struct {
 	file    *os.File
 	w       *bufio.Writer
 	prevS   rdf.Term
-	prevSID uint32
+	prevSID uint32 // the node index of prevS
+	lastSID uint32 // the subject of the last record written
+	// recent and shared drop a triple given again: a node shared by the
+	// datasets is often described again with each of them (the same
+	// dct:Location under every dataset of an ODS export, a publisher), and
+	// RDF is a set of triples. Without them, such a node gathers one copy
+	// of its description per dataset (reading its label gets linear in
+	// the catalogue, the whole read quadratic), and its last triple moves
+	// to the end of the document, so that no dataset can be emitted before
+	// it. shared holds the hashes of the triples of shared nodes (that two
+	// kept triples point at): few, and kept to the end, so that a shared
+	// node's last triple stays at its first description. recent, of fixed
+	// size, holds the hashes of the other triples kept lately, which
+	// catches a repeat made before its node is known to be shared (RDF/XML
+	// types a node before linking it); a repeat it forgot is kept, which
+	// is harmless.
+	recent  *[recentSlots]uint64
+	shared  map[uint64]struct{}
 	strings map[string]uint32 // interned langs and datatypes
 	strtab  []string
 	lastStr [2]struct { // the last lang and datatype interned
@@ -137,6 +154,9 @@ type spooler struct {
 	dict     [dictSlots]string
 	scratch  []byte
 	err      error
+	// What pass 2 held at most, for the tests: subjects in the graph, and
+	// triples of one subject.
+	peakSubjects, peakTriples int
 }
 
 type predSlot struct {
@@ -155,7 +175,7 @@ const (
 )
 
 func newSpooler() *spooler {
-	return &spooler{seed: maphash.MakeSeed(), ids: map[uint64]uint32{}, meta: newMetaTable(),
+	return &spooler{seed: maphash.MakeSeed(), ids: map[uint64]uint32{}, meta: newMetaTable(), recent: new([recentSlots]uint64), shared: map[uint64]struct{}{},
 		strings: map[string]uint32{"": 0}, strtab: []string{""}}
 }
 
@@ -289,15 +309,19 @@ func (sp *spooler) add(t rdf.Triple) error {
 	if sp.n == 1<<32-2 {
 		return errors.New("dcat: more than 4 billion triples in one document")
 	}
-	sp.n++
-	same := sp.prevSID != 0 && t.S == sp.prevS
-	if !same {
+	if sp.prevSID == 0 || t.S != sp.prevS {
 		id, err := sp.nodeID(t.S)
 		if err != nil {
 			return err
 		}
 		sp.prevS, sp.prevSID = t.S, id
 	}
+	if sp.repeated(pid, t) {
+		return nil
+	}
+	sp.n++
+	same := sp.lastSID == sp.prevSID
+	sp.lastSID = sp.prevSID
 	sp.meta.at(sp.prevSID).last = sp.n
 	var oid uint32
 	if isNode(t.O) && pid != 0 { // rdf:type objects are classes, not read as nodes
@@ -305,7 +329,11 @@ func (sp *spooler) add(t rdf.Triple) error {
 		if oid, err = sp.nodeID(t.O); err != nil {
 			return err
 		}
-		sp.meta.at(oid).refs++
+		if oid != sp.prevSID {
+			// A node naming itself (a dataset whose landing page is its
+			// own IRI) holds nothing: counted, it would never be dropped.
+			sp.meta.at(oid).refs++
+		}
 	}
 	b := sp.scratch[:0]
 	flags := byte(t.S.Kind) | byte(t.O.Kind)<<2
@@ -342,6 +370,39 @@ func (sp *spooler) add(t rdf.Triple) error {
 	}
 	sp.scratch = b
 	return sp.write(b)
+}
+
+// recentSlots is the size of the table of triples kept lately (8 bytes
+// each): about the triples of the last 2 000 datasets.
+const recentSlots = 1 << 16
+
+// repeated tells whether the triple (of subject prevSID) was kept already,
+// and remembers it otherwise.
+func (sp *spooler) repeated(pid int32, t rdf.Triple) bool {
+	var h maphash.Hash
+	h.SetSeed(sp.seed)
+	var head [9]byte
+	binary.LittleEndian.PutUint32(head[:], sp.prevSID)
+	binary.LittleEndian.PutUint32(head[4:], uint32(pid))
+	head[8] = byte(t.O.Kind)
+	h.Write(head[:])
+	h.WriteString(t.O.Value)
+	h.WriteByte(0)
+	h.WriteString(t.O.Lang)
+	h.WriteByte(0)
+	h.WriteString(t.O.Datatype)
+	k := h.Sum64() | 1 // never 0, the empty slot
+	slot := &sp.recent[k%recentSlots]
+	seen := *slot == k
+	if !seen {
+		_, seen = sp.shared[k]
+	}
+	if sp.meta.at(sp.prevSID).refs >= 2 {
+		sp.shared[k] = struct{}{}
+	} else {
+		*slot = k
+	}
+	return seen
 }
 
 func (sp *spooler) write(b []byte) error {
@@ -445,7 +506,7 @@ type visit struct {
 // replay is pass 2: it emits each dataset once complete, and returns the
 // paging of the document.
 func (sp *spooler) replay(base string, fn func(source.Record) error, problem func(id, msg string)) (Paging, error) {
-	sp.ids = nil // numbering is over: the spool carries the indexes
+	sp.ids, sp.recent, sp.shared = nil, nil, nil // numbering is over: the spool carries the indexes
 	br, err := sp.reader()
 	if err != nil {
 		return Paging{TotalItems: -1}, err
@@ -483,7 +544,7 @@ func (sp *spooler) replay(base string, fn func(source.Record) error, problem fun
 	// whole before anything reads it.
 	flush := func() {
 		if len(run) > 0 {
-			g.addRun(skey, run)
+			sp.peakTriples = max(sp.peakTriples, g.addRun(skey, run))
 			clear(run) // drop the references to the terms
 			run = run[:0]
 		}
@@ -502,8 +563,8 @@ func (sp *spooler) replay(base string, fn func(source.Record) error, problem fun
 		delete(g.bySubject, k)
 		for _, x := range pos {
 			c := meta.at(x.oid)
-			if x.oid == 0 || c.last == 0 {
-				continue // not a node, or never a subject: nothing held
+			if x.oid == 0 || x.oid == id || c.last == 0 {
+				continue // not a node, itself (not counted), or never a subject: nothing held
 			}
 			if c.refs > 0 {
 				c.refs--
@@ -571,6 +632,7 @@ func (sp *spooler) replay(base string, fn func(source.Record) error, problem fun
 			} else if err := fn(rec); err != nil {
 				return err
 			}
+			sp.peakSubjects = max(sp.peakSubjects, len(g.bySubject))
 			free(p.key, p.id)
 		}
 		return nil
