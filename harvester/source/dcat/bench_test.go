@@ -2,11 +2,16 @@ package dcat
 
 import (
 	"bytes"
+	"fmt"
 	"io"
+	"net/http/httptest"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/opendatafrance/moisson/harvester/config"
+	"github.com/opendatafrance/moisson/harvester/simulator"
 	"github.com/opendatafrance/moisson/harvester/source"
 )
 
@@ -55,4 +60,54 @@ func BenchmarkReadTurtle(b *testing.B) {
 
 func BenchmarkReadJSONLD(b *testing.B) {
 	benchRead(b, JSONLD, benchSize(10), genJSONLD)
+}
+
+// BenchmarkSimulatorExport reads the portal simulator's own whole-catalogue
+// exports (the shapes of an ODS export: every dataset points at shared
+// nodes described again under it, its landing page is its IRI) at two
+// sizes, so that a cost growing faster than the catalogue shows as a
+// datasets/s falling between them. MOISSON_BENCH_SIZES sets the sizes
+// (default 10000,100000).
+func BenchmarkSimulatorExport(b *testing.B) {
+	sizes := []int{10000, 100000}
+	if v := os.Getenv("MOISSON_BENCH_SIZES"); v != "" {
+		sizes = sizes[:0]
+		for _, f := range strings.Split(v, ",") {
+			if n, err := strconv.Atoi(f); err == nil && n > 0 {
+				sizes = append(sizes, n)
+			}
+		}
+	}
+	cfg := config.Default()
+	for _, s := range cfg.Sources() {
+		s.Disabled = ""
+	}
+	for _, syn := range []struct{ name, path, syntax string }{
+		{"rdfxml", "dcat", RDFXML}, {"turtle", "ttl", Turtle}, {"ntriples", "nt", NTriples}, {"jsonld", "jsonld", JSONLD},
+	} {
+		for _, n := range sizes {
+			b.Run(fmt.Sprintf("%s/%d", syn.name, n), func(b *testing.B) {
+				sim := simulator.New(cfg, simulator.Options{PerSource: map[string]int{"rennes-dcat": n}})
+				rec := httptest.NewRecorder()
+				sim.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/sim/rennes-dcat/api/explore/v2.1/catalog/exports/"+syn.path, nil))
+				if rec.Code != 200 {
+					b.Fatalf("simulator: %d", rec.Code)
+				}
+				data := rec.Body.Bytes()
+				b.SetBytes(int64(len(data)))
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					got := 0
+					if _, err := Read(bytes.NewReader(data), syn.syntax, "", func(source.Record) error { got++; return nil }, nil); err != nil {
+						b.Fatal(err)
+					}
+					if got != n {
+						b.Fatalf("read %d datasets, want %d", got, n)
+					}
+				}
+				b.StopTimer()
+				b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "datasets/s")
+			})
+		}
+	}
 }

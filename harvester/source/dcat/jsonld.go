@@ -85,17 +85,26 @@ func (b *budgetReader) reset(what string, limit int64) { b.what, b.limit, b.left
 
 // jsonldReader turns a JSON-LD document into triples.
 type jsonldReader struct {
-	dec     *json.Decoder
-	budget  *budgetReader
-	opts    *ld.JsonLdOptions
-	h       rdf.Handler
-	ctx     any             // the top-level @context
-	hasCtx  bool            // ctx was read
-	idKeys  map[string]bool // "@id" and its aliases
-	lists   map[string]bool // terms whose values are ordered lists: not split
-	nodes   int             // nodes given to json-gold, to name their anonymous blank nodes apart
-	topID   string
-	pending map[string]any // the top-level keys kept for the last node
+	dec    *json.Decoder
+	budget *budgetReader
+	opts   *ld.JsonLdOptions
+	h      rdf.Handler
+	nodes  int // nodes given to json-gold, to name their anonymous blank nodes apart
+}
+
+// scope is what is known of one top-level node object while it is walked.
+type scope struct {
+	ctx      any             // its @context
+	hasCtx   bool            // ctx was read
+	streamed bool            // members of its arrays went to json-gold already
+	idKeys   map[string]bool // "@id" and its aliases
+	lists    map[string]bool // terms whose values are ordered lists: not split
+	id       string          // its @id
+	pending  map[string]any  // the keys kept for its last node
+}
+
+func newScope() *scope {
+	return &scope{idKeys: map[string]bool{"@id": true}, lists: map[string]bool{}, pending: map[string]any{}}
 }
 
 // parseJSONLD turns a JSON-LD document into triples with json-gold, one node
@@ -103,7 +112,7 @@ type jsonldReader struct {
 func parseJSONLD(r io.Reader, base string, h rdf.Handler) error {
 	budget := &budgetReader{r: r}
 	budget.reset("JSON-LD node", jsonldNodeLimit)
-	j := &jsonldReader{dec: json.NewDecoder(budget), budget: budget, h: h, idKeys: map[string]bool{"@id": true}, lists: map[string]bool{}, pending: map[string]any{}}
+	j := &jsonldReader{dec: json.NewDecoder(budget), budget: budget, h: h}
 	j.dec.UseNumber()
 	j.opts = ld.NewJsonLdOptions(base)
 	j.opts.DocumentLoader = noRemoteLoader{}
@@ -113,28 +122,42 @@ func parseJSONLD(r io.Reader, base string, h rdf.Handler) error {
 	}
 	switch tok {
 	case json.Delim('['):
-		// A list of nodes, each with its own @context.
+		// A list of nodes (the expanded form ODS serves), each with its
+		// own @context if any.
 		for j.dec.More() {
-			v, err := j.value("JSON-LD node", jsonldNodeLimit)
+			j.budget.reset("JSON-LD node", jsonldNodeLimit)
+			first, err := j.dec.Token()
 			if err != nil {
-				return err
+				return j.syntax(err)
 			}
-			if err := j.node(v); err != nil {
+			if first == json.Delim('{') {
+				err = j.object(newScope())
+			} else {
+				var v any
+				if v, err = j.rest(first); err == nil {
+					err = j.node(v, nil)
+				}
+			}
+			if err != nil {
 				return err
 			}
 		}
 		if _, err := j.dec.Token(); err != nil {
 			return j.syntax(err)
 		}
-		return j.end()
 	case json.Delim('{'):
-		return j.object()
+		if err := j.object(newScope()); err != nil {
+			return err
+		}
+	default:
+		return &rdf.ParseError{Syntax: "jsonld", Msg: "a JSON-LD document is a JSON object or array"}
 	}
-	return &rdf.ParseError{Syntax: "jsonld", Msg: "a JSON-LD document is a JSON object or array"}
+	return j.end()
 }
 
-// object walks the top-level object.
-func (j *jsonldReader) object() error {
+// object walks a top-level node object (its '{' read): the members of its
+// arrays go to json-gold one by one, the rest as one node at the end.
+func (j *jsonldReader) object(sc *scope) error {
 	for j.dec.More() {
 		tok, err := j.dec.Token()
 		if err != nil {
@@ -143,36 +166,40 @@ func (j *jsonldReader) object() error {
 		k, _ := tok.(string)
 		switch {
 		case k == "@context":
+			if sc.streamed {
+				return &rdf.ParseError{Syntax: "jsonld", Line: j.line(), Msg: "@context after the nodes it applies to: put it first"}
+			}
 			v, err := j.value("JSON-LD @context", MaxJSONLDContext)
 			if err != nil {
 				return err
 			}
-			j.ctx, j.hasCtx = v, true
-			j.aliases(v)
+			sc.ctx, sc.hasCtx = v, true
+			sc.aliases(v)
 			continue
-		case j.idKeys[k]:
+		case sc.idKeys[k]:
 			v, err := j.value("JSON-LD node", jsonldNodeLimit)
 			if err != nil {
 				return err
 			}
-			j.pending[k] = v
+			sc.pending[k] = v
 			if s, ok := v.(string); ok {
-				j.topID = s
+				sc.id = s
 			}
 			continue
 		}
-		// An array is streamed member by member once the @context is
-		// known; anything else is kept for the last node.
 		j.budget.reset("JSON-LD node", jsonldNodeLimit)
 		first, err := j.dec.Token()
 		if err != nil {
 			return j.syntax(err)
 		}
-		// A property's array is split only once the top node's @id is
-		// known (its members link to it), and never when the context makes
-		// it an ordered list.
-		if first == json.Delim('[') && j.hasCtx && !j.lists[k] && (k == "@graph" || j.topID != "") {
-			if err := j.members(k); err != nil {
+		// An array is split once the terms are known (the @context read,
+		// or none and the key an absolute IRI: the expanded form), never
+		// when the context makes it an ordered list, and for a property
+		// only once the node's @id is known (its members link to it).
+		known := sc.hasCtx || k == "@graph" || strings.HasPrefix(k, "http://") || strings.HasPrefix(k, "https://")
+		if first == json.Delim('[') && known && !sc.lists[k] && (k == "@graph" || sc.id != "") {
+			sc.streamed = true
+			if err := j.members(sc, k); err != nil {
 				return err
 			}
 			continue
@@ -181,18 +208,15 @@ func (j *jsonldReader) object() error {
 		if err != nil {
 			return err
 		}
-		j.pending[k] = v
+		sc.pending[k] = v
 	}
 	if _, err := j.dec.Token(); err != nil {
 		return j.syntax(err)
 	}
-	if err := j.end(); err != nil {
-		return err
+	if sc.hasCtx {
+		sc.pending["@context"] = sc.ctx
 	}
-	if j.hasCtx {
-		j.pending["@context"] = j.ctx
-	}
-	return j.node(j.pending)
+	return j.node(sc.pending, sc.idKeys)
 }
 
 // end checks nothing follows the top-level value.
@@ -236,21 +260,25 @@ func (j *jsonldReader) rest(first json.Token) (any, error) {
 	return first, nil
 }
 
-// members streams the array value of key k, one node per member.
-func (j *jsonldReader) members(k string) error {
+// members streams the array value of key k (its '[' read), one node per
+// member.
+func (j *jsonldReader) members(sc *scope, k string) error {
 	for j.dec.More() {
 		v, err := j.value("JSON-LD node", jsonldNodeLimit)
 		if err != nil {
 			return err
 		}
-		doc := map[string]any{"@context": j.ctx}
+		doc := map[string]any{}
+		if sc.hasCtx {
+			doc["@context"] = sc.ctx
+		}
 		if k == "@graph" {
 			doc["@graph"] = []any{v}
 		} else {
-			// The member of a property of the top node, which links to it.
-			doc["@id"], doc[k] = j.topID, []any{v}
+			// The member of a property of the node, which links to it.
+			doc["@id"], doc[k] = sc.id, []any{v}
 		}
-		if err := j.node(doc); err != nil {
+		if err := j.node(doc, sc.idKeys); err != nil {
 			return err
 		}
 	}
@@ -276,7 +304,7 @@ func (j *jsonldReader) value(what string, limit int64) (any, error) {
 
 // aliases notes the terms the @context makes aliases of "@id", and those
 // whose values are ordered lists.
-func (j *jsonldReader) aliases(ctx any) {
+func (j *scope) aliases(ctx any) {
 	var walk func(any)
 	walk = func(c any) {
 		switch c := c.(type) {
@@ -310,10 +338,14 @@ func (j *jsonldReader) aliases(ctx any) {
 	walk(ctx)
 }
 
-// node gives one JSON-LD value to json-gold and its triples to the handler.
-func (j *jsonldReader) node(v any) error {
+// node gives one JSON-LD value to json-gold and its triples to the handler;
+// idKeys are the keys of @id (nil: "@id" only).
+func (j *jsonldReader) node(v any, idKeys map[string]bool) error {
 	j.nodes++
-	v = j.relabel(v)
+	if idKeys == nil {
+		idKeys = map[string]bool{"@id": true}
+	}
+	v = relabel(v, idKeys)
 	out, err := toRDF(v, j.opts)
 	if err != nil {
 		return err
@@ -359,22 +391,22 @@ func toRDF(v any, opts *ld.JsonLdOptions) (out any, err error) {
 // relabel replaces the blank node labels given as @id ("_:x") by IRIs of
 // ours, so that they name the same node from one call of json-gold to the
 // next (term turns them back into blank nodes).
-func (j *jsonldReader) relabel(v any) any {
+func relabel(v any, idKeys map[string]bool) any {
 	switch v := v.(type) {
 	case map[string]any:
 		for k, x := range v {
 			if k == "@context" {
 				continue
 			}
-			if s, ok := x.(string); ok && j.idKeys[k] && strings.HasPrefix(s, "_:") {
+			if s, ok := x.(string); ok && idKeys[k] && strings.HasPrefix(s, "_:") {
 				v[k] = bnodeIRI + s[2:]
 				continue
 			}
-			v[k] = j.relabel(x)
+			v[k] = relabel(x, idKeys)
 		}
 	case []any:
 		for i, x := range v {
-			v[i] = j.relabel(x)
+			v[i] = relabel(x, idKeys)
 		}
 	}
 	return v
