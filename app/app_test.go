@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -124,7 +123,7 @@ func TestEndToEnd(t *testing.T) {
 				Status   string `json:"status"`
 				Disabled string `json:"disabled"`
 				LastRun  struct {
-					Seen string `json:"seen"`
+					Seen int64 `json:"seen"`
 				} `json:"last_run"`
 			} `json:"sources"`
 		}
@@ -142,8 +141,8 @@ func TestEndToEnd(t *testing.T) {
 			if s.Status != "SUCCEEDED" {
 				t.Errorf("source %s: status %s", s.SourceID, s.Status)
 			}
-			if s.LastRun.Seen != fmt.Sprint(a.Simulator().Expected(s.SourceID)) {
-				t.Errorf("source %s: seen %s, simulator serves %d", s.SourceID, s.LastRun.Seen, a.Simulator().Expected(s.SourceID))
+			if s.LastRun.Seen != int64(a.Simulator().Expected(s.SourceID)) {
+				t.Errorf("source %s: seen %d, simulator serves %d", s.SourceID, s.LastRun.Seen, a.Simulator().Expected(s.SourceID))
 			}
 		}
 	})

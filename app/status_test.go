@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/csv"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -30,9 +31,9 @@ type runsAnswer struct {
 		RunID      string  `json:"run_id"`
 		Status     string  `json:"status"`
 		Trigger    string  `json:"trigger"`
-		Seen       string  `json:"seen"`
-		Deleted    string  `json:"deleted"`
-		ErrorCount string  `json:"error_count"`
+		Seen       int64   `json:"seen"` // counts are JSON numbers
+		Deleted    int64   `json:"deleted"`
+		ErrorCount int64   `json:"error_count"`
 		Duration   float64 `json:"duration_seconds"`
 	} `json:"runs"`
 }
@@ -72,7 +73,7 @@ func TestSourceStatusAPI(t *testing.T) {
 	a.WaitHarvest()
 	const id = "nice-ckan"
 	runs := waitRuns(t, a, id, 1)
-	if runs.Runs[0].Status != "SUCCEEDED" || runs.Runs[0].Seen != "20" || runs.Runs[0].Trigger != "startup" {
+	if runs.Runs[0].Status != "SUCCEEDED" || runs.Runs[0].Seen != 20 || runs.Runs[0].Trigger != "startup" {
 		t.Fatalf("first run: %+v", runs.Runs[0])
 	}
 
@@ -106,9 +107,37 @@ func TestSourceStatusAPI(t *testing.T) {
 		t.Errorf("created: %d lines %v", len(got), got[:min(2, len(got))])
 	}
 
-	// On-demand harvests need the token.
+	// The same list as JSON, and as CSV for French Excel (BOM, ';').
+	resp = do(t, "GET", a.APIURL()+"/v1/sources/"+id+"/runs/"+runs.Runs[0].RunID+"/changes?format=json&change=created", "")
+	var ch struct {
+		Changes []struct{ Change, ID string } `json:"changes"`
+	}
+	if err := decode(resp, &ch); err != nil || len(ch.Changes) != 20 || ch.Changes[0].Change != "created" {
+		t.Errorf("changes as JSON: %+v %v", ch, err)
+	}
+	resp = do(t, "GET", a.APIURL()+"/v1/sources/"+id+"/runs?format=csv&dialect=excel-fr", "")
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.HasPrefix(string(body), "\ufeffrun_id;status;") || !strings.Contains(string(body), ";SUCCEEDED;") {
+		t.Errorf("runs for French Excel: %.120q", body)
+	}
+
+	// On-demand harvests need the token, with its scheme.
 	if r := do(t, "POST", a.APIURL()+"/v1/sources/"+id+"/harvest", ""); r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("without token: %d", r.StatusCode)
+	}
+	req, _ := http.NewRequest("POST", a.APIURL()+"/v1/sources/"+id+"/harvest", nil)
+	req.Header.Set("Authorization", token)
+	if r, err := http.DefaultClient.Do(req); err != nil || r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the token without 'Bearer ': %v %v, want 401", r.StatusCode, err)
+	}
+	// A disabled source is not harvested on demand either: 409 with why.
+	r := do(t, "POST", a.APIURL()+"/v1/sources/rennes-ods/harvest", token)
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	if err := decode(r, &e); r.StatusCode != http.StatusConflict || e.Error.Code != "source_disabled" || !strings.Contains(e.Error.Message, "alternative to") {
+		t.Errorf("disabled source: %d %+v %v, want 409 with the reason", r.StatusCode, e, err)
 	}
 	if r := do(t, "POST", a.APIURL()+"/v1/sources/"+id+"/harvest", "wrong"); r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("wrong token: %d", r.StatusCode)
@@ -127,7 +156,7 @@ func TestSourceStatusAPI(t *testing.T) {
 	}
 	runs = waitRuns(t, a, id, 2)
 	second := runs.Runs[0]
-	if second.Status != "PARTIAL" || second.Trigger != "manual" || second.Deleted != "" && second.Deleted != "0" {
+	if second.Status != "PARTIAL" || second.Trigger != "manual" || second.Deleted != 0 {
 		t.Fatalf("second run: %+v", second)
 	}
 	var errs struct {
@@ -154,7 +183,7 @@ func TestSourceStatusAPI(t *testing.T) {
 	}
 	runs = waitRuns(t, a, id, 3)
 	third := runs.Runs[0]
-	if third.Status != "SUCCEEDED" || third.Deleted != "3" {
+	if third.Status != "SUCCEEDED" || third.Deleted != 3 {
 		t.Fatalf("third run: %+v", third)
 	}
 	if got := changes(third.RunID, "deleted"); len(got) != len(removed) {
@@ -172,6 +201,14 @@ func TestSourceStatusAPI(t *testing.T) {
 func TestHarvestTriggerDisabledWithoutToken(t *testing.T) {
 	a := start(t, Options{DataDir: t.TempDir(), SimDatasets: 5, NoHarvest: true})
 	defer a.Close()
+	// A configured source never harvested has an empty history, not a 404.
+	var runs runsAnswer
+	if r := do(t, "GET", a.APIURL()+"/v1/sources/nice-ckan/runs", ""); r.StatusCode != http.StatusOK || decode(r, &runs) != nil || len(runs.Runs) != 0 {
+		t.Errorf("runs of a source never harvested: %d %+v, want 200 and none", r.StatusCode, runs)
+	}
+	if r := do(t, "GET", a.APIURL()+"/v1/sources/nope/runs", ""); r.StatusCode != http.StatusNotFound {
+		t.Errorf("runs of an unknown source: %d, want 404", r.StatusCode)
+	}
 	if r := do(t, "POST", a.APIURL()+"/v1/sources/nice-ckan/harvest", "anything"); r.StatusCode != http.StatusForbidden {
 		t.Errorf("without an admin token configured: %d, want 403", r.StatusCode)
 	}

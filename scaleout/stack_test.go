@@ -530,23 +530,14 @@ func metric(t *testing.T, p *proc, name string) float64 {
 	return 0
 }
 
-// flexInt decodes int64 fields that protojson writes as strings.
-type flexInt int64
-
-func (n *flexInt) UnmarshalJSON(b []byte) error {
-	v, err := strconv.ParseInt(strings.Trim(string(b), `"`), 10, 64)
-	*n = flexInt(v)
-	return err
-}
-
 type sourceAnswer struct {
 	SourceID    string `json:"source_id"`
 	TerritoryID string `json:"territory_id"`
 	Status      string `json:"status"`
 	DeadLetters int64  `json:"dead_letters"`
 	LastRun     *struct {
-		Seen   flexInt `json:"seen"`
-		Worker string  `json:"worker"`
+		Seen   int64  `json:"seen"`
+		Worker string `json:"worker"`
 	} `json:"last_run"`
 }
 

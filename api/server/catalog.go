@@ -6,7 +6,6 @@ package server
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"net/http"
@@ -115,7 +114,12 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_parameter", fmt.Sprintf("format must be one of csv, jsonl, ttl, rdf, jsonld; got %q", format))
 		return
 	}
-	q, err := parseQuery(v, map[string]bool{"format": true})
+	lf, _, err := parseListFormat(r, "jsonl", "ttl", "rdf", "jsonld")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_parameter", err.Error())
+		return
+	}
+	q, err := parseQuery(v, map[string]bool{"format": true, "dialect": true})
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_parameter", err.Error())
 		return
@@ -130,9 +134,8 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 		s.searchError(w, r, err)
 		return
 	}
-	ext := map[string]string{"csv": "csv", "jsonl": "jsonl", "ttl": "ttl", "rdf": "rdf", "jsonld": "jsonld"}[format]
 	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Content-Disposition", `attachment; filename="moisson-datasets.`+ext+`"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="moisson-datasets.`+format+`"`)
 	w.Header().Set("X-Total-Count", strconv.FormatInt(first.Total, 10))
 	flush := func() {
 		if f, ok := w.(http.Flusher); ok {
@@ -142,20 +145,21 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 	var werr error
 	switch format {
 	case "csv":
-		cw := csv.NewWriter(w)
-		_ = cw.Write(csvColumns)
+		lf.csv = true
+		c := newCSV(w, lf, "", csvColumns, "quality_score")
 		n := 0
 		werr = s.walk(r.Context(), q, first, func(d *moissonv1.Dataset, hit *index.Hit) error {
-			if err := cw.Write(csvRow(d, hit)); err != nil {
+			if err := c.row(csvRow(d, hit)...); err != nil {
 				return err
 			}
 			if n++; n%exportPage == 0 {
-				cw.Flush()
-				flush()
+				return c.flush(w)
 			}
-			return cw.Error()
+			return nil
 		})
-		cw.Flush()
+		if err := c.close(); werr == nil {
+			werr = err
+		}
 	case "jsonl":
 		n := 0
 		werr = s.walk(r.Context(), q, first, func(d *moissonv1.Dataset, hit *index.Hit) error {

@@ -4,14 +4,12 @@ package server
 // GET /v1/quality, JSON or CSV, computed from facet counts.
 
 import (
-	"encoding/csv"
 	"fmt"
-	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/opendatafrance/moisson/api/web"
 	"github.com/opendatafrance/moisson/indexer/index"
 )
 
@@ -20,57 +18,35 @@ func (s *Server) coverageRoutes(route routeFunc) {
 	route("GET /v1/quality", s.quality)
 }
 
-// reportWantsCSV reads ?format=csv|json, else the Accept header (text/csv).
-func reportWantsCSV(r *http.Request) (bool, error) {
-	switch f := r.URL.Query().Get("format"); f {
-	case "csv":
-		return true, nil
-	case "json":
-		return false, nil
-	case "":
-	default:
-		return false, fmt.Errorf("format must be csv or json, got %q", f)
-	}
-	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
-		if mt, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && mt == "text/csv" {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
 // reportQuery reads the filters of a report (those of GET /v1/datasets,
-// without paging or sorting; distinct when the report counts datasets).
-func reportQuery(r *http.Request, distinct bool) (index.Query, bool, error) {
+// without paging or sorting; distinct when the report counts datasets) and
+// its format.
+func reportQuery(r *http.Request, distinct bool) (index.Query, listFormat, error) {
 	v := r.URL.Query()
 	for _, k := range []string{"size", "cursor", "sort", "distinct"} {
 		if k == "distinct" && distinct {
 			continue
 		}
 		if v.Has(k) {
-			return index.Query{}, false, fmt.Errorf("%s is not a parameter of this report", k)
+			return index.Query{}, listFormat{}, fmt.Errorf("%s is not a parameter of this report", k)
 		}
 	}
-	q, err := parseQuery(v, map[string]bool{"format": true})
+	q, err := parseQuery(v, map[string]bool{"format": true, "dialect": true})
 	if err != nil {
-		return q, false, err
+		return q, listFormat{}, err
 	}
-	asCSV, err := reportWantsCSV(r)
-	return q, asCSV, err
-}
-
-func csvHeaders(w http.ResponseWriter, name string) *csv.Writer {
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
-	return csv.NewWriter(w)
+	f, _, err := parseListFormat(r)
+	return q, f, err
 }
 
 // coverage: one row per territory × dimension × key in CSV:
 // territory, dimension (datasets, schema, theme, format, license,
 // freshness), key, count, declared, columns, title (SCDL evidence), share
-// (freshness: of the territory's datasets).
+// (freshness: of the territory's datasets). Every territory configured and
+// every SCDL item has its row, with or without datasets (as on the page),
+// unless a filter leaves them out.
 func (s *Server) coverage(w http.ResponseWriter, r *http.Request) {
-	q, asCSV, err := reportQuery(r, true)
+	q, f, err := reportQuery(r, true)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_parameter", err.Error())
 		return
@@ -82,37 +58,45 @@ func (s *Server) coverage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if !asCSV {
+	territories, items := q.Filters[index.FieldTerritory], q.Filters[index.FieldSchema]
+	if len(territories) == 0 && len(q.Filters) == 0 && q.Text == "" && q.ModifiedAfter.IsZero() && q.ModifiedBefore.IsZero() {
+		territories = web.CoverageTerritories(s.webSources(r.Context()))
+	}
+	if len(items) == 0 {
+		items = web.SCDLItemIDs()
+	}
+	rep.Complete(territories, items)
+	if !f.csv {
 		writeJSON(w, http.StatusOK, rep)
 		return
 	}
-	cw := csvHeaders(w, "moisson-coverage")
-	_ = cw.Write([]string{"territory", "dimension", "key", "count", "declared", "columns", "title", "share"})
+	c := newCSV(w, f, "moisson-coverage", []string{"territory", "dimension", "key", "count", "declared", "columns", "title", "share"},
+		"count", "declared", "columns", "title", "share")
 	n := func(v int64) string { return strconv.FormatInt(v, 10) }
 	for _, t := range rep.Territories {
-		_ = cw.Write([]string{t.Territory, "datasets", "", n(t.Datasets), "", "", "", ""})
-		for _, c := range t.Schema {
-			_ = cw.Write([]string{t.Territory, "schema", c.Key, n(c.Count), n(c.Evidence["declared"]), n(c.Evidence["columns"]), n(c.Evidence["title"]), ""})
+		_ = c.row(t.Territory, "datasets", "", n(t.Datasets), "", "", "", "")
+		for _, cell := range t.Schema {
+			_ = c.row(t.Territory, "schema", cell.Key, n(cell.Count), n(cell.Evidence["declared"]), n(cell.Evidence["columns"]), n(cell.Evidence["title"]), "")
 		}
 		for _, dim := range []struct {
 			name  string
 			cells []index.CoverageCell
 		}{{"theme", t.Theme}, {"format", t.Format}, {"license", t.License}} {
-			for _, c := range dim.cells {
-				_ = cw.Write([]string{t.Territory, dim.name, c.Key, n(c.Count), "", "", "", ""})
+			for _, cell := range dim.cells {
+				_ = c.row(t.Territory, dim.name, cell.Key, n(cell.Count), "", "", "", "")
 			}
 		}
-		for _, f := range t.Freshness {
-			_ = cw.Write([]string{t.Territory, "freshness", strconv.Itoa(f.Months) + "m", n(f.Count), "", "", "", strconv.FormatFloat(f.Share, 'f', 4, 64)})
+		for _, fr := range t.Freshness {
+			_ = c.row(t.Territory, "freshness", strconv.Itoa(fr.Months)+"m", n(fr.Count), "", "", "", strconv.FormatFloat(fr.Share, 'f', 4, 64))
 		}
 	}
-	cw.Flush()
+	_ = c.close()
 }
 
 // quality: CSV rows group (overall, territory, portal), key, datasets,
 // average, and the count of each rating.
 func (s *Server) quality(w http.ResponseWriter, r *http.Request) {
-	q, asCSV, err := reportQuery(r, false)
+	q, f, err := reportQuery(r, false)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_parameter", err.Error())
 		return
@@ -122,19 +106,18 @@ func (s *Server) quality(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if !asCSV {
+	if !f.csv {
 		writeJSON(w, http.StatusOK, map[string]any{"max_score": 405, "report": rep})
 		return
 	}
-	cw := csvHeaders(w, "moisson-quality")
 	head := append([]string{"group", "key", "datasets", "average"}, index.Ratings...)
-	_ = cw.Write(head)
+	c := newCSV(w, f, "moisson-quality", head, append([]string{"datasets", "average"}, index.Ratings...)...)
 	row := func(group string, g index.QualityGroup) {
 		rec := []string{group, g.Key, strconv.FormatInt(g.Datasets, 10), strconv.FormatFloat(g.Average, 'f', 2, 64)}
 		for _, r := range index.Ratings {
 			rec = append(rec, strconv.FormatInt(g.Ratings[r], 10))
 		}
-		_ = cw.Write(rec)
+		_ = c.row(rec...)
 	}
 	row("overall", rep.Overall)
 	for _, g := range rep.Territories {
@@ -143,5 +126,5 @@ func (s *Server) quality(w http.ResponseWriter, r *http.Request) {
 	for _, g := range rep.Portals {
 		row("portal", g)
 	}
-	cw.Flush()
+	_ = c.close()
 }

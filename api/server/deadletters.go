@@ -1,10 +1,7 @@
 package server
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -55,11 +52,12 @@ type deadLetterJSON struct {
 // deadLetters streams the dead letters of a source, oldest first, in
 // constant memory, as a JSON object or CSV (?format=csv).
 func (s *Server) deadLetters(w http.ResponseWriter, r *http.Request) {
-	if !onlyParams(w, r, "format") {
+	if !onlyParams(w, r, listParams...) {
 		return
 	}
-	asCSV, ok := wantsCSV(w, r)
-	if !ok {
+	f, _, err := parseListFormat(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_parameter", err.Error())
 		return
 	}
 	if s.JS == nil {
@@ -84,69 +82,33 @@ func (s *Server) deadLetters(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no source "+strconv.Quote(id))
 		return
 	}
-	var cons jetstream.Consumer
-	if total > 0 {
-		cons, err = stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
-		if err != nil {
-			s.fail(w, r, err)
-			return
+	var add func(dl deadLetterJSON) error
+	var end func() error
+	if f.csv {
+		c := newCSV(w, f, id+"-dead-letters", []string{"seq", "at", "record_id", "reason", "subject"}, "seq")
+		add = func(dl deadLetterJSON) error {
+			return c.row(strconv.FormatUint(dl.Seq, 10), dl.At.Format(time.RFC3339Nano), dl.RecordID, dl.Reason, dl.Subject)
 		}
-	}
-	bw := bufio.NewWriterSize(w, 32<<10)
-	defer bw.Flush()
-	var cw *csv.Writer
-	if asCSV {
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		cw = csv.NewWriter(bw)
-		_ = cw.Write([]string{"seq", "at", "record_id", "reason", "subject"})
+		end = c.close
 	} else {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		head, _ := json.Marshal(id)
-		bw.WriteString(`{"source_id":`)
-		bw.Write(head)
-		bw.WriteString(`,"total":` + strconv.FormatUint(total, 10) + `,"dead_letters":[`)
+		l := newJSONList(w, "dead_letters", "source_id", id, "total", total)
+		add = func(dl deadLetterJSON) error { return l.item(dl) }
+		end = l.close
 	}
-	for n := uint64(0); n < total; {
-		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(2*time.Second))
-		if err != nil {
-			if s.Log != nil {
-				s.Log.Warn("dead letters: fetch", zap.Error(err))
-			}
-			break
+	err = eachMessage(ctx, stream, subject, total, func(m jetstream.Msg) error {
+		dl := deadLetterJSON{Reason: m.Headers().Get(bus.HeaderReason), Subject: m.Headers().Get("Moisson-Subject")}
+		if md, err := m.Metadata(); err == nil {
+			dl.Seq, dl.At = md.Sequence.Stream, md.Timestamp.UTC()
 		}
-		got := 0
-		for m := range batch.Messages() {
-			if n >= total {
-				break // newer than the total announced
-			}
-			got++
-			n++
-			dl := deadLetterJSON{Reason: m.Headers().Get(bus.HeaderReason), Subject: m.Headers().Get("Moisson-Subject")}
-			if md, err := m.Metadata(); err == nil {
-				dl.Seq, dl.At = md.Sequence.Stream, md.Timestamp.UTC()
-			}
-			if env, err := bus.DecodeRecord(m.Data()); err == nil {
-				dl.RecordID = env.GetDataset().GetId()
-			}
-			if asCSV {
-				_ = cw.Write([]string{strconv.FormatUint(dl.Seq, 10), dl.At.Format(time.RFC3339Nano), dl.RecordID, dl.Reason, dl.Subject})
-				continue
-			}
-			if n > 1 {
-				bw.WriteByte(',')
-			}
-			b, _ := json.Marshal(dl)
-			bw.Write(b)
+		if env, err := bus.DecodeRecord(m.Data()); err == nil {
+			dl.RecordID = env.GetDataset().GetId()
 		}
-		if got == 0 {
-			break
-		}
+		return add(dl)
+	})
+	if err != nil && s.Log != nil {
+		s.Log.Warn("dead letters: interrupted", zap.Error(err))
 	}
-	if asCSV {
-		cw.Flush()
-	} else {
-		bw.WriteString("]}\n")
-	}
+	_ = end()
 }
 
 // sourceKnown tells whether the API knows the source (configured or run).

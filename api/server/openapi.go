@@ -53,6 +53,12 @@ func jsonOrCSV(desc string, schema obj) obj {
 var formatParam = qparam("format", "json (default) or csv; `Accept: text/csv` also gives CSV.",
 	obj{"type": "string", "enum": []string{"json", "csv"}}, false)
 
+// dialectParam is the CSV form of every list answer.
+var dialectParam = qparam("dialect", "CSV form: rfc4180 (default: comma, no BOM) or excel-fr, the form French Excel opens as it is "+
+	"(UTF-8 BOM, ';' between cells, decimal comma, CRLF). In every CSV, a cell a spreadsheet would take for a formula "+
+	"(starting with =, +, -, @, tab or CR) is prefixed with an apostrophe (OWASP).",
+	obj{"type": "string", "enum": []string{DialectRFC4180, DialectExcelFR}}, false)
+
 func datasetQueryParams() []any {
 	filter := func(name, desc string) obj {
 		return qparam(name, desc+" Repeat the parameter for several values (OR); different filters combine with AND.", obj{"type": "string"}, true)
@@ -152,7 +158,7 @@ func openAPIDoc() obj {
 				"operationId": "exportDatasets",
 				"summary":     "Every dataset a search selects, streamed (the parameters of /v1/datasets, without size and cursor).",
 				"parameters": append(datasetParamsExcept("size", "cursor", "format"), qparam("format", "csv (default), jsonl, ttl, rdf or jsonld.",
-					obj{"type": "string", "enum": []string{"csv", "jsonl", "ttl", "rdf", "jsonld"}}, false)),
+					obj{"type": "string", "enum": []string{"csv", "jsonl", "ttl", "rdf", "jsonld"}}, false), dialectParam),
 				"responses": obj{
 					"200": obj{"description": "The datasets.", "content": obj{
 						"text/csv": obj{"schema": obj{"type": "string"}}, "application/x-ndjson": obj{"schema": obj{"type": "string"}},
@@ -164,7 +170,7 @@ func openAPIDoc() obj {
 			"/v1/coverage": obj{"get": obj{
 				"operationId": "coverage",
 				"summary":     "Territory × SCDL item (with evidence kinds), theme, format, licence and freshness, over what the filters select.",
-				"parameters": append(datasetParamsExcept("size", "cursor", "sort", "distinct", "format"), formatParam,
+				"parameters": append(datasetParamsExcept("size", "cursor", "sort", "distinct", "format"), formatParam, dialectParam,
 					qparam("distinct", "true: count datasets rather than records: the copies of one dataset on several portals (or on data.gouv.fr) count once (README, Duplicates).",
 						obj{"type": "string", "enum": []string{"false", "true"}}, false)),
 				"responses": obj{
@@ -176,7 +182,7 @@ func openAPIDoc() obj {
 			"/v1/quality": obj{"get": obj{
 				"operationId": "quality",
 				"summary":     "Metadata quality, overall, per territory and per portal, over what the filters select.",
-				"parameters":  append(datasetParamsExcept("size", "cursor", "sort", "distinct", "format"), formatParam),
+				"parameters":  append(datasetParamsExcept("size", "cursor", "sort", "distinct", "format"), formatParam, dialectParam),
 				"responses":   obj{"200": jsonOrCSV("The quality report.", obj{"type": "object"}), "400": bad, "500": internal},
 			}},
 			"/catalog.jsonld": catalogOp("catalogJSONLD", "application/ld+json", "JSON-LD"),
@@ -195,8 +201,9 @@ func openAPIDoc() obj {
 					qparam("territory", "Only this territory.", obj{"type": "string"}, false),
 					qparam("status", "Only this status (case does not matter).", obj{"type": "string",
 						"enum": []string{"NEVER", "RUNNING", "SUCCEEDED", "PARTIAL", "FAILED", "DISABLED"}}, false),
+					formatParam, dialectParam,
 				},
-				"responses": obj{"200": jsonBody("The sources.", obj{"type": "object", "required": []string{"sources"},
+				"responses": obj{"200": jsonOrCSV("The sources.", obj{"type": "object", "required": []string{"sources"},
 					"properties": obj{"sources": obj{"type": "array", "items": ref("Source")}}}), "400": bad},
 			}},
 			"/v1/sources/{id}": obj{"get": obj{
@@ -207,8 +214,8 @@ func openAPIDoc() obj {
 			}},
 			"/v1/sources/{id}/runs": obj{"get": obj{
 				"operationId": "listRuns",
-				"summary":     "The run history of a source, newest first.",
-				"parameters":  []any{sourceID, formatParam},
+				"summary":     "The run history of a source, newest first (empty for a source never harvested).",
+				"parameters":  []any{sourceID, formatParam, dialectParam},
 				"responses": obj{"200": jsonOrCSV("The runs.", obj{"type": "object", "properties": obj{
 					"source_id": obj{"type": "string"}, "runs": obj{"type": "array", "items": ref("Run")}}}),
 					"400": bad, "404": notFound},
@@ -216,7 +223,7 @@ func openAPIDoc() obj {
 			"/v1/sources/{id}/runs/{run}/errors": obj{"get": obj{
 				"operationId": "listRunErrors",
 				"summary":     "Every error of one run (streamed).",
-				"parameters":  []any{sourceID, runID, formatParam},
+				"parameters":  []any{sourceID, runID, formatParam, dialectParam},
 				"responses": obj{"200": jsonOrCSV("The errors.", obj{"type": "object", "properties": obj{
 					"source_id": obj{"type": "string"}, "run_id": obj{"type": "string"}, "total": obj{"type": "integer"},
 					"errors": obj{"type": "array", "items": ref("HarvestError")}}}),
@@ -224,16 +231,19 @@ func openAPIDoc() obj {
 			}},
 			"/v1/sources/{id}/runs/{run}/changes": obj{"get": obj{
 				"operationId": "listRunChanges",
-				"summary":     "What one run changed, one record per line (CSV: change,id).",
+				"summary":     "What one run changed, one record per row: CSV change,id (the default, a download) or JSON.",
 				"parameters": []any{sourceID, runID, qparam("change", "Only this kind of change.",
-					obj{"type": "string", "enum": []string{"created", "updated", "unchanged", "deleted", "held"}}, false)},
-				"responses": obj{"200": obj{"description": "The change list.", "content": obj{"text/csv": obj{"schema": obj{"type": "string"}}}},
+					obj{"type": "string", "enum": []string{"created", "updated", "unchanged", "deleted", "held"}}, false),
+					qparam("format", "csv (default) or json.", obj{"type": "string", "enum": []string{"csv", "json"}}, false), dialectParam},
+				"responses": obj{"200": jsonOrCSV("The change list.", obj{"type": "object", "properties": obj{
+					"source_id": obj{"type": "string"}, "run_id": obj{"type": "string"},
+					"changes": obj{"type": "array", "items": obj{"type": "object", "properties": obj{"change": obj{"type": "string"}, "id": obj{"type": "string"}}}}}}),
 					"400": bad, "404": notFound, "500": internal, "503": unavailable},
 			}},
 			"/v1/sources/{id}/dead-letters": obj{"get": obj{
 				"operationId": "listDeadLetters",
 				"summary":     "The records of a source the index rejected for good, with the reason (streamed).",
-				"parameters":  []any{sourceID, formatParam},
+				"parameters":  []any{sourceID, formatParam, dialectParam},
 				"responses": obj{"200": jsonOrCSV("The dead letters, oldest first.", obj{"type": "object", "properties": obj{
 					"source_id": obj{"type": "string"}, "total": obj{"type": "integer"},
 					"dead_letters": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
@@ -249,8 +259,8 @@ func openAPIDoc() obj {
 				"responses": obj{
 					"202": jsonBody("Requested.", obj{"type": "object", "properties": obj{
 						"source_id": obj{"type": "string"}, "requested": obj{"type": "boolean"}, "message": obj{"type": "string"}}}),
-					"401": errResp("Missing or wrong token."), "403": errResp("On-demand harvests are disabled (no admin token configured)."),
-					"404": notFound, "503": unavailable,
+					"401": errResp("Missing or wrong token (send 'Authorization: Bearer <token>')."), "403": errResp("On-demand harvests are disabled (no admin token configured)."),
+					"404": notFound, "409": errResp("The source is disabled in the configuration: it is not harvested."), "503": unavailable,
 				},
 			}},
 			"/healthz": obj{"get": obj{

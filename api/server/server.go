@@ -119,13 +119,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 var pj = protojson.MarshalOptions{UseProtoNames: true}
 
-// protoJSON renders a message as JSON with the .proto field names.
+// protoJSON renders a message as JSON with the .proto field names, its
+// 64-bit integers as numbers.
 func protoJSON(m proto.Message) json.RawMessage {
 	b, err := pj.Marshal(m)
 	if err != nil {
 		return json.RawMessage(`null`)
 	}
-	return b
+	return int64Numbers(b)
 }
 
 // routeFunc registers a handler for a pattern (method and path).

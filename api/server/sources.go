@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/subtle"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -89,7 +88,11 @@ func (s *Server) sourceList(ctx context.Context) []sourceJSON {
 		}
 	}
 	runs := map[string]status.Source{}
-	for _, r := range s.Runs.Sources() {
+	var known []status.Source
+	if s.Runs != nil {
+		known = s.Runs.Sources()
+	}
+	for _, r := range known {
 		runs[r.SourceID] = r
 		if _, ok := infos[r.SourceID]; !ok {
 			infos[r.SourceID] = bus.SourceInfo{SourceID: r.SourceID, TerritoryID: r.TerritoryID, PortalURL: r.PortalURL, Protocol: r.Protocol}
@@ -145,7 +148,12 @@ func (s *Server) sourceList(ctx context.Context) []sourceJSON {
 }
 
 func (s *Server) sources(w http.ResponseWriter, r *http.Request) {
-	if !onlyParams(w, r, "territory", "status") {
+	if !onlyParams(w, r, append([]string{"territory", "status"}, listParams...)...) {
+		return
+	}
+	f, _, err := parseListFormat(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_parameter", err.Error())
 		return
 	}
 	territory, st := r.URL.Query().Get("territory"), strings.ToUpper(r.URL.Query().Get("status"))
@@ -155,7 +163,40 @@ func (s *Server) sources(w http.ResponseWriter, r *http.Request) {
 			list = append(list, src)
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"sources": list})
+	if !f.csv {
+		writeJSON(w, http.StatusOK, map[string]any{"sources": list})
+		return
+	}
+	c := newCSV(w, f, "moisson-sources", sourceColumns, "seen", "error_count", "dead_letters")
+	for _, src := range list {
+		last := s.lastRun(src.SourceID)
+		next := ""
+		if src.NextRun != nil {
+			next = src.NextRun.UTC().Format(time.RFC3339)
+		}
+		started, seen, errs := "", "", ""
+		if last != nil {
+			started = last.GetStartedAt().AsTime().UTC().Format(time.RFC3339)
+			seen, errs = strconv.FormatInt(last.GetSeen(), 10), strconv.FormatInt(last.GetErrorCount(), 10)
+		}
+		_ = c.row(src.SourceID, src.TerritoryID, src.PortalURL, src.Protocol, src.Status, src.DiagCode, src.Diagnosis,
+			started, seen, errs, next, strconv.FormatUint(src.DeadLetters, 10), src.Disabled)
+	}
+	_ = c.close()
+}
+
+var sourceColumns = []string{"source_id", "territory", "portal_url", "protocol", "status", "diagnosis_code", "diagnosis",
+	"last_run_started", "seen", "error_count", "next_run", "dead_letters", "disabled"}
+
+// lastRun is the latest run of a source (nil: never harvested).
+func (s *Server) lastRun(id string) *moissonv1.HarvestRun {
+	if s.Runs == nil {
+		return nil
+	}
+	if src, ok := s.Runs.Source(id); ok {
+		return src.Last
+	}
+	return nil
 }
 
 func (s *Server) source(w http.ResponseWriter, r *http.Request) {
@@ -184,23 +225,10 @@ func onlyParams(w http.ResponseWriter, r *http.Request, allowed ...string) bool 
 	return true
 }
 
-// wantsCSV tells whether the client asked for CSV (?format=csv or Accept).
-func wantsCSV(w http.ResponseWriter, r *http.Request) (csvOut bool, ok bool) {
-	switch f := r.URL.Query().Get("format"); f {
-	case "csv":
-		return true, true
-	case "json":
-		return false, true
-	case "":
-		return strings.Contains(r.Header.Get("Accept"), "text/csv"), true
-	default:
-		writeError(w, http.StatusBadRequest, "bad_parameter", "format must be json or csv, got "+strconv.Quote(f))
-		return false, false
-	}
-}
-
 var runColumns = []string{"run_id", "status", "trigger", "worker", "started_at", "finished_at", "duration_seconds",
-	"pages", "seen", "created", "updated", "unchanged", "deleted", "held", "declared_total", "error_count", "needs_review", "diagnosis"}
+	"pages", "seen", "created", "updated", "unchanged", "deleted", "held", "declared_total", "error_count", "needs_review", "diagnosis_code", "diagnosis"}
+
+var runNumbers = []string{"duration_seconds", "pages", "seen", "created", "updated", "unchanged", "deleted", "held", "declared_total", "error_count"}
 
 func runRow(run *moissonv1.HarvestRun) []string {
 	ts := func(t interface{ AsTime() time.Time }, ok bool) string {
@@ -218,49 +246,50 @@ func runRow(run *moissonv1.HarvestRun) []string {
 		ts(run.GetStartedAt(), run.GetStartedAt() != nil), ts(run.GetFinishedAt(), run.GetFinishedAt() != nil), dur,
 		i(run.GetPages()), i(run.GetSeen()), i(run.GetCreated()), i(run.GetUpdated()), i(run.GetUnchanged()),
 		i(run.GetDeleted()), i(run.GetHeld()), i(run.GetDeclaredTotal()), i(run.GetErrorCount()),
-		strconv.FormatBool(run.GetNeedsReview()), run.GetDiagnosis()}
+		strconv.FormatBool(run.GetNeedsReview()), run.GetDiagnosisCode(), run.GetDiagnosis()}
 }
 
-// runs answers the run history of a source, newest first.
+// runs answers the run history of a source, newest first (an empty list
+// for a source never harvested).
 func (s *Server) runs(w http.ResponseWriter, r *http.Request) {
-	if !onlyParams(w, r, "format") {
+	if !onlyParams(w, r, listParams...) {
 		return
 	}
-	asCSV, ok := wantsCSV(w, r)
-	if !ok {
+	f, _, err := parseListFormat(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_parameter", err.Error())
 		return
 	}
 	id := r.PathValue("id")
 	src, found := s.Runs.Source(id)
-	if !found {
-		writeError(w, http.StatusNotFound, "not_found", "no run known for source "+strconv.Quote(id))
+	if !found && !s.sourceKnown(r.Context(), id) {
+		writeError(w, http.StatusNotFound, "not_found", "no source "+strconv.Quote(id))
 		return
 	}
-	if asCSV {
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		cw := csv.NewWriter(w)
-		_ = cw.Write(runColumns)
+	if f.csv {
+		c := newCSV(w, f, id+"-runs", runColumns, runNumbers...)
 		for _, run := range src.Runs {
-			_ = cw.Write(runRow(run))
+			_ = c.row(runRow(run)...)
 		}
-		cw.Flush()
+		_ = c.close()
 		return
 	}
-	list := make([]json.RawMessage, 0, len(src.Runs))
+	l := newJSONList(w, "runs", "source_id", id)
 	for _, run := range src.Runs {
-		list = append(list, runJSON(run))
+		_ = l.item(runJSON(run))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"source_id": id, "runs": list})
+	_ = l.close()
 }
 
 // runErrors streams every error of one run from the RUNERRORS stream, in
 // constant memory, as a JSON array or CSV.
 func (s *Server) runErrors(w http.ResponseWriter, r *http.Request) {
-	if !onlyParams(w, r, "format") {
+	if !onlyParams(w, r, listParams...) {
 		return
 	}
-	asCSV, ok := wantsCSV(w, r)
-	if !ok {
+	f, _, err := parseListFormat(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_parameter", err.Error())
 		return
 	}
 	if s.JS == nil {
@@ -287,57 +316,30 @@ func (s *Server) runErrors(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var cons jetstream.Consumer
-	if total > 0 {
-		cons, err = stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
-		if err != nil {
-			s.fail(w, r, err)
-			return
+	var add func(e *moissonv1.HarvestError) error
+	var end func() error
+	if f.csv {
+		c := newCSV(w, f, id+"-"+runID+"-errors", []string{"at", "kind", "url", "dataset_id", "message", "excerpt"})
+		add = func(e *moissonv1.HarvestError) error {
+			return c.row(e.GetAt().AsTime().UTC().Format(time.RFC3339Nano), e.GetKind(), e.GetUrl(), e.GetDatasetId(), e.GetMessage(), e.GetExcerpt())
 		}
-	}
-	bw := bufio.NewWriterSize(w, 32<<10)
-	defer bw.Flush()
-	var cw *csv.Writer
-	if asCSV {
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		cw = csv.NewWriter(bw)
-		_ = cw.Write([]string{"at", "kind", "url", "dataset_id", "message", "excerpt"})
+		end = c.close
 	} else {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		fmt.Fprintf(bw, `{"source_id":%q,"run_id":%q,"total":%d,"errors":[`, id, runID, total)
+		l := newJSONList(w, "errors", "source_id", id, "run_id", runID, "total", total)
+		add = func(e *moissonv1.HarvestError) error { return l.item(protoJSON(e)) }
+		end = l.close
 	}
-	for n := uint64(0); n < total; {
-		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(2*time.Second))
+	err = eachMessage(ctx, stream, subject, total, func(m jetstream.Msg) error {
+		e, err := bus.DecodeError(m.Data())
 		if err != nil {
-			s.Log.Warn("run errors: fetch", zap.Error(err))
-			break
+			return nil
 		}
-		got := 0
-		for m := range batch.Messages() {
-			got++
-			n++
-			e, err := bus.DecodeError(m.Data())
-			if err != nil {
-				continue
-			}
-			if asCSV {
-				_ = cw.Write([]string{e.GetAt().AsTime().UTC().Format(time.RFC3339Nano), e.GetKind(), e.GetUrl(), e.GetDatasetId(), e.GetMessage(), e.GetExcerpt()})
-			} else {
-				if n > 1 {
-					bw.WriteByte(',')
-				}
-				bw.Write(protoJSON(e))
-			}
-		}
-		if got == 0 {
-			break
-		}
+		return add(e)
+	})
+	if err != nil && s.Log != nil {
+		s.Log.Warn("run errors: interrupted", zap.Error(err))
 	}
-	if asCSV {
-		cw.Flush()
-	} else {
-		bw.WriteString("]}\n")
-	}
+	_ = end()
 }
 
 func (s *Server) runKnown(sourceID, runID string) (*moissonv1.HarvestRun, bool) {
@@ -355,11 +357,20 @@ func (s *Server) runKnown(sourceID, runID string) (*moissonv1.HarvestRun, bool) 
 
 var changes = map[string]bool{"created": true, "updated": true, "unchanged": true, "deleted": true, "held": true}
 
-// runChanges streams what a run changed, one record per line: CSV
-// "change,id", optionally only one kind of change.
+// runChanges streams what a run changed, one record per row, optionally
+// only one kind of change: CSV "change,id" (the default: it is a download)
+// or JSON.
 func (s *Server) runChanges(w http.ResponseWriter, r *http.Request) {
-	if !onlyParams(w, r, "change") {
+	if !onlyParams(w, r, append([]string{"change"}, listParams...)...) {
 		return
+	}
+	f, _, err := parseListFormat(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_parameter", err.Error())
+		return
+	}
+	if r.URL.Query().Get("format") == "" {
+		f.csv = true // a download, as it always was
 	}
 	want := r.URL.Query().Get("change")
 	if want != "" && !changes[want] {
@@ -371,12 +382,12 @@ func (s *Server) runChanges(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, runID := r.PathValue("id"), r.PathValue("run")
-	os, err := s.JS.ObjectStore(r.Context(), bus.StateBucket)
+	store, err := s.JS.ObjectStore(r.Context(), bus.StateBucket)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	obj, err := os.Get(r.Context(), "diff/"+id+"/"+runID)
+	obj, err := store.Get(r.Context(), "diff/"+id+"/"+runID)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "no change list kept for run "+strconv.Quote(runID)+" of "+strconv.Quote(id))
 		return
@@ -386,25 +397,31 @@ func (s *Server) runChanges(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer obj.Close()
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s-changes.csv"`, id, runID))
-	bw := bufio.NewWriterSize(w, 32<<10)
-	defer bw.Flush()
-	bw.WriteString("change,id\n")
+	var add func(kind, rid string) error
+	var end func() error
+	if f.csv {
+		c := newCSV(w, f, id+"-"+runID+"-changes", []string{"change", "id"})
+		add = func(kind, rid string) error { return c.row(kind, rid) }
+		end = c.close
+	} else {
+		l := newJSONList(w, "changes", "source_id", id, "run_id", runID)
+		add = func(kind, rid string) error { return l.item(map[string]string{"change": kind, "id": rid}) }
+		end = l.close
+	}
 	sc := bufio.NewScanner(obj)
 	for sc.Scan() {
 		kind, rid, ok := strings.Cut(sc.Text(), "\t")
 		if !ok || (want != "" && kind != want) {
 			continue
 		}
-		bw.WriteString(kind)
-		bw.WriteByte(',')
-		bw.WriteString(rid)
-		bw.WriteByte('\n')
+		if add(kind, rid) != nil {
+			break
+		}
 	}
-	if err := sc.Err(); err != nil && !errors.Is(err, io.EOF) {
+	if err := sc.Err(); err != nil && !errors.Is(err, io.EOF) && s.Log != nil {
 		s.Log.Warn("run changes", zap.Error(err))
 	}
+	_ = end()
 }
 
 // harvestNow asks the workers to harvest a source now (admin token).
@@ -413,19 +430,25 @@ func (s *Server) harvestNow(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "forbidden", "on-demand harvests are disabled: start the API with an admin token (MOISSON_ADMIN_TOKEN)")
 		return
 	}
-	got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if subtle.ConstantTimeCompare([]byte(got), []byte(s.AdminToken)) != 1 {
+	scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(s.AdminToken)) != 1 {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="moisson"`)
 		writeError(w, http.StatusUnauthorized, "unauthorized", "send the admin token as 'Authorization: Bearer <token>'")
 		return
 	}
 	id := r.PathValue("id")
-	known := false
-	for _, src := range s.sourceList(r.Context()) {
-		known = known || src.SourceID == id
+	var src *sourceJSON
+	for _, x := range s.sourceList(r.Context()) {
+		if x.SourceID == id {
+			src = &x
+		}
 	}
-	if !known {
+	if src == nil {
 		writeError(w, http.StatusNotFound, "not_found", "no source "+strconv.Quote(id))
+		return
+	}
+	if src.Disabled != "" {
+		writeError(w, http.StatusConflict, "source_disabled", "source "+strconv.Quote(id)+" is disabled, it is not harvested: "+src.Disabled)
 		return
 	}
 	if s.JS == nil {

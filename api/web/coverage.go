@@ -17,6 +17,7 @@ import (
 type Coverage struct {
 	Territories []CoverageTerritory
 	GeneratedAt time.Time
+	Distinct    bool // datasets are counted, their copies once
 }
 
 // CoverageTerritory is one territory of the comparison.
@@ -38,16 +39,49 @@ type CoverageCell struct {
 	Evidence map[string]int64
 }
 
+// SCDLItemIDs lists the SCDL items, in the order the coverage shows them.
+func SCDLItemIDs() []string {
+	out := make([]string, len(scdlItems))
+	for i, it := range scdlItems {
+		out[i] = it.ID
+	}
+	return out
+}
+
+// CoverageTerritories lists the territories a coverage shows, with or
+// without datasets: those of the configured sources and the nine pilot
+// territories.
+func CoverageTerritories(sources []Source) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(id string) {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	for _, s := range sources {
+		add(s.TerritoryID)
+	}
+	for id := range territoryNames {
+		add(id)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // ComputeCoverage builds the comparison with index.Coverage (the same
-// computation as GET /v1/coverage), plus the newest modification date of
-// each territory; the nine pilot territories are always there.
-func ComputeCoverage(ctx context.Context, ix index.Searcher, now time.Time) (*Coverage, error) {
-	rep, err := index.Coverage(ctx, ix, index.Query{}, now)
+// computation as GET /v1/coverage, completed with the same rows: every
+// territory and every SCDL item, with or without datasets), plus the
+// newest modification date of each territory. distinct counts datasets
+// rather than records.
+func ComputeCoverage(ctx context.Context, ix index.Searcher, now time.Time, territories []string, distinct bool) (*Coverage, error) {
+	rep, err := index.Coverage(ctx, ix, index.Query{Distinct: distinct}, now)
 	if err != nil {
 		return nil, err
 	}
-	cov := &Coverage{GeneratedAt: rep.Generated}
-	seen := map[string]bool{}
+	rep.Complete(territories, SCDLItemIDs())
+	cov := &Coverage{GeneratedAt: rep.Generated, Distinct: distinct}
 	facets := func(cs []index.CoverageCell) []index.FacetCount {
 		out := make([]index.FacetCount, 0, len(cs))
 		for _, c := range cs {
@@ -56,56 +90,55 @@ func ComputeCoverage(ctx context.Context, ix index.Searcher, now time.Time) (*Co
 		return out
 	}
 	for _, r := range rep.Territories {
-		seen[r.Territory] = true
 		t := CoverageTerritory{ID: r.Territory, Name: valueLabel(index.FieldTerritory, r.Territory), Total: r.Datasets,
 			SCDL: map[string]CoverageCell{}, Formats: facets(r.Format), Licenses: facets(r.License), Themes: facets(r.Theme),
 			Freshness: r.Freshness}
 		for _, c := range r.Schema {
 			t.SCDL[c.Key] = CoverageCell{Count: c.Count, Evidence: c.Evidence}
 		}
-		res, err := ix.Search(ctx, index.Query{Size: 1, Sort: index.SortModified,
-			Filters: map[string][]string{index.FieldTerritory: {r.Territory}}})
-		if err != nil {
-			return nil, err
-		}
-		if len(res.Items) > 0 && res.Items[0].GetModified() != nil {
-			t.LastModified = res.Items[0].GetModified().AsTime()
+		if r.Datasets > 0 {
+			res, err := ix.Search(ctx, index.Query{Size: 1, Sort: index.SortModified,
+				Filters: map[string][]string{index.FieldTerritory: {r.Territory}}})
+			if err != nil {
+				return nil, err
+			}
+			if len(res.Items) > 0 && res.Items[0].GetModified() != nil {
+				t.LastModified = res.Items[0].GetModified().AsTime()
+			}
 		}
 		cov.Territories = append(cov.Territories, t)
 	}
-	for id, name := range territoryNames {
-		if !seen[id] {
-			cov.Territories = append(cov.Territories, CoverageTerritory{ID: id, Name: name, SCDL: map[string]CoverageCell{}})
-		}
-	}
-	sort.Slice(cov.Territories, func(i, j int) bool { return cov.Territories[i].ID < cov.Territories[j].ID })
 	return cov, nil
 }
 
-// coverageCache keeps the computed coverage for a while: it costs dozens of
-// queries.
+// coverageCache keeps the computed coverages (records, datasets) for a
+// while: each costs dozens of queries.
 type coverageCache struct {
 	mu  sync.Mutex
-	at  time.Time
-	cov *Coverage
+	at  [2]time.Time
+	cov [2]*Coverage
 }
 
 const coverageTTL = 30 * time.Second
 
-func (u *UI) getCoverage(ctx context.Context) (*Coverage, error) {
+func (u *UI) getCoverage(ctx context.Context, distinct bool) (*Coverage, error) {
 	if u.d.Coverage != nil {
-		return u.d.Coverage(ctx)
+		return u.d.Coverage(ctx, distinct)
+	}
+	i := 0
+	if distinct {
+		i = 1
 	}
 	u.cov.mu.Lock()
 	defer u.cov.mu.Unlock()
-	if u.cov.cov != nil && time.Since(u.cov.at) < coverageTTL {
-		return u.cov.cov, nil
+	if u.cov.cov[i] != nil && time.Since(u.cov.at[i]) < coverageTTL {
+		return u.cov.cov[i], nil
 	}
-	c, err := ComputeCoverage(ctx, u.d.Index, u.d.Now())
+	c, err := ComputeCoverage(ctx, u.d.Index, u.d.Now(), CoverageTerritories(u.d.Sources(ctx)), distinct)
 	if err != nil {
 		return nil, err
 	}
-	u.cov.cov, u.cov.at = c, time.Now()
+	u.cov.cov[i], u.cov.at[i] = c, time.Now()
 	return c, nil
 }
 
@@ -152,17 +185,43 @@ type coverageView struct {
 	APIURL     string
 	Levels     []int
 	FreshHeads []string
+	Distinct   bool   // datasets counted, their copies once
+	SwitchURL  string // the page counting the other way
+	CSVURL     string
+	ExcelURL   string // CSV for French Excel
+}
+
+// addQuery appends parameters to a URL.
+func addQuery(u, params string) string {
+	if strings.Contains(u, "?") {
+		return u + "&" + params
+	}
+	return u + "?" + params
 }
 
 func (u *UI) coverage(w http.ResponseWriter, r *http.Request) {
-	cov, err := u.getCoverage(r.Context())
+	distinct := false
+	switch d := r.URL.Query().Get("distinct"); d {
+	case "", "false":
+	case "true":
+		distinct = true
+	default:
+		u.errorPage(w, r, http.StatusBadRequest, "Paramètre incorrect",
+			"Le paramètre « distinct » vaut true (compter les jeux de données, leurs copies une fois) ou false (compter les fiches), pas « "+d+" ».")
+		return
+	}
+	cov, err := u.getCoverage(r.Context(), distinct)
 	if err != nil {
 		u.d.Log.Error("web: coverage")
 		u.errorPage(w, r, http.StatusServiceUnavailable, "Couverture indisponible",
 			"La comparaison n'a pas pu être calculée : l'index ne répond pas. Réessayez dans quelques instants.")
 		return
 	}
-	v := coverageView{APIURL: "/v1/coverage", Levels: []int{1, 2, 3, 4, 5}}
+	v := coverageView{APIURL: "/v1/coverage", Levels: []int{1, 2, 3, 4, 5}, Distinct: distinct, SwitchURL: "/couverture?distinct=true"}
+	if distinct {
+		v.APIURL, v.SwitchURL = "/v1/coverage?distinct=true", "/couverture"
+	}
+	v.CSVURL, v.ExcelURL = addQuery(v.APIURL, "format=csv"), addQuery(v.APIURL, "format=csv&dialect=excel-fr")
 	for _, m := range index.FreshnessWindows {
 		if m%12 == 0 {
 			v.FreshHeads = append(v.FreshHeads, plural(int64(m/12), "an", "ans"))

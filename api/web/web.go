@@ -62,8 +62,9 @@ type Deps struct {
 	Index index.Searcher
 	// Sources lists every known source with its runs.
 	Sources func(ctx context.Context) []Source
-	// Coverage answers the coverage comparison; nil computes it from Index.
-	Coverage func(ctx context.Context) (*Coverage, error)
+	// Coverage answers the coverage comparison (distinct: datasets counted,
+	// their copies once); nil computes it from Index.
+	Coverage func(ctx context.Context, distinct bool) (*Coverage, error)
 	// NotFound answers a 404 to clients that did not ask for HTML (the API's
 	// JSON error).
 	NotFound http.HandlerFunc

@@ -148,6 +148,40 @@ func Coverage(ctx context.Context, s Searcher, base Query, now time.Time) (*Cove
 	return rep, nil
 }
 
+// Complete adds the rows and cells the report has no dataset for: a row for
+// each of territories it lacks (a territory that publishes nothing is
+// news), a zero cell for each of items (SCDL item ids) a row lacks, after
+// its other cells. Territories stay in key order.
+func (r *CoverageReport) Complete(territories, items []string) {
+	have := map[string]bool{}
+	for _, t := range r.Territories {
+		have[t.Territory] = true
+	}
+	for _, id := range territories {
+		if have[id] {
+			continue
+		}
+		have[id] = true
+		row := TerritoryCoverage{Territory: id, Theme: []CoverageCell{}, Format: []CoverageCell{}, License: []CoverageCell{}}
+		for _, m := range FreshnessWindows {
+			row.Freshness = append(row.Freshness, FreshnessCell{Months: m})
+		}
+		r.Territories = append(r.Territories, row)
+	}
+	slices.SortFunc(r.Territories, func(a, b TerritoryCoverage) int { return strings.Compare(a.Territory, b.Territory) })
+	for i := range r.Territories {
+		row := &r.Territories[i]
+		for _, item := range items {
+			if !slices.ContainsFunc(row.Schema, func(c CoverageCell) bool { return c.Key == item }) {
+				row.Schema = append(row.Schema, CoverageCell{Key: item})
+			}
+		}
+		if row.Schema == nil {
+			row.Schema = []CoverageCell{}
+		}
+	}
+}
+
 // coverageParallel bounds the searches of a report run at once.
 const coverageParallel = 4
 

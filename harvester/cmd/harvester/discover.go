@@ -25,7 +25,7 @@ func discoverCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: harvester discover [--no-probe] [--allow-private] [--timeout 20s] URL")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return 2
 	}
 	if fs.NArg() != 1 {

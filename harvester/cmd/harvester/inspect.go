@@ -37,7 +37,7 @@ func inspectCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: harvester inspect [--format auto|"+strings.Join(all.Names(), "|")+"] [--follow] PATH-or-URL")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return 2
 	}
 	if fs.NArg() != 1 {

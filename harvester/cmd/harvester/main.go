@@ -12,8 +12,10 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
+	"slices"
 )
 
 const usage = `usage: harvester <command> [flags]
@@ -70,4 +72,27 @@ func env(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// parseArgs parses fs's flags wherever they stand among the positional
+// arguments ("harvester inspect file.rdf --format dcat" as well as
+// "harvester inspect --format dcat file.rdf"); after "--" everything is
+// positional.
+func parseArgs(fs *flag.FlagSet, args []string) error {
+	var tail []string
+	if i := slices.Index(args, "--"); i >= 0 {
+		args, tail = args[:i], args[i+1:]
+	}
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos, args = append(pos, args[0]), args[1:]
+	}
+	return fs.Parse(append(append([]string{"--"}, pos...), tail...))
 }

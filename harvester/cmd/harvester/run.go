@@ -78,7 +78,7 @@ func runCmd(args []string) error {
 	replicas := fs.Int("replicas", 1, "stream and bucket replicas when creating them (3 on a cluster)")
 	leaseTTL := fs.Duration("lease", 30*time.Second, "lease time: a dead worker's sources are taken over after this")
 	cacheDir := fs.String("cache-dir", env("MOISSON_CACHE_DIR", ""), "keep answers here to ask portals with If-None-Match / If-Modified-Since (empty: no cache)")
-	_ = fs.Parse(args)
+	_ = parseArgs(fs, args)
 	if *worker_ == "" {
 		*worker_ = fmt.Sprintf("harvester-%d", os.Getpid())
 	}
@@ -193,36 +193,52 @@ func triggerCmd(args []string) error {
 	fs := flag.NewFlagSet("trigger", flag.ExitOnError)
 	natsURL := fs.String("nats-url", env("MOISSON_NATS_URL", "nats://127.0.0.1:4222"), "NATS URL(s)")
 	cfgPath := fs.String("config", env("MOISSON_CONFIG", ""), "territories file")
-	_ = fs.Parse(args)
+	timeout := fs.Duration("timeout", 10*time.Second, "give up when NATS does not answer within this time")
+	_ = parseArgs(fs, args)
 	if fs.NArg() != 1 {
-		return errors.New("usage: harvester trigger [--nats-url URL] SOURCE")
+		return errors.New("usage: harvester trigger [--nats-url URL] [--timeout 10s] SOURCE")
 	}
 	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
 		return err
 	}
-	if cfg.Source(fs.Arg(0)) == nil {
+	src := cfg.Source(fs.Arg(0))
+	if src == nil {
 		return fmt.Errorf("no source %q in the configuration", fs.Arg(0))
 	}
-	log := zap.NewNop()
-	ctx := context.Background()
-	conn, err := connect(ctx, *natsURL, "moisson-trigger", 1, 30*time.Second, log)
+	if src.Disabled != "" {
+		return fmt.Errorf("source %s is disabled, it is not harvested: %s", src.ID, src.Disabled)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	conn, err := connectOnce(ctx, *natsURL, "moisson-trigger", *timeout)
 	if err != nil {
 		return err
 	}
 	defer conn.close()
-	if err := worker.RequestHarvest(ctx, conn.buckets, fs.Arg(0), "cli"); err != nil {
+	if err := worker.RequestHarvest(ctx, conn.buckets, src.ID, "cli"); err != nil {
 		return err
 	}
-	fmt.Println("harvest of", fs.Arg(0), "requested; a worker takes it within seconds")
+	fmt.Println("harvest of", src.ID, "requested; a worker takes it within seconds")
 	return nil
+}
+
+// connectOnce is connect for a one-shot command: it gives up with one
+// clear line when NATS does not answer within the context's time.
+func connectOnce(ctx context.Context, natsURL, name string, timeout time.Duration) (*connection, error) {
+	conn, err := connect(ctx, natsURL, name, 1, 30*time.Second, zap.NewNop())
+	if err != nil && ctx.Err() != nil {
+		return nil, fmt.Errorf("NATS at %s did not answer within %s: is the harvester's NATS running (README, \"Scale out\"; or go run ./cmd/moisson -nats-listen 127.0.0.1:4222)? Set --nats-url otherwise", natsURL, timeout)
+	}
+	return conn, err
 }
 
 func deletionsCmd(args []string) error {
 	fs := flag.NewFlagSet("deletions", flag.ExitOnError)
 	natsURL := fs.String("nats-url", env("MOISSON_NATS_URL", "nats://127.0.0.1:4222"), "NATS URL(s)")
 	cfgPath := fs.String("config", env("MOISSON_CONFIG", ""), "territories file")
-	_ = fs.Parse(args)
+	timeout := fs.Duration("timeout", 10*time.Second, "give up when NATS does not answer within this time")
+	_ = parseArgs(fs, args)
 	if fs.NArg() != 2 || (fs.Arg(0) != "release" && fs.Arg(0) != "discard") {
 		return errors.New("usage: harvester deletions release|discard [--nats-url URL] SOURCE")
 	}
@@ -234,12 +250,14 @@ func deletionsCmd(args []string) error {
 	if src == nil {
 		return fmt.Errorf("no source %q in the configuration", fs.Arg(1))
 	}
-	ctx := context.Background()
-	conn, err := connect(ctx, *natsURL, "moisson-deletions", 1, 30*time.Second, zap.NewNop())
+	cctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	conn, err := connectOnce(cctx, *natsURL, "moisson-deletions", *timeout)
 	if err != nil {
 		return err
 	}
 	defer conn.close()
+	ctx := context.Background()
 	discard := fs.Arg(0) == "discard"
 	return worker.WithLease(ctx, conn.buckets, src.ID, "cli", 2*time.Minute, func(ctx context.Context) error {
 		n, err := harvest.ResolveHeld(ctx, conn.state, harvest.NewJetStreamPublisher(conn.js), src, discard, "cli", time.Now())

@@ -20,7 +20,7 @@ func simulateCmd(args []string) error {
 	seed := fs.Int64("seed", 1, "generator seed")
 	writeConfig := fs.String("write-config", "", "write the configuration pointed at the simulator to this file (for 'harvester run --config')")
 	advertise := fs.String("advertise-url", "", "base URL written in -write-config (default: the listen address), e.g. http://simulator:8090 when the harvesters run in other containers")
-	_ = fs.Parse(args)
+	_ = parseArgs(fs, args)
 	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
 		return err

@@ -255,6 +255,24 @@ func decodeSearch(d *jsonwalk.Decoder, fn func(*Package) error) (int, int64, err
 			if err := d.Decode(&apiErr); err != nil {
 				return d.Errorf("error: %v", err)
 			}
+		case "count", "results":
+			// A package_search result saved without its envelope
+			// ({"count", "results": [...]}).
+			if sawResult && key == "count" {
+				return d.Skip()
+			}
+			if key == "count" {
+				c, err := d.Int(key)
+				count = c
+				return err
+			}
+			sawResult = true
+			if err := d.List(key); err != nil {
+				return err
+			}
+			k, _, err := decodeArray(d, fn)
+			n += k
+			return err
 		case "result":
 			sawResult = true
 			if action == "package_list" || action == "resource_show" || action == "organization_show" || action == "organization_list" {
@@ -868,6 +886,9 @@ func sniff(head []byte) bool {
 	// far beyond the head.
 	if strings.Contains(s, `"__extras"`) || strings.Contains(s, `"extras"`) && strings.Contains(s, `"key"`) && strings.Contains(s, `"value"`) && strings.Contains(s, `"revision_id"`) {
 		return true
+	}
+	if strings.Contains(s, `"count"`) && strings.Contains(s, `"results"`) && (strings.Contains(s, `"num_resources"`) || strings.Contains(s, `"search_facets"`)) {
+		return true // a package_search result saved without its envelope
 	}
 	return strings.Contains(s, `"metadata_modified"`) && strings.Contains(s, `"owner_org"`)
 }

@@ -182,3 +182,23 @@ func FuzzCKANRead(f *testing.F) {
 		}
 	})
 }
+
+// A package_search result saved without its Action API envelope (what
+// "result" holds) is read as CKAN, by Read and by the sniffer inspect uses.
+func TestSearchResultWithoutEnvelope(t *testing.T) {
+	doc := `{"count": 2, "facets": {}, "results": [
+	{"id": "a1", "name": "budget-2024", "title": "Budget 2024", "num_resources": 1, "license_id": "lov2",
+	 "resources": [{"url": "https://x/b.csv", "format": "CSV"}]},
+	{"id": "b2", "name": "deliberations", "title": "Délibérations", "num_resources": 0}],
+	"sort": "score desc", "search_facets": {}}`
+	if !sniff([]byte(doc)) {
+		t.Error("not recognised as CKAN")
+	}
+	var s sink
+	if err := Read(context.Background(), strings.NewReader(doc), "", &s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Recs) != 2 || s.Recs[1].Dataset.GetTitle() != "Délibérations" || s.Declared != 2 {
+		t.Errorf("%d records, declared %d", len(s.Recs), s.Declared)
+	}
+}
