@@ -2,8 +2,10 @@ package normalize
 
 import (
 	"regexp"
+	"regexp/syntax"
 	"sort"
 	"strings"
+	"sync"
 
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
 )
@@ -132,12 +134,57 @@ type scdlCompiled struct {
 	ids     []string // id then aliases, lower-case
 	columns map[string]bool
 	need    int
-	titles  []*regexp.Regexp
+	titles  []titlePattern
+}
+
+// titlePattern is a title pattern and a text it cannot match without:
+// most texts match none, and a substring search is much cheaper than the
+// regular expression.
+type titlePattern struct {
+	re      *regexp.Regexp
+	literal string
+}
+
+// requiredLiteral is the longest literal every match of re contains ("" if
+// it cannot tell).
+func requiredLiteral(re *syntax.Regexp) string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase != 0 {
+			return ""
+		}
+		return string(re.Rune)
+	case syntax.OpCapture, syntax.OpPlus:
+		return requiredLiteral(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min > 0 {
+			return requiredLiteral(re.Sub[0])
+		}
+	case syntax.OpConcat:
+		best := ""
+		for _, sub := range re.Sub {
+			if l := requiredLiteral(sub); len(l) > len(best) {
+				best = l
+			}
+		}
+		return best
+	}
+	return ""
 }
 
 var scdlC []scdlCompiled
 
+// titleMemo keeps, for texts seen lately (keywords repeat from one dataset
+// to the next), the items whose title patterns they match (bit i: item i).
+var titleMemo = struct {
+	sync.Mutex
+	m map[string]uint64
+}{}
+
 func init() {
+	if len(scdlTable) > 64 {
+		panic("normalize: titleItems keeps the SCDL items in 64 bits")
+	}
 	for i := range scdlTable {
 		r := &scdlTable[i]
 		if r.SchemaURL == "" {
@@ -152,10 +199,40 @@ func init() {
 		}
 		c.need = scdlColumnsNeeded(len(c.columns))
 		for _, p := range r.TitlePatterns {
-			c.titles = append(c.titles, regexp.MustCompile(p))
+			tp := titlePattern{re: regexp.MustCompile(p)}
+			if parsed, err := syntax.Parse(p, syntax.Perl); err == nil {
+				tp.literal = requiredLiteral(parsed)
+			}
+			c.titles = append(c.titles, tp)
 		}
 		scdlC = append(scdlC, c)
 	}
+}
+
+// titleItems is the set of items (bit i: scdlTable[i]) one of whose title
+// patterns matches the text t (in key form).
+func titleItems(t string) uint64 {
+	titleMemo.Lock()
+	bits, ok := titleMemo.m[t]
+	titleMemo.Unlock()
+	if ok {
+		return bits
+	}
+	for i := range scdlC {
+		for _, p := range scdlC[i].titles {
+			if (p.literal == "" || strings.Contains(t, p.literal)) && p.re.MatchString(t) {
+				bits |= 1 << i
+				break
+			}
+		}
+	}
+	titleMemo.Lock()
+	if titleMemo.m == nil || len(titleMemo.m) >= 20000 {
+		titleMemo.m = make(map[string]uint64, 1024)
+	}
+	titleMemo.m[t] = bits
+	titleMemo.Unlock()
+	return bits
 }
 
 // scdlColumnsNeeded is the column threshold: min(n, max(3, ⌈n/2⌉)).
@@ -203,7 +280,7 @@ func SCDL(title string, keywords, conformsTo, columns []string) []*moissonv1.Scd
 	}
 	var out []*moissonv1.ScdlMatch
 	for i, r := range scdlTable {
-		if ev := scdlEvidence(&scdlC[i], declared, cols, texts); ev != "" {
+		if ev := scdlEvidence(i, declared, cols, texts); ev != "" {
 			out = append(out, &moissonv1.ScdlMatch{Item: r.ID, Evidence: ev})
 		}
 	}
@@ -211,7 +288,8 @@ func SCDL(title string, keywords, conformsTo, columns []string) []*moissonv1.Scd
 	return out
 }
 
-func scdlEvidence(c *scdlCompiled, declared []string, cols map[string]bool, texts []string) string {
+func scdlEvidence(item int, declared []string, cols map[string]bool, texts []string) string {
+	c := &scdlC[item]
 	for _, d := range declared {
 		for _, id := range c.ids {
 			if containsSchemaID(d, id) {
@@ -231,10 +309,8 @@ func scdlEvidence(c *scdlCompiled, declared []string, cols map[string]bool, text
 		}
 	}
 	for _, t := range texts {
-		for _, re := range c.titles {
-			if re.MatchString(t) {
-				return EvidenceTitle
-			}
+		if titleItems(t)&(1<<item) != 0 {
+			return EvidenceTitle
 		}
 	}
 	return ""

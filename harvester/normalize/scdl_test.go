@@ -103,7 +103,7 @@ func matchesPattern(p, title string) bool {
 	for i := range scdlTable {
 		for j, q := range scdlTable[i].TitlePatterns {
 			if q == p {
-				return scdlC[i].titles[j].MatchString(key(title))
+				return scdlC[i].titles[j].re.MatchString(key(title))
 			}
 		}
 	}
@@ -169,6 +169,24 @@ func TestSCDLItemsCopy(t *testing.T) {
 	for i, it := range items {
 		if it.ID != scdlTable[i].ID || it.SchemaURL == "" || len(it.TitlePatterns) == 0 {
 			t.Errorf("item %d: %+v", i, it)
+		}
+	}
+}
+
+// Every title pattern has a literal its matches contain (the cheap test
+// before the regular expression), and the literal is right: a text without
+// it matches no pattern.
+func TestTitleLiterals(t *testing.T) {
+	for i, c := range scdlC {
+		for _, p := range c.titles {
+			if p.literal == "" {
+				t.Errorf("%s: no required literal found in %s (it still works, more slowly)", scdlTable[i].ID, p.re)
+			}
+			for _, yes := range scdlTable[i].TitleYes {
+				if k := key(yes); p.re.MatchString(k) && !strings.Contains(k, p.literal) {
+					t.Errorf("%s: %q matches %s without %q", scdlTable[i].ID, k, p.re, p.literal)
+				}
+			}
 		}
 	}
 }

@@ -193,14 +193,14 @@ func (sp *spooler) read(r io.Reader, syntax, base string, fn func(source.Record)
 				first = pe
 			}
 		}}
-		err = rdf.ParseRDFXMLOpts(r, base, opt, sp.add)
+		err = sp.pass1(func(h rdf.Handler) error { return rdf.ParseRDFXMLOpts(r, base, opt, h) })
 		if repairs > 0 && problem != nil {
 			problem("", fmt.Sprintf("invalid RDF/XML read leniently (%d repairs), first: %v", repairs, first))
 		}
 	case Turtle:
-		err = rdf.ParseTurtle(r, base, sp.add)
+		err = sp.pass1(func(h rdf.Handler) error { return rdf.ParseTurtle(r, base, h) })
 	case NTriples:
-		err = rdf.ParseNTriples(r, sp.add)
+		err = sp.pass1(func(h rdf.Handler) error { return rdf.ParseNTriples(r, h) })
 	case JSONLD:
 		br := bufio.NewReaderSize(r, 64<<10)
 		head, _ := br.Peek(16 << 10)
@@ -212,7 +212,7 @@ func (sp *spooler) read(r io.Reader, syntax, base string, fn func(source.Record)
 			}
 			return Paging{TotalItems: -1}, nil
 		}
-		err = parseJSONLD(br, base, sp.add)
+		err = sp.pass1(func(h rdf.Handler) error { return parseJSONLD(br, base, h) })
 	default:
 		return Paging{TotalItems: -1}, fmt.Errorf("%w (Content-Type and URL say nothing; set params.format)", ErrSyntax)
 	}
@@ -342,7 +342,7 @@ func (g *graph) dataset(s string) (source.Record, error) {
 			d.RawThemes = append(d.RawThemes, t.Value)
 		}
 	}
-	d.Themes = g.themes.of(d.RawThemes, d.Keywords)
+	d.Themes = g.m.themes.of(d.RawThemes, d.Keywords)
 	if t, ok := g.first(s, nsDCAT+"landingPage", nsFOAF+"page"); ok {
 		d.LandingPage = iri(t)
 		if d.LandingPage == "" {
@@ -397,7 +397,7 @@ func (g *graph) dataset(s string) (source.Record, error) {
 		if sp.Label == sp.Uri {
 			sp.Label = ""
 		}
-		sp.InseeCode = normalize.INSEE(sp.Uri)
+		sp.InseeCode = g.memoised('i', sp.Uri, normalize.INSEE)
 		d.Spatial = sp
 	}
 	for _, t := range g.objects(s, nsDCT+"conformsTo") {
@@ -423,7 +423,7 @@ func (g *graph) dataset(s string) (source.Record, error) {
 		d.Distributions = append(d.Distributions, dist)
 	}
 	d.ConformsTo = normalize.Unique(d.ConformsTo)
-	d.License = &moissonv1.License{Raw: licence, Normalized: normalize.License(licence)}
+	d.License = &moissonv1.License{Raw: licence, Normalized: g.memoised('l', licence, normalize.License)}
 	return source.Record{Dataset: d}, nil
 }
 

@@ -34,7 +34,36 @@ type graph struct {
 	// streaming: subjects come and go (stream.go); order then lists only
 	// the subjects that carry Hydra paging.
 	streaming bool
-	themes    themeMemo
+	m         *graphMemo
+}
+
+// graphMemo keeps the normalised form of values that repeat from one
+// dataset to the next (themes, licences, places: normalising them takes
+// regular expressions), for the whole document.
+type graphMemo struct {
+	themes themeMemo
+	values map[memoKey]string
+}
+
+type memoKey struct {
+	kind byte // 'l' licence, 'i' INSEE code
+	v    string
+}
+
+// memoised returns f(v), computed once per distinct value (kind tells the
+// functions apart).
+func (g *graph) memoised(kind byte, v string, f func(string) string) string {
+	m := g.m
+	if m.values == nil || len(m.values) > 50000 {
+		m.values = map[memoKey]string{}
+	}
+	k := memoKey{kind, v}
+	if r, ok := m.values[k]; ok {
+		return r
+	}
+	r := f(v)
+	m.values[k] = r
+	return r
 }
 
 // themeMemo memoises normalize.Themes term by term (Themes of a list is the
@@ -73,7 +102,7 @@ type po struct {
 	oid uint32 // streaming: the object's node index in the spooler (0: not tracked)
 }
 
-func newGraph() *graph { return &graph{bySubject: map[string][]po{}} }
+func newGraph() *graph { return &graph{bySubject: map[string][]po{}, m: &graphMemo{}} }
 
 func key(t rdf.Term) string {
 	if t.Kind == rdf.BlankNode {

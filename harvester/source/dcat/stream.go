@@ -38,6 +38,7 @@ import (
 	"hash/maphash"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/opendatafrance/moisson/harvester/rdf"
 	"github.com/opendatafrance/moisson/harvester/source"
@@ -376,6 +377,68 @@ func (sp *spooler) add(t rdf.Triple) error {
 // each): about the triples of the last 2 000 datasets.
 const recentSlots = 1 << 16
 
+// pass1 runs parse, its triples going to add on a goroutine of their own,
+// in batches: parsing and spooling overlap.
+func (sp *spooler) pass1(parse func(rdf.Handler) error) error {
+	const batch = 512
+	batches := make(chan []rdf.Triple, 8)
+	free := make(chan []rdf.Triple, 10)
+	failed := make(chan struct{})
+	done := make(chan struct{})
+	var addErr error
+	go func() {
+		defer close(done)
+		for b := range batches {
+			if addErr == nil {
+				for _, t := range b {
+					if err := sp.add(t); err != nil {
+						addErr = err
+						close(failed)
+						break
+					}
+				}
+			}
+			clear(b) // drop the references to the terms
+			select {
+			case free <- b[:0]:
+			default:
+			}
+		}
+	}()
+	buf := make([]rdf.Triple, 0, batch)
+	hand := func() bool {
+		select {
+		case batches <- buf:
+		case <-failed:
+			return false
+		}
+		select {
+		case buf = <-free:
+		default:
+			buf = make([]rdf.Triple, 0, batch)
+		}
+		return true
+	}
+	err := parse(func(t rdf.Triple) error {
+		buf = append(buf, t)
+		if len(buf) == batch && !hand() {
+			return errSpoolStopped
+		}
+		return nil
+	})
+	if err == nil && len(buf) > 0 {
+		hand()
+	}
+	close(batches)
+	<-done
+	if addErr != nil {
+		return addErr
+	}
+	return err
+}
+
+var errSpoolStopped = errors.New("dcat: spool stopped")
+
 // repeated tells whether the triple (of subject prevSID) was kept already,
 // and remembers it otherwise.
 func (sp *spooler) repeated(pid int32, t rdf.Triple) bool {
@@ -513,6 +576,8 @@ func (sp *spooler) replay(base string, fn func(source.Record) error, problem fun
 	}
 	g := newGraph()
 	g.streaming = true
+	mp := startMapper(fn, problem)
+	defer mp.stop()
 	meta := &sp.meta
 	marks := make([]uint32, meta.n)
 	var (
@@ -613,6 +678,41 @@ func (sp *spooler) replay(base string, fn func(source.Record) error, problem fun
 		}
 		return max
 	}
+	// snapshot is the part of the graph the record of a dataset is made
+	// from (the dataset and the nodes within two links of it, as need
+	// walks them), for the mapper to read while the replay goes on.
+	var seen []uint32
+	snapshot := func(k string, id uint32) *graph {
+		sub := &graph{bySubject: map[string][]po{k: g.bySubject[k]}, m: mp.memo}
+		seen = append(seen[:0], id)
+		level = append(level[:0], visit{k: k, id: id})
+		for depth := 0; depth <= 2 && len(level) > 0; depth++ {
+			next = next[:0]
+			for _, v := range level {
+				if depth > 0 {
+					if meta.at(v.id).last == 0 {
+						continue
+					}
+					v.k = keyOf(v.t, v.id)
+					if list, ok := g.bySubject[v.k]; ok {
+						sub.bySubject[v.k] = list
+					}
+				}
+				if depth == 2 {
+					continue // read, not followed
+				}
+				for _, x := range g.bySubject[v.k] {
+					if x.oid == 0 || slices.Contains(seen, x.oid) {
+						continue
+					}
+					seen = append(seen, x.oid)
+					next = append(next, visit{t: x.o, id: x.oid})
+				}
+			}
+			level, next = next, level
+		}
+		return sub
+	}
 	emitReady := func(final bool) error {
 		for pend.Len() > 0 && (final || pend[0].need <= idx) {
 			p := pend.pop()
@@ -624,12 +724,7 @@ func (sp *spooler) replay(base string, fn func(source.Record) error, problem fun
 				}
 			}
 			marks[p.id] &^= pendingBit
-			rec, perr := g.dataset(p.key)
-			if perr != nil {
-				if problem != nil {
-					problem(p.key, perr.Error())
-				}
-			} else if err := fn(rec); err != nil {
+			if err := mp.send(snapshot(p.key, p.id), p.key); err != nil {
 				return err
 			}
 			sp.peakSubjects = max(sp.peakSubjects, len(g.bySubject))
@@ -714,7 +809,72 @@ func (sp *spooler) replay(base string, fn func(source.Record) error, problem fun
 	if err := emitReady(true); err != nil {
 		return Paging{TotalItems: -1}, err
 	}
+	if err := mp.stop(); err != nil {
+		return Paging{TotalItems: -1}, err
+	}
 	return g.paging(base), nil
+}
+
+// mapper makes the records of the datasets the replay hands it, in order,
+// on a goroutine of its own: mapping and normalising a dataset (and what
+// fn does with it) overlap with the replay of the next ones.
+type mapper struct {
+	jobs    chan mapJob
+	failed  chan struct{} // closed when fn failed
+	done    chan struct{}
+	err     error
+	memo    *graphMemo // the mapper's own: it alone reads and writes it
+	stopped bool
+}
+
+type mapJob struct {
+	g   *graph
+	key string
+}
+
+func startMapper(fn func(source.Record) error, problem func(id, msg string)) *mapper {
+	m := &mapper{jobs: make(chan mapJob, 128), failed: make(chan struct{}), done: make(chan struct{}), memo: &graphMemo{}}
+	go func() {
+		defer close(m.done)
+		for j := range m.jobs {
+			if m.err != nil {
+				continue // drain
+			}
+			rec, perr := j.g.dataset(j.key)
+			if perr != nil {
+				if problem != nil {
+					problem(j.key, perr.Error())
+				}
+				continue
+			}
+			if err := fn(rec); err != nil {
+				m.err = err
+				close(m.failed)
+			}
+		}
+	}()
+	return m
+}
+
+// send hands a dataset over; the error is fn's, once it failed.
+func (m *mapper) send(g *graph, key string) error {
+	select {
+	case m.jobs <- mapJob{g, key}:
+		return nil
+	case <-m.failed:
+		<-m.done
+		return m.err
+	}
+}
+
+// stop waits for the datasets handed over, and returns fn's error.
+func (m *mapper) stop() error {
+	if !m.stopped {
+		m.stopped = true
+		close(m.jobs)
+	}
+	<-m.done
+	return m.err
 }
 
 func readChunk(br *bufio.Reader, buf []byte) ([]byte, error) {
