@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -46,13 +47,15 @@ type Options struct {
 	SimAddr     string         // simulator listen address (default 127.0.0.1:0)
 	SimDatasets int            // datasets per simulated source
 	SimSeed     int64
-	Concurrency int           // sources harvested at once
-	NoHarvest   bool          // no harvester worker (tests drive harvests themselves)
-	LeaseTTL    time.Duration // harvest lease time (default 30s)
-	AdminToken  string        // protects POST /v1/sources/{id}/harvest ("" disables it)
-	ESURL       string        // index into Elasticsearch instead of the embedded index
-	ESAlias     string        // its alias (default moisson-datasets)
-	NoCache     bool          // no search result cache (measurements)
+	Concurrency int            // sources harvested at once
+	NoHarvest   bool           // no harvester worker (tests drive harvests themselves)
+	LeaseTTL    time.Duration  // harvest lease time (default 30s)
+	AdminToken  string         // protects POST /v1/sources/{id}/harvest ("" disables it)
+	ESURL       string         // index into Elasticsearch instead of the embedded index
+	ESAlias     string         // its alias (default moisson-datasets)
+	NoCache     bool           // no search result cache (measurements)
+	BaseURL     string         // public address of the API, for the catalogue's IRIs ("" = the request's)
+	Trusted     []netip.Prefix // proxies whose X-Forwarded-* headers are honoured
 	Log         *zap.Logger
 }
 
@@ -208,12 +211,17 @@ func Start(ctx context.Context, o Options) (*App, error) {
 	if !o.NoCache {
 		searcher = index.NewServingCache(a.idx)
 	}
-	srv := &server.Server{Index: searcher, Runs: a.runs, Log: a.log.Named("api"), JS: a.js, AdminToken: o.AdminToken, Ready: func(context.Context) error {
-		if !a.nc.IsConnected() {
-			return errors.New("nats: not connected")
-		}
-		return nil
-	}}
+	key, err := server.CursorKey(ctx, a.js, 1)
+	if err != nil {
+		return nil, err
+	}
+	srv := &server.Server{Index: searcher, Runs: a.runs, Log: a.log.Named("api"), JS: a.js, AdminToken: o.AdminToken,
+		BaseURL: o.BaseURL, TrustedProxies: o.Trusted, CursorKey: key, Ready: func(context.Context) error {
+			if !a.nc.IsConnected() {
+				return errors.New("nats: not connected")
+			}
+			return nil
+		}}
 	a.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	a.wg.Add(1)
 	go func() {

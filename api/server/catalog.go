@@ -46,23 +46,6 @@ var exportTypes = map[string]string{
 	"jsonld": rdfContentTypes["jsonld"],
 }
 
-// baseURL is the scheme and host the client reached, for the IRIs of the
-// catalogue.
-func baseURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
-		scheme = p
-	}
-	host := r.Host
-	if h := r.Header.Get("X-Forwarded-Host"); h != "" && !strings.ContainsAny(h, "/ ,") {
-		host = h
-	}
-	return scheme + "://" + host
-}
-
 func datasetIRI(base, id string) string { return base + "/v1/datasets/" + url.PathEscape(id) }
 
 // walk calls fn for every record of q, page by page; first is the first
@@ -91,6 +74,28 @@ func (s *Server) walk(ctx context.Context, q index.Query, first *index.Result, f
 			return err
 		}
 	}
+}
+
+var errNoPage = errors.New("no such page")
+
+// seek returns the cursor after the first skip records of the catalogue
+// (title order), past the index's window: the walk reads ids only, never
+// the records of the pages before.
+func (s *Server) seek(ctx context.Context, skip int) (string, error) {
+	cursor := ""
+	for skip > 0 {
+		step := min(skip, MaxCatalogPageSize)
+		res, err := s.Index.Search(ctx, index.Query{Sort: index.SortTitle, Size: step, Cursor: cursor, KeysOnly: true})
+		if err != nil {
+			return "", err
+		}
+		skip -= len(res.Items)
+		if res.NextCursor == "" || len(res.Items) == 0 {
+			return "", errNoPage
+		}
+		cursor = res.NextCursor
+	}
+	return cursor, nil
 }
 
 func (s *Server) searchError(w http.ResponseWriter, r *http.Request, err error) {
@@ -126,6 +131,9 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 	}
 	if q.Cursor != "" || v.Has("size") {
 		writeError(w, http.StatusBadRequest, "bad_parameter", "an export walks the whole result: size and cursor are not accepted")
+		return
+	}
+	if !s.resolve(w, r, &q) {
 		return
 	}
 	q.Size, q.Facets, q.Highlight, q.SameAs = exportPage, nil, false, format != "ttl" && format != "rdf" && format != "jsonld"
@@ -173,7 +181,7 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 			return nil
 		})
 	default:
-		base := baseURL(r)
+		base := s.baseURL(r)
 		rw := newRDFWriter(format, w)
 		catalogIRI := base + "/catalog"
 		if werr = rw.begin(); werr == nil {
@@ -281,23 +289,23 @@ func (s *Server) catalog(syntax string) http.HandlerFunc {
 			size = n
 		}
 		ctx := r.Context()
-		q := index.Query{Sort: index.SortTitle, Size: size, Cursor: v.Get("cursor")}
+		cursor, err := s.openCursor(v.Get("cursor"))
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "bad_cursor", err.Error())
+			return
+		}
+		q := index.Query{Sort: index.SortTitle, Size: size, Cursor: cursor}
 		if q.Cursor == "" && page > 1 {
-			// Walk to the end of page-1.
 			skip := (page - 1) * size
-			for skip > 0 {
-				step := min(skip, MaxCatalogPageSize)
-				res, err := s.Index.Search(ctx, index.Query{Sort: index.SortTitle, Size: step, Cursor: q.Cursor})
-				if err != nil {
-					s.searchError(w, r, err)
-					return
-				}
-				skip -= len(res.Items)
-				if res.NextCursor == "" || len(res.Items) == 0 {
+			if skip+size <= index.MaxWindow {
+				q.Offset = skip // the index seeks to the page
+			} else if q.Cursor, err = s.seek(ctx, skip); err != nil {
+				if errors.Is(err, errNoPage) {
 					writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("the catalogue has no page %d (pages of %d datasets)", page, size))
 					return
 				}
-				q.Cursor = res.NextCursor
+				s.searchError(w, r, err)
+				return
 			}
 		}
 		res, err := s.Index.Search(ctx, q)
@@ -309,7 +317,7 @@ func (s *Server) catalog(syntax string) http.HandlerFunc {
 			writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("the catalogue has no page %d (pages of %d datasets)", page, size))
 			return
 		}
-		base := baseURL(r)
+		base := s.baseURL(r)
 		last := max(1, int((res.Total+int64(size)-1)/int64(size)))
 		pageURL := func(n int, cursor string) string {
 			u := fmt.Sprintf("%s/catalog.%s?page=%d", base, syntax, n)
@@ -344,7 +352,7 @@ func (s *Server) catalog(syntax string) http.HandlerFunc {
 			view.iri(nsHydra+"previousPage", pageURL(page-1, ""))
 		}
 		if res.NextCursor != "" {
-			next := pageURL(page+1, res.NextCursor)
+			next := pageURL(page+1, s.sealCursor(res.NextCursor))
 			view.iri(nsHydra+"nextPage", next)
 			view.iri(nsHydra+"next", next)
 		}

@@ -51,6 +51,9 @@ func (s *Server) coverage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_parameter", err.Error())
 		return
 	}
+	if !s.resolve(w, r, &q) {
+		return
+	}
 	// Freshness windows to the minute, so that the searches behind a report
 	// are the same from one request to the next (and cached).
 	rep, err := index.Coverage(r.Context(), s.Index, q, time.Now().Truncate(time.Minute))
@@ -99,6 +102,9 @@ func (s *Server) quality(w http.ResponseWriter, r *http.Request) {
 	q, f, err := reportQuery(r, false)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_parameter", err.Error())
+		return
+	}
+	if !s.resolve(w, r, &q) {
 		return
 	}
 	rep, err := index.QualityStats(r.Context(), s.Index, q)

@@ -19,6 +19,8 @@ import (
 //   - request ids: X-Request-Id is taken from the request when it is sane
 //     (1–128 characters of [A-Za-z0-9._:-]), generated otherwise, echoed in
 //     the response and given to the logs (RequestID);
+//   - the guard (guard.go): a query string over the bounds is a 400, the
+//     read-only API answers CORS;
 //   - gzip, when Accept-Encoding allows it, for JSON, HTML, CSV, RDF and other
 //     text; never for what is already compressed (Content-Encoding set, or an
 //     image/archive type), nor for tiny bodies;
@@ -27,7 +29,7 @@ import (
 
 // middleware wraps the router.
 func (s *Server) middleware(h http.Handler) http.Handler {
-	return withRequestID(withGzip(withETag(etagRoute, h)))
+	return withRequestID(s.withGuard(withGzip(withETag(etagRoute, h))))
 }
 
 // ---- request ids ----

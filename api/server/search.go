@@ -88,6 +88,9 @@ func parseQuery(v url.Values, extra map[string]bool) (index.Query, error) {
 			continue
 		}
 		t, err := parseDate(s)
+		if errors.Is(err, errDateRange) {
+			return q, fmt.Errorf("%s must be from %s to %s (excluded), got %q", name, MinDate.Format(time.DateOnly), MaxDate.Format(time.DateOnly), s)
+		}
 		if err != nil {
 			return q, fmt.Errorf("%s must be a date (2024-03-01) or a time (2024-03-01T12:00:00Z), got %q", name, s)
 		}
@@ -147,13 +150,28 @@ func parseQuery(v url.Values, extra map[string]bool) (index.Query, error) {
 	return q, nil
 }
 
-// parseDate reads 2024-03-01 (midnight UTC) or an RFC 3339 time.
+// Dates the index can hold (as nanoseconds since 1970 in 64 bits).
+var (
+	MinDate = time.Date(1678, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxDate = time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// parseDate reads 2024-03-01 (midnight UTC) or an RFC 3339 time, from
+// MinDate to MaxDate.
 func parseDate(s string) (time.Time, error) {
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			return t, err
+		}
 	}
-	return time.Parse(time.RFC3339Nano, s)
+	if t.Before(MinDate) || !t.Before(MaxDate) {
+		return t, errDateRange
+	}
+	return t, nil
 }
+
+var errDateRange = errors.New("out of range")
 
 type searchResponse struct {
 	Total         int64                         `json:"total"`
@@ -198,6 +216,13 @@ func (s *Server) datasets(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_parameter", err.Error())
 		return
 	}
+	if q.Cursor, err = s.openCursor(q.Cursor); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_cursor", err.Error())
+		return
+	}
+	if !s.resolve(w, r, &q) {
+		return
+	}
 	res, err := s.Index.Search(r.Context(), q)
 	if errors.Is(err, index.ErrBadCursor) {
 		writeError(w, http.StatusBadRequest, "bad_cursor", "cursor is not one this API issued for this sort; start again without it")
@@ -210,14 +235,44 @@ func (s *Server) datasets(w http.ResponseWriter, r *http.Request) {
 	if _, shared := s.Index.(*index.Cache); shared {
 		// The result cache hands the same result out again: so is its
 		// rendering.
-		pages.write(w, r, res, q.Distinct)
+		pages.write(w, r, res, q.Distinct, s.sealCursor)
 		return
 	}
-	writeJSON(w, http.StatusOK, searchBody(res, q.Distinct))
+	writeJSON(w, http.StatusOK, searchBody(res, q.Distinct, s.sealCursor))
 }
 
-func searchBody(res *index.Result, distinct bool) searchResponse {
-	out := searchResponse{Total: res.Total, Items: []json.RawMessage{}, Facets: res.Facets, NextCursor: res.NextCursor}
+// resolve matches the filter values of q with the values the index holds,
+// case and accents aside (index.ResolveFilters); a value the index holds
+// none of is a 400 naming the close ones.
+func (s *Server) resolve(w http.ResponseWriter, r *http.Request, q *index.Query) bool {
+	filters, unknown, err := index.ResolveFilters(r.Context(), s.Index, q.Filters)
+	if err != nil {
+		s.fail(w, r, err)
+		return false
+	}
+	if len(unknown) > 0 {
+		var msgs []string
+		for _, u := range unknown {
+			m := fmt.Sprintf("%s: no dataset has the value %q", u.Field, u.Value)
+			if len(u.DidYouMean) > 0 {
+				m += fmt.Sprintf(" (did you mean %s?)", strings.Join(u.DidYouMean, ", "))
+			}
+			msgs = append(msgs, m)
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusBadRequest)
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(map[string]any{"error": map[string]any{"code": "unknown_value", "message": strings.Join(msgs, "; "), "unknown": unknown}})
+		return false
+	}
+	q.Filters = filters
+	return true
+}
+
+// searchBody is the answer of a search; seal seals its next cursor.
+func searchBody(res *index.Result, distinct bool, seal func(string) string) searchResponse {
+	out := searchResponse{Total: res.Total, Items: []json.RawMessage{}, Facets: res.Facets, NextCursor: seal(res.NextCursor)}
 	if distinct {
 		out.DistinctTotal = &res.Distinct
 	}
@@ -265,7 +320,7 @@ const pageBudget = 32 << 20
 var pages = &renderedPages{budget: pageBudget, entries: map[pageKey]*list.Element{}, lru: list.New()}
 
 // get returns the rendered answer of res, rendering it if needed.
-func (p *renderedPages) get(res *index.Result, distinct bool) *renderedPage {
+func (p *renderedPages) get(res *index.Result, distinct bool, seal func(string) string) *renderedPage {
 	k := pageKey{weak.Make(res), distinct}
 	p.mu.Lock()
 	if el, ok := p.entries[k]; ok {
@@ -277,7 +332,7 @@ func (p *renderedPages) get(res *index.Result, distinct bool) *renderedPage {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(searchBody(res, distinct))
+	_ = enc.Encode(searchBody(res, distinct, seal))
 	pg := &renderedPage{key: k, json: buf.Bytes(), size: buf.Len()}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -336,8 +391,8 @@ func (p *renderedPages) gzipped(pg *renderedPage) []byte {
 
 // write sends the answer of res, compressed when the client accepts it
 // (the gzip middleware then passes it through as it is).
-func (p *renderedPages) write(w http.ResponseWriter, r *http.Request, res *index.Result, distinct bool) {
-	pg := p.get(res, distinct)
+func (p *renderedPages) write(w http.ResponseWriter, r *http.Request, res *index.Result, distinct bool, seal func(string) string) {
+	pg := p.get(res, distinct, seal)
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	body := pg.json

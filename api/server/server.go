@@ -6,12 +6,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/opendatafrance/moisson/api/status"
+	"github.com/opendatafrance/moisson/api/web"
 	"github.com/opendatafrance/moisson/indexer/index"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -44,11 +49,37 @@ type Server struct {
 	AdminToken string
 	// Ready reports whether the dependencies answer (NATS connected...).
 	Ready func(ctx context.Context) error
+	// BaseURL is the address the catalogue's IRIs are built on (e.g.
+	// https://moisson.example.org); "" takes the request's own.
+	BaseURL string
+	// TrustedProxies are the peers whose X-Forwarded-Proto and
+	// X-Forwarded-Host are honoured (ParseProxies); none by default.
+	TrustedProxies []netip.Prefix
+	// CursorKey seals the cursors (HMAC-SHA256); nil: a random key, the
+	// cursors then last as long as the process (see CursorKey).
+	CursorKey []byte
+
+	keyOnce sync.Once
+	ui      *web.UI
+	mux     *http.ServeMux
+}
+
+// notFound answers a request no route takes: 405 with Allow when the path
+// is a route for other methods, else 404.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	if allow := methodsOf(s.mux, r); len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed",
+			fmt.Sprintf("%s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+		return
+	}
+	writeError(w, http.StatusNotFound, "not_found", "no such route: "+r.Method+" "+r.URL.Path)
 }
 
 // Handler returns the HTTP handler.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	s.mux = mux
 	route := func(pattern string, h http.HandlerFunc) {
 		mux.Handle(pattern, s.instrument(pattern, h))
 	}
@@ -65,10 +96,8 @@ func (s *Server) Handler() http.Handler {
 	})
 	route("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.Handler())
-	mux.Handle("/", s.instrument("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "not_found", "no such route: "+r.Method+" "+r.URL.Path)
-	}))
-	return s.middleware(mux) // request ids, gzip, ETags (middleware.go)
+	mux.Handle("/", s.instrument("/", s.notFound))
+	return s.middleware(mux) // request ids, query bounds and CORS, gzip, ETags (middleware.go, guard.go)
 }
 
 type statusWriter struct {

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/opendatafrance/moisson/api/web"
 )
@@ -11,18 +10,19 @@ import (
 // the API, with the same instrumentation.
 func (s *Server) webRoutes(route routeFunc) {
 	ui, err := web.New(web.Deps{
-		Index:   s.Index,
-		Sources: s.webSources,
-		NotFound: func(w http.ResponseWriter, r *http.Request) {
-			writeError(w, http.StatusNotFound, "not_found", "no such route: "+r.Method+" "+r.URL.Path)
-		},
-		Log: s.Log,
+		Index:      s.Index,
+		Sources:    s.webSources,
+		NotFound:   s.notFound,
+		Log:        s.Log,
+		SealCursor: s.sealCursor,
+		OpenCursor: s.openCursor,
 	})
 	if err != nil {
 		// The templates are embedded and parsed by the tests: this cannot
 		// happen in a build that passed them.
 		panic("web: " + err.Error())
 	}
+	s.ui = ui
 	ui.Register(route)
 }
 

@@ -71,6 +71,10 @@ type Deps struct {
 	Log      *zap.Logger
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
+	// SealCursor and OpenCursor seal the index's cursors in links and
+	// open them again (the API's own); nil leaves them as they are.
+	SealCursor func(string) string
+	OpenCursor func(string) (string, error)
 }
 
 // UI serves the pages.
@@ -97,6 +101,10 @@ func New(d Deps) (*UI, error) {
 	}
 	if d.Sources == nil {
 		d.Sources = func(context.Context) []Source { return nil }
+	}
+	if d.SealCursor == nil || d.OpenCursor == nil {
+		d.SealCursor = func(c string) string { return c }
+		d.OpenCursor = func(c string) (string, error) { return c, nil }
 	}
 	u := &UI{d: d, pages: map[string]*template.Template{}, static: map[string]staticFile{}}
 	for _, p := range []string{"search", "dataset", "coverage", "status", "source", "error"} {
@@ -213,6 +221,12 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name str
 
 func (u *UI) errorPage(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
 	u.render(w, r, status, "error", page{Title: title, Status: status, Message: msg})
+}
+
+// ErrorPage answers a French error page (the server's guards use it for
+// the web pages' requests).
+func (u *UI) ErrorPage(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
+	u.errorPage(w, r, status, title, msg)
 }
 
 func wantsHTML(r *http.Request) bool {

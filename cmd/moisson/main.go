@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/opendatafrance/moisson/api/server"
 	"github.com/opendatafrance/moisson/app"
 	"go.uber.org/zap"
 )
@@ -53,6 +54,8 @@ func main() {
 	flag.StringVar(&o.ESURL, "es-url", "", "index into this Elasticsearch instead of the embedded index")
 	flag.StringVar(&o.ESAlias, "es-alias", "", "Elasticsearch alias (default moisson-datasets)")
 	flag.StringVar(&o.AdminToken, "admin-token", env("MOISSON_ADMIN_TOKEN", ""), "token for POST /v1/sources/{id}/harvest (env MOISSON_ADMIN_TOKEN; empty: disabled)")
+	flag.StringVar(&o.BaseURL, "base-url", env("MOISSON_BASE_URL", ""), "public address the catalogue's IRIs are built on (env MOISSON_BASE_URL; empty: the request's)")
+	proxies := flag.String("trusted-proxies", env("MOISSON_TRUSTED_PROXIES", ""), "addresses or prefixes whose X-Forwarded-Host/Proto are honoured, comma-separated (env MOISSON_TRUSTED_PROXIES)")
 	debug := flag.Bool("debug", false, "debug logs")
 	flag.Parse()
 	o.SimSeed = *seed
@@ -69,6 +72,9 @@ func main() {
 		os.Exit(1)
 	}
 	o.Log = log
+	if o.Trusted, err = server.ParseProxies(*proxies); err != nil {
+		log.Fatal("bad flag", zap.Error(err))
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -127,7 +127,7 @@ func (q Query) Key() string {
 		fields = append(fields, f)
 	}
 	sort.Strings(fields)
-	fmt.Fprintf(&b, "t=%q;s=%s;n=%d;c=%s;fs=%d;fm=%d;ma=%d;mb=%d;d=%t;h=%t;sa=%t;k=%t;f=%s;", q.Text, q.Sort, q.Size, q.Cursor,
+	fmt.Fprintf(&b, "t=%q;s=%s;n=%d;o=%d;c=%s;fs=%d;fm=%d;ma=%d;mb=%d;d=%t;h=%t;sa=%t;k=%t;f=%s;", q.Text, q.Sort, q.Size, q.Offset, q.Cursor,
 		q.FacetSize, q.FacetMinCount, q.ModifiedAfter.UnixNano(), q.ModifiedBefore.UnixNano(), q.Distinct, q.Highlight, q.SameAs, q.KeysOnly, strings.Join(q.Facets, ","))
 	for _, f := range fields {
 		vals := append([]string(nil), q.Filters[f]...)

@@ -22,6 +22,22 @@ var ErrNotFound = errors.New("dataset not found")
 // ErrBadCursor is returned by Search for a cursor it did not issue.
 var ErrBadCursor = errors.New("invalid cursor")
 
+// MaxWindow bounds Query.Offset+Query.Size: the results a search may skip
+// (Elasticsearch's index.max_result_window); beyond, cursors walk on.
+const MaxWindow = 10000
+
+// ErrOffset is returned by Search for an offset beyond MaxWindow, or with a
+// cursor.
+var ErrOffset = errors.New("offset beyond the first 10000 results, or with a cursor")
+
+// CheckOffset tells whether the offset of q is one Search takes.
+func CheckOffset(q Query) error {
+	if q.Offset < 0 || q.Offset > 0 && (q.Cursor != "" || q.Offset+q.Size > MaxWindow) {
+		return ErrOffset
+	}
+	return nil
+}
+
 // Op is one write: an upsert of a dataset or a deletion.
 type Op struct {
 	Delete  bool
@@ -168,6 +184,9 @@ type Query struct {
 	Sort      string              // one of the Sort constants; "" = relevance
 	Size      int                 // items per page
 	Cursor    string              // opaque, from Result.NextCursor
+	// Offset skips that many results (a page asked by number), without a
+	// cursor; Offset+Size is at most MaxWindow (ErrOffset beyond).
+	Offset int
 	Facets    []string            // which facets to count
 	FacetSize int                 // how many values per facet
 	// ModifiedAfter (inclusive) and ModifiedBefore (exclusive) bound the

@@ -16,6 +16,7 @@ const (
 	ScheduleBucket = "moisson-schedule" // source id → Schedule
 	TriggerBucket  = "moisson-triggers" // source id → Trigger (a harvest asked for now)
 	StateBucket    = "moisson-state"    // object store: source state, run diffs ("diff/<source>/<run>")
+	APIBucket      = "moisson-api"      // the API processes' state: the key of their cursors
 )
 
 // Lease is the value of a lease key: who harvests the source, and how far.

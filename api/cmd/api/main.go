@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -36,15 +37,21 @@ func main() {
 	path := flag.String("index-path", env("MOISSON_INDEX_PATH", "moisson-data/index"), "embedded index directory (without --es-url)")
 	replicas := flag.Int("replicas", 1, "stream replicas when creating streams (3 on a cluster)")
 	adminToken := flag.String("admin-token", env("MOISSON_ADMIN_TOKEN", ""), "token for POST /v1/sources/{id}/harvest (env MOISSON_ADMIN_TOKEN; empty: disabled)")
+	baseURL := flag.String("base-url", env("MOISSON_BASE_URL", ""), "public address the catalogue's IRIs are built on, e.g. https://moisson.example.org (env MOISSON_BASE_URL; empty: the request's)")
+	proxies := flag.String("trusted-proxies", env("MOISSON_TRUSTED_PROXIES", ""), "addresses or prefixes whose X-Forwarded-Host/Proto are honoured, comma-separated (env MOISSON_TRUSTED_PROXIES)")
 	flag.Parse()
 	log, _ := zap.NewProduction()
 	defer log.Sync()
-	if err := run(*addr, *natsURL, *esURL, *esAlias, *path, *replicas, *adminToken, log); err != nil {
+	trusted, err := server.ParseProxies(*proxies)
+	if err != nil {
+		log.Fatal("bad flag", zap.Error(err))
+	}
+	if err := run(*addr, *natsURL, *esURL, *esAlias, *path, *replicas, *adminToken, *baseURL, trusted, log); err != nil {
 		log.Fatal("api stopped", zap.Error(err))
 	}
 }
 
-func run(addr, natsURL, esURL, esAlias, path string, replicas int, adminToken string, log *zap.Logger) error {
+func run(addr, natsURL, esURL, esAlias, path string, replicas int, adminToken, baseURL string, trusted []netip.Prefix, log *zap.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	nc, js, err := bus.Connect(natsURL, "moisson-api")
@@ -70,12 +77,17 @@ func run(addr, natsURL, esURL, esAlias, path string, replicas int, adminToken st
 	// generation moves (Elasticsearch: its index statistics), see
 	// index.NewServingCache.
 	cache := index.NewServingCache(idx)
-	srv := &server.Server{Index: cache, Runs: runs, Log: log, JS: js, AdminToken: adminToken, Ready: func(context.Context) error {
-		if !nc.IsConnected() {
-			return errors.New("nats: not connected")
-		}
-		return nil
-	}}
+	key, err := server.CursorKey(ctx, js, replicas)
+	if err != nil {
+		return err
+	}
+	srv := &server.Server{Index: cache, Runs: runs, Log: log, JS: js, AdminToken: adminToken, BaseURL: baseURL, TrustedProxies: trusted,
+		CursorKey: key, Ready: func(context.Context) error {
+			if !nc.IsConnected() {
+				return errors.New("nats: not connected")
+			}
+			return nil
+		}}
 	hs := &http.Server{Addr: addr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()

@@ -527,7 +527,10 @@ func (x *Index) Search(ctx context.Context, q index.Query) (*index.Result, error
 	if !ok {
 		return nil, fmt.Errorf("unknown sort %q", q.Sort)
 	}
-	req := bleve.NewSearchRequestOptions(bq, size, 0, false)
+	if err := index.CheckOffset(q); err != nil {
+		return nil, err
+	}
+	req := bleve.NewSearchRequestOptions(bq, size, q.Offset, false)
 	req.Fields = []string{"raw"}
 	if q.KeysOnly {
 		req.Fields = []string{index.FieldDupKey}
@@ -617,7 +620,7 @@ func (x *Index) Search(ctx context.Context, q index.Query) (*index.Result, error
 		last := res.Hits[len(res.Hits)-1]
 		out.NextCursor = encodeCursor(cursor{Sort: sortName, After: hitSort(last)})
 		// No next page when this page ends the results.
-		if q.Cursor == "" && int64(size) >= out.Total {
+		if q.Cursor == "" && int64(q.Offset+size) >= out.Total {
 			out.NextCursor = ""
 		}
 	}

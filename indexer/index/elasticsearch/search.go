@@ -178,6 +178,12 @@ func searchBody(q index.Query) (map[string]any, string, int, error) {
 	if q.KeysOnly {
 		body["_source"] = []string{index.FieldDupKey}
 	}
+	if err := index.CheckOffset(q); err != nil {
+		return nil, "", 0, err
+	}
+	if q.Offset > 0 {
+		body["from"] = q.Offset
+	}
 	if q.Cursor != "" {
 		after, err := decodeCursor(q.Cursor, sort)
 		if err != nil {

@@ -114,6 +114,8 @@ func (s *suite) read(t *testing.T) {
 	t.Run("Sort", func(t *testing.T) { l.sorts(t) })
 	t.Run("Cursor", func(t *testing.T) { l.cursors(t) })
 	t.Run("BadCursor", func(t *testing.T) { l.badCursors(t) })
+	t.Run("Offset", func(t *testing.T) { l.offsets(t) })
+	t.Run("ResolveFilters", func(t *testing.T) { l.resolve(t) })
 	t.Run("ModifiedRange", func(t *testing.T) { l.modifiedRange(t) })
 	t.Run("Highlights", func(t *testing.T) { l.highlights(t) })
 	t.Run("Distinct", func(t *testing.T) { l.distinct(t) })
@@ -611,6 +613,57 @@ func (l *loaded) cursors(t *testing.T) {
 		got := l.walk(t, index.Query{Sort: index.SortTitle, Size: size})
 		if len(got) != n {
 			t.Errorf("size %d: walked %d of %d", size, len(got), n)
+		}
+	}
+}
+
+// resolve: filter values as people type them name the values the index
+// holds, case and accents aside; the others come back with close ones.
+func (l *loaded) resolve(t *testing.T) {
+	got, unknown, err := index.ResolveFilters(context.Background(), l.idx, map[string][]string{
+		index.FieldTerritory: {"BRETAGNE", "bretagn"}, index.FieldFormat: {"csv"},
+		index.FieldPublisher: {"ville de rennes"}, index.FieldEvidence: {"scdl/budget declared"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{index.FieldTerritory: {"bretagne", "bretagn"}, index.FieldFormat: {"CSV"},
+		index.FieldPublisher: {"Ville de Rennes"}, index.FieldEvidence: {"scdl/budget declared"}}
+	for f, w := range want {
+		if !slices.Equal(got[f], w) {
+			t.Errorf("%s: %v, want %v", f, got[f], w)
+		}
+	}
+	if len(unknown) != 1 || unknown[0].Value != "bretagn" || !slices.Equal(unknown[0].DidYouMean, []string{"bretagne"}) {
+		t.Errorf("unknown values: %+v, want bretagn with bretagne", unknown)
+	}
+}
+
+// offsets: the page asked by number (Offset) is the page the cursors reach.
+func (l *loaded) offsets(t *testing.T) {
+	ctx := context.Background()
+	for _, sortBy := range []string{index.SortTitle, index.SortModified} {
+		whole := l.all(t, index.Query{Sort: sortBy})
+		for _, off := range []int{0, 5, 7, len(whole) - 3, len(whole)} {
+			res := l.search(t, index.Query{Sort: sortBy, Size: 5, Offset: off})
+			want := whole[min(off, len(whole)):min(off+5, len(whole))]
+			if got := ids(res.Items); !slices.Equal(got, want) || res.Total != int64(len(whole)) {
+				t.Errorf("%s offset %d: %v (total %d), want %v", sortBy, off, got, res.Total, want)
+			}
+			if (off+5 < len(whole)) != (res.NextCursor != "") {
+				t.Errorf("%s offset %d: next cursor %q", sortBy, off, res.NextCursor)
+			}
+			if res.NextCursor != "" {
+				next := l.search(t, index.Query{Sort: sortBy, Size: 5, Cursor: res.NextCursor})
+				if got := ids(next.Items); !slices.Equal(got, whole[off+5:min(off+10, len(whole))]) {
+					t.Errorf("%s offset %d then its cursor: %v", sortBy, off, got)
+				}
+			}
+		}
+	}
+	for _, q := range []index.Query{{Size: 5, Offset: index.MaxWindow}, {Size: 5, Offset: -1}, {Size: 5, Offset: 5, Cursor: "x"}} {
+		if _, err := l.idx.Search(ctx, q); !errors.Is(err, index.ErrOffset) {
+			t.Errorf("offset %d cursor %q: %v, want ErrOffset", q.Offset, q.Cursor, err)
 		}
 	}
 }
