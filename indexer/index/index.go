@@ -179,16 +179,16 @@ var Sorts = []string{SortRelevance, SortModified, SortTitle, SortQuality}
 // words (all of them must match, in title, description or keywords), never as
 // query syntax.
 type Query struct {
-	Text      string
-	Filters   map[string][]string // field → accepted values (OR within a field, AND across fields)
-	Sort      string              // one of the Sort constants; "" = relevance
-	Size      int                 // items per page
-	Cursor    string              // opaque, from Result.NextCursor
+	Text    string
+	Filters map[string][]string // field → accepted values (OR within a field, AND across fields)
+	Sort    string              // one of the Sort constants; "" = relevance
+	Size    int                 // items per page
+	Cursor  string              // opaque, from Result.NextCursor
 	// Offset skips that many results (a page asked by number), without a
 	// cursor; Offset+Size is at most MaxWindow (ErrOffset beyond).
-	Offset int
-	Facets    []string            // which facets to count
-	FacetSize int                 // how many values per facet
+	Offset    int
+	Facets    []string // which facets to count
+	FacetSize int      // how many values per facet
 	// ModifiedAfter (inclusive) and ModifiedBefore (exclusive) bound the
 	// modification date; zero means no bound. A dataset without a
 	// modification date matches no bound.
