@@ -58,6 +58,9 @@ func funcs(now func() time.Time) template.FuncMap {
 			return k
 		},
 		"disabled":  disabledReason,
+		"schedule":  frSchedule,
+		"protocol":  func(id string) string { return labelOr(protocolLabels, id) },
+		"software":  func(id string) string { return labelOr(softwareLabels, id) },
 		"diagnosis": diagnosis,
 		"excerpt":   excerpt,
 		"join":      strings.Join,

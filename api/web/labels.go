@@ -131,6 +131,56 @@ var errorKindLabels = map[string]string{
 	"robots": "interdit par robots.txt", "forbidden": "adresse interdite",
 }
 
+// protocolLabels name the protocols a source is read with.
+var protocolLabels = map[string]string{
+	"ckan": "API CKAN", "dcat": "DCAT (RDF)", "ods": "API Explore d'OpenDataSoft", "d4c": "API Data4Citizen",
+	"datafair": "API Data Fair", "udata": "API udata (data.gouv.fr)", "csw": "CSW (catalogue OGC)",
+}
+
+// softwareLabels name the software a portal runs.
+var softwareLabels = map[string]string{
+	"ods": "OpenDataSoft", "ckan": "CKAN", "d4c": "Data4Citizen", "datafair": "Data Fair", "udata": "udata",
+	"geonetwork": "GeoNetwork", "dkan": "DKAN", "socrata": "Socrata", "arcgis": "ArcGIS Hub", "isogeo": "Isogeo",
+}
+
+// labelOr is the label of id in labels, else id as it is.
+func labelOr(labels map[string]string, id string) string {
+	if l, ok := labels[id]; ok {
+		return l
+	}
+	return id
+}
+
+// frSchedule says a schedule ("every 24h0m0s", "cron 0 3 * * * (UTC)") in
+// French: "toutes les 24 h", "selon l'expression cron « 0 3 * * * » (UTC)".
+func frSchedule(s string) string {
+	if rest, ok := strings.CutPrefix(s, "every "); ok {
+		if d, err := time.ParseDuration(rest); err == nil && d > 0 {
+			return "toutes les " + frEvery(d)
+		}
+	}
+	if rest, ok := strings.CutPrefix(s, "cron "); ok {
+		expr := strings.TrimSpace(strings.TrimSuffix(rest, "(UTC)"))
+		return "selon l'expression cron « " + expr + " » (heure UTC)"
+	}
+	return s
+}
+
+// frEvery is a period as people write it: "24 h", "6 h 30", "15 min", "2 jours".
+func frEvery(d time.Duration) string {
+	switch {
+	case d%(24*time.Hour) == 0 && d >= 48*time.Hour:
+		return fmt.Sprintf("%d jours", d/(24*time.Hour))
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%d h", d/time.Hour)
+	case d >= time.Hour:
+		return fmt.Sprintf("%d h %02d", d/time.Hour, (d%time.Hour)/time.Minute)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%d min", d/time.Minute)
+	}
+	return fmt.Sprintf("%d s", d/time.Second)
+}
+
 var triggerLabels = map[string]string{
 	"schedule": "planifiée", "manual": "manuelle", "startup": "démarrage", "takeover": "reprise", "api": "API",
 }

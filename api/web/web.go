@@ -13,12 +13,14 @@ import (
 	"embed"
 	"encoding/hex"
 	"errors"
+	"html"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"net/url"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -314,6 +316,8 @@ func valueLabel(field, v string) string {
 		}
 	case index.FieldPortal:
 		return strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(v, "https://"), "http://"), "/")
+	case index.FieldProtocol:
+		return labelOr(protocolLabels, v)
 	}
 	return v
 }
@@ -328,10 +332,29 @@ type facetValue struct {
 type facetView struct {
 	Field, Label string
 	Values       []facetValue
+	// Beyond the values shown: OtherCount datasets in OtherValues values
+	// (at least, when AllShown is false and the index has more than it
+	// listed), and the page listing them all.
+	OtherCount  int64
+	OtherValues int
+	MoreThan    bool
+	AllURL      string
 }
 
 type activeFilter struct {
 	Field, FieldLabel, Label, RemoveURL string
+}
+
+// hint is a filter value no dataset has, with the close ones.
+type hint struct {
+	FieldLabel, Value string
+	Suggestions       []struct{ Label, URL string }
+}
+
+type pageLink struct {
+	N       int
+	URL     string
+	Current bool
 }
 
 type searchView struct {
@@ -342,22 +365,34 @@ type searchView struct {
 	Items          []itemView
 	Facets         []facetView
 	Active         []activeFilter
+	Hints          []hint
 	NextURL        string
+	PrevURL        string
 	FirstURL       string // when on a later page
+	Pages          []pageLink
+	Page           int
+	From, To       int64 // the items shown, 1-based
 	APIURL         string
+	Exports        []struct{ Label, URL string }
 	Error          string
 	Searched       bool
 	ClearURL       string
 	Paged          bool
 	TerritoryNames map[string]string
+	// AllFacet, when set, is the one facet listed whole (?facette=).
+	AllFacet *facetView
+	BackURL  string
 }
 
 type itemView struct {
 	ID, Title, Description, Territory, TerritoryID, Publisher, License, LicenseID string
-	Formats                                                                       []string
-	Modified                                                                      time.Time
-	PortalURL, PortalLink                                                         string
-	SCDL                                                                          []string
+	// TitleHTML and DescriptionHTML carry the matched words in <mark>,
+	// everything else escaped (highlighted, from the index's highlights).
+	TitleHTML, DescriptionHTML template.HTML
+	Formats                    []string
+	Modified                   time.Time
+	PortalURL, PortalLink      string
+	SCDL                       []string
 }
 
 // searchURL builds a search page URL from values (empty ones dropped).
@@ -376,9 +411,17 @@ func searchURL(v url.Values) string {
 	return "/?" + c.Encode()
 }
 
+// Search page sizes.
+const (
+	pageSize       = 20
+	facetShown     = 12  // values of a facet in the sidebar
+	facetCounted   = 101 // values asked to tell the remainder
+	facetListedAll = 1000
+)
+
 func (u *UI) search(w http.ResponseWriter, r *http.Request) {
 	in := r.URL.Query()
-	v := searchView{Sorts: sortOptions, TerritoryNames: territoryNames}
+	v := searchView{Sorts: sortOptions, TerritoryNames: territoryNames, Page: 1}
 	v.Q = strings.TrimSpace(in.Get("q"))
 	if len(v.Q) > 500 {
 		v.Q = v.Q[:500]
@@ -387,11 +430,12 @@ func (u *UI) search(w http.ResponseWriter, r *http.Request) {
 	if _, ok := sortValues[v.Sort]; !ok {
 		v.Sort = ""
 	}
-	q := index.Query{Text: v.Q, Size: 20, Filters: map[string][]string{}, FacetSize: 12, Sort: sortValues[v.Sort]}
+	q := index.Query{Text: v.Q, Size: pageSize, Filters: map[string][]string{}, FacetSize: facetCounted, Sort: sortValues[v.Sort],
+		Highlight: v.Q != ""}
 	for _, f := range facetDefs {
 		q.Facets = append(q.Facets, f.Field)
 	}
-	// base holds the state without the cursor: every link built from it
+	// base holds the state without the page: every link built from it
 	// starts again at the first page.
 	base := url.Values{}
 	if v.Q != "" {
@@ -406,19 +450,56 @@ func (u *UI) search(w http.ResponseWriter, r *http.Request) {
 			if x = strings.TrimSpace(x); x != "" && !seen[x] {
 				seen[x] = true
 				q.Filters[f] = append(q.Filters[f], x)
-				base.Add(f, x)
-				v.Hidden = append(v.Hidden, struct{ Name, Value string }{f, x})
 			}
 		}
 	}
+	// Values as people type them name the values the index holds.
+	filters, unknown, err := index.ResolveFilters(r.Context(), u.d.Index, q.Filters)
+	if err == nil {
+		q.Filters = filters
+	}
+	for _, f := range filterParams {
+		for _, x := range q.Filters[f] {
+			base.Add(f, x)
+			v.Hidden = append(v.Hidden, struct{ Name, Value string }{f, x})
+		}
+	}
+	for _, un := range unknown {
+		h := hint{FieldLabel: fieldLabels[un.Field], Value: un.Value}
+		for _, s := range un.DidYouMean {
+			n := url.Values{}
+			for k, vs := range base {
+				for _, x := range vs {
+					if !(k == un.Field && x == un.Value) {
+						n.Add(k, x)
+					}
+				}
+			}
+			n.Add(un.Field, s)
+			h.Suggestions = append(h.Suggestions, struct{ Label, URL string }{valueLabel(un.Field, s), searchURL(n)})
+		}
+		v.Hints = append(v.Hints, h)
+	}
 	v.Searched = len(base) > 0
-	q.Cursor = in.Get("cursor")
-	v.Paged = q.Cursor != ""
+	// A page by number within the index's window, by cursor beyond it.
+	if p, err := strconv.Atoi(in.Get("page")); err == nil && p > 1 {
+		v.Page = p
+	}
+	if c := in.Get("cursor"); c != "" {
+		if q.Cursor, err = u.d.OpenCursor(c); err != nil {
+			v.Error = "Ce lien de page n'est pas valable (modifié ou incomplet). Reprenez à la première page."
+			q.Cursor, v.Page = "", 1
+		}
+	} else if off := (v.Page - 1) * pageSize; off+pageSize <= index.MaxWindow {
+		q.Offset = off
+	} else {
+		v.Page = 1
+	}
+	v.Paged = v.Page > 1
 	res, err := u.d.Index.Search(r.Context(), q)
 	if errors.Is(err, index.ErrBadCursor) {
 		v.Error = "Ce lien de page n'est plus valable (l'ordre de tri a changé ou le lien est incomplet). Reprenez à la première page."
-		q.Cursor = ""
-		v.Paged = false
+		q.Cursor, q.Offset, v.Page, v.Paged = "", 0, 1, false
 		res, err = u.d.Index.Search(r.Context(), q)
 	}
 	if err != nil {
@@ -428,8 +509,16 @@ func (u *UI) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Total = res.Total
-	for _, d := range res.Items {
-		v.Items = append(v.Items, newItemView(d))
+	for i, d := range res.Items {
+		it := newItemView(d)
+		if i < len(res.Hits) {
+			it.highlight(res.Hits[i].Highlights)
+		}
+		v.Items = append(v.Items, it)
+	}
+	if len(v.Items) > 0 {
+		v.From = int64((v.Page-1)*pageSize + 1)
+		v.To = v.From + int64(len(v.Items)) - 1
 	}
 	// A facet with a value chosen counts as if none of its values were
 	// (the other filters still apply), so that the other values stay
@@ -473,10 +562,10 @@ func (u *UI) search(w http.ResponseWriter, r *http.Request) {
 		}
 		return searchURL(n)
 	}
-	for _, f := range facetDefs {
+	facetOf := func(f facetDef, counts []index.FacetCount, shown int) facetView {
 		fv := facetView{Field: f.Field, Label: f.Label}
 		inFacet := map[string]bool{}
-		for _, c := range res.Facets[f.Field] {
+		for _, c := range counts {
 			inFacet[c.Key] = true
 			fv.Values = append(fv.Values, facetValue{Key: c.Key, Label: valueLabel(f.Field, c.Key), Count: c.Count,
 				Selected: selected(f.Field, c.Key), URL: toggle(f.Field, c.Key)})
@@ -487,9 +576,50 @@ func (u *UI) search(w http.ResponseWriter, r *http.Request) {
 				fv.Values = append(fv.Values, facetValue{Key: x, Label: valueLabel(f.Field, x), Selected: true, URL: toggle(f.Field, x)})
 			}
 		}
-		if len(fv.Values) > 0 {
-			fv.Values = sortFacet(f.Field, fv.Values)
+		fv.Values = sortFacet(f.Field, fv.Values)
+		if len(fv.Values) > shown {
+			var kept []facetValue
+			for i, x := range fv.Values {
+				if i < shown || x.Selected {
+					kept = append(kept, x)
+					continue
+				}
+				fv.OtherCount += x.Count
+				fv.OtherValues++
+			}
+			fv.Values = kept
+			fv.MoreThan = len(counts) >= facetCounted
+			n := url.Values{}
+			for k, vs := range base {
+				n[k] = vs
+			}
+			n.Set("facette", f.Field)
+			fv.AllURL = searchURL(n)
+		}
+		return fv
+	}
+	for _, f := range facetDefs {
+		if fv := facetOf(f, res.Facets[f.Field], facetShown); len(fv.Values) > 0 {
 			v.Facets = append(v.Facets, fv)
+		}
+	}
+	// ?facette=FIELD lists every value of one facet.
+	if all := in.Get("facette"); all != "" {
+		for _, f := range facetDefs {
+			if f.Field != all {
+				continue
+			}
+			fq := index.Query{Text: q.Text, Size: 1, Filters: map[string][]string{}, Facets: []string{f.Field}, FacetSize: facetListedAll}
+			for k, vs := range q.Filters {
+				if k != f.Field {
+					fq.Filters[k] = vs
+				}
+			}
+			if fr, err := u.d.Index.Search(r.Context(), fq); err == nil {
+				fv := facetOf(f, fr.Facets[f.Field], facetListedAll)
+				v.AllFacet = &fv
+				v.BackURL = searchURL(base)
+			}
 		}
 	}
 	for _, f := range filterParams {
@@ -504,33 +634,113 @@ func (u *UI) search(w http.ResponseWriter, r *http.Request) {
 		}
 		v.ClearURL = searchURL(keep)
 	}
-	if res.NextCursor != "" {
-		n := url.Values{}
+	pageURL := func(n int, cursor string) string {
+		p := url.Values{}
 		for k, vs := range base {
-			n[k] = vs
+			p[k] = vs
 		}
-		n.Set("cursor", res.NextCursor)
-		v.NextURL = searchURL(n)
+		if n > 1 {
+			p.Set("page", strconv.Itoa(n))
+		}
+		if cursor != "" {
+			p.Set("cursor", u.d.SealCursor(cursor))
+		}
+		return searchURL(p)
+	}
+	lastInWindow := index.MaxWindow / pageSize
+	last := int((res.Total + pageSize - 1) / pageSize)
+	if res.NextCursor != "" {
+		if q.Cursor == "" && v.Page+1 <= lastInWindow {
+			v.NextURL = pageURL(v.Page+1, "")
+		} else {
+			v.NextURL = pageURL(v.Page+1, res.NextCursor)
+		}
 	}
 	if v.Paged {
-		v.FirstURL = searchURL(base)
+		v.FirstURL = pageURL(1, "")
+		if v.Page-1 <= lastInWindow {
+			v.PrevURL = pageURL(v.Page-1, "")
+		}
+	}
+	if last > 1 {
+		for n := max(1, v.Page-3); n <= min(last, v.Page+3, lastInWindow); n++ {
+			v.Pages = append(v.Pages, pageLink{N: n, URL: pageURL(n, ""), Current: n == v.Page})
+		}
+		if v.Page > lastInWindow {
+			v.Pages = append(v.Pages, pageLink{N: v.Page, Current: true})
+		}
 	}
 	api := url.Values{}
 	for k, vs := range base {
 		api[k] = vs
 	}
-	if c := q.Cursor; c != "" {
-		api.Set("cursor", c)
-	}
 	v.APIURL = "/v1/datasets"
 	if len(api) > 0 {
 		v.APIURL += "?" + api.Encode()
+	}
+	for _, e := range []struct{ label, format, dialect string }{
+		{"CSV", "csv", ""}, {"CSV pour Excel", "csv", "excel-fr"}, {"JSON", "jsonl", ""}, {"DCAT (Turtle)", "ttl", ""}, {"DCAT (RDF/XML)", "rdf", ""},
+	} {
+		x := url.Values{}
+		for k, vs := range base {
+			if k == index.FieldFormat {
+				x["distribution_format"] = vs
+				continue
+			}
+			if k != "sort" {
+				x[k] = vs
+			}
+		}
+		x.Set("format", e.format)
+		if e.dialect != "" {
+			x.Set("dialect", e.dialect)
+		}
+		v.Exports = append(v.Exports, struct{ Label, URL string }{e.label, "/v1/datasets/export?" + x.Encode()})
 	}
 	title := "Rechercher dans les données des territoires"
 	if v.Q != "" {
 		title = "« " + v.Q + " » — recherche"
 	}
 	u.render(w, r, http.StatusOK, "search", page{Title: title, Nav: "search", Data: v})
+}
+
+// highlight sets the item's title and description with the matched words
+// marked, from the index's highlights (matched words between <mark> tags,
+// the rest HTML-escaped): the text is escaped again here, whatever the
+// index sent, and only the <mark> tags survive.
+func (it *itemView) highlight(h map[string][]string) {
+	if t := h["title"]; len(t) > 0 {
+		it.TitleHTML = markOnly(t[0])
+	}
+	if d := h["description"]; len(d) > 0 {
+		var parts []string
+		for _, f := range d {
+			parts = append(parts, string(markOnly(f)))
+		}
+		it.DescriptionHTML = template.HTML("… " + strings.Join(parts, " … ") + " …")
+	}
+}
+
+// markOnly makes an HTML fragment of highlighted text: its <mark> tags, and
+// everything else as text.
+func markOnly(s string) template.HTML {
+	var b strings.Builder
+	for i, seg := range strings.Split(s, index.HighlightPre) {
+		if i > 0 {
+			b.WriteString("<mark>")
+		}
+		inner, rest, closed := strings.Cut(seg, index.HighlightPost)
+		b.WriteString(template.HTMLEscapeString(html.UnescapeString(inner)))
+		if closed && i > 0 {
+			b.WriteString("</mark>")
+			b.WriteString(template.HTMLEscapeString(html.UnescapeString(rest)))
+		} else if closed {
+			b.WriteString(template.HTMLEscapeString(html.UnescapeString(rest)))
+		} else if i > 0 {
+			b.WriteString("</mark>")
+		}
+	}
+	return template.HTML(b.String())
 }
 
 // sortFacet keeps counts order, but territories and SCDL items with equal

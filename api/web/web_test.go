@@ -127,7 +127,7 @@ func (m *memIndex) Search(_ context.Context, q index.Query) (*index.Result, erro
 		}
 		res.Facets[f] = list
 	}
-	off := 0
+	off := q.Offset
 	if q.Cursor != "" {
 		n, err := strconv.Atoi(strings.TrimPrefix(q.Cursor, "o"))
 		if err != nil || !strings.HasPrefix(q.Cursor, "o") {
@@ -145,6 +145,17 @@ func (m *memIndex) Search(_ context.Context, q index.Query) (*index.Result, erro
 	}
 	if end < len(hits) {
 		res.NextCursor = "o" + strconv.Itoa(end)
+	}
+	if q.Highlight && q.Text != "" {
+		// As the backends do: the whole title, HTML-escaped, the words
+		// that matched in <mark>.
+		for _, d := range res.Items {
+			t := html.EscapeString(d.GetTitle())
+			for _, w := range strings.Fields(q.Text) {
+				t = regexp.MustCompile(`(?i)`+regexp.QuoteMeta(html.EscapeString(w))).ReplaceAllString(t, index.HighlightPre+"$0"+index.HighlightPost)
+			}
+			res.Hits = append(res.Hits, index.Hit{Highlights: map[string][]string{"title": {t}}})
+		}
 	}
 	return res, nil
 }
@@ -360,22 +371,30 @@ func TestSearchPage(t *testing.T) {
 func TestSearchPaging(t *testing.T) {
 	_, h := newTestUI(t)
 	_, page, _ := get(t, h, "/?territory=mulhouse&sort=title")
-	mustContain(t, page, "page 1", "44 jeux de données", "Comptages vélo 06", "Suivant")
-	next := links(page)["Suivant →"]
+	mustContain(t, page, "page 1", "44 jeux de données", "Comptages vélo 06", "Suivant", "Résultats 1 à 20 sur 44")
+	l := links(page)
+	next := l["Suivant →"]
 	u, _ := url.Parse(next)
-	if u.Query().Get("cursor") == "" || u.Query().Get("territory") != "mulhouse" || u.Query().Get("sort") != "title" {
+	if u.Query().Get("page") != "2" || u.Query().Get("territory") != "mulhouse" || u.Query().Get("sort") != "title" {
 		t.Fatalf("next link %q", next)
 	}
+	if l["3 (page)"] != "/?page=3&sort=title&territory=mulhouse" {
+		t.Errorf("numbered pages: %v", l)
+	}
 	_, page2, _ := get(t, h, next)
-	if strings.Contains(page2, "Comptages vélo 06") || !strings.Contains(page2, "Comptages vélo 26") {
+	if strings.Contains(page2, "Comptages vélo 06") || !strings.Contains(page2, "Comptages vélo 26") || !strings.Contains(page2, "Résultats 21 à 40 sur 44") {
 		t.Error("page 2 does not follow page 1")
 	}
-	if first := links(page2)["← Première page"]; first != "/?sort=title&territory=mulhouse" {
-		t.Errorf("first page link %q", first)
+	if prev := links(page2)["← Précédent"]; prev != "/?sort=title&territory=mulhouse" {
+		t.Errorf("previous page link %q", prev)
+	}
+	_, page3, _ := get(t, h, "/?territory=mulhouse&sort=title&page=3")
+	if !strings.Contains(page3, "Comptages vélo 46") || strings.Contains(page3, "Suivant") {
+		t.Error("page 3 is not the last")
 	}
 	// A cursor this index did not issue: the first page, with a French notice.
-	code, page3, _ := get(t, h, "/?territory=mulhouse&cursor=garbage")
-	if code != 200 || !strings.Contains(page3, "Ce lien de page n&#39;est plus valable") || !strings.Contains(page3, "Comptages vélo 06") {
+	code, page4, _ := get(t, h, "/?territory=mulhouse&cursor=garbage")
+	if code != 200 || !strings.Contains(page4, "Ce lien de page n&#39;est plus valable") || !strings.Contains(page4, "Comptages vélo 06") {
 		t.Errorf("bad cursor: %d", code)
 	}
 	// An unknown sort is ignored, not an error.
@@ -490,7 +509,11 @@ func TestStatusPages(t *testing.T) {
 	mustContain(t, page, "source", `<h1>Source rennes-ods</h1>`, `Erreurs de la dernière moisson (les 20 premières)`,
 		`Et 22 autres erreurs`, `Historique des moissons`, `href="/v1/sources/rennes-ods/runs?format=csv"`,
 		`href="/v1/sources/rennes-ods/runs/20240309T090000Z-a/changes"`, `href="/v1/sources/rennes-ods/runs/20240309T090000Z-a/errors"`,
-		`10 mars 2024 à 10 h 00`, `planifiée`, `Réussie`, `href="/?source=rennes-ods"`, `href="/v1/sources/rennes-ods/dead-letters?format=csv"`)
+		`10 mars 2024 à 10 h 00`, `planifiée`, `Réussie`, `href="/?source=rennes-ods"`, `href="/v1/sources/rennes-ods/dead-letters?format=csv"`,
+		`<dt>Planification</dt><dd>toutes les 24 h</dd>`, `<dt>Protocole</dt><dd>API Explore d&#39;OpenDataSoft</dd>`)
+	if strings.Contains(page, "every 24h") {
+		t.Error("the schedule is in English")
+	}
 	if n := strings.Count(page, `<tr><td><time`); n != 20 {
 		t.Errorf("%d error rows, want 20", n)
 	}
@@ -638,6 +661,51 @@ func TestLabelsCoverEveryKnownID(t *testing.T) {
 	for code, st := range statusLabels {
 		if st.Label == "" || st.Class == "" {
 			t.Errorf("status %s unlabelled", code)
+		}
+	}
+}
+
+// The search page forgives: filter values in any case, an unknown value
+// answered with the close ones; it marks the words found, pages through
+// any result, offers the rest of a long facet and the exports of the
+// search.
+func TestSearchForgives(t *testing.T) {
+	_, h := newTestUI(t)
+	_, page, _ := get(t, h, "/?territory=BRETAGNE")
+	mustContain(t, page, "territory in capitals", "2 jeux de données", "Délibérations 2023")
+	_, page, _ = get(t, h, "/?territory=bretagn")
+	mustContain(t, page, "unknown territory", `Aucun jeu de données n'a la valeur «&nbsp;bretagn&nbsp;» pour le filtre Territoire. Vouliez-vous dire&nbsp;: <a href="/?territory=bretagne">Bretagne</a>&nbsp;?`)
+	_, page, _ = get(t, h, "/?q=D%C3%A9lib%C3%A9rations&territory=bretagne")
+	mustContain(t, page, "highlights", `<mark>Délibérations</mark> du conseil municipal de Rennes`,
+		`href="/v1/datasets/export?format=csv&amp;q=D%C3%A9lib%C3%A9rations&amp;territory=bretagne" download>CSV</a>`,
+		`href="/v1/datasets/export?dialect=excel-fr&amp;format=csv&amp;q=D%C3%A9lib%C3%A9rations&amp;territory=bretagne" download>CSV pour Excel</a>`,
+		`download>DCAT (Turtle)</a>`)
+	// A title that holds markup stays text, marked or not.
+	m := &memIndex{docs: []*moissonv1.Dataset{dataset(1, "paca", `<script>alert(1)</script> Budget`, "", nil)}}
+	for i := 2; i <= 30; i++ {
+		d := dataset(i, "paca", fmt.Sprintf("Budget %d", i), "", nil)
+		d.Publisher.Name = fmt.Sprintf("Commune %02d", i)
+		m.docs = append(m.docs, d)
+	}
+	u, _ := New(Deps{Index: m, Now: func() time.Time { return now }})
+	mux := http.NewServeMux()
+	u.Register(func(p string, h http.HandlerFunc) { mux.HandleFunc(p, h) })
+	_, page, _ = get(t, mux, "/?q=budget")
+	if strings.Contains(page, "<script>alert") || !strings.Contains(page, `&lt;script&gt;alert(1)&lt;/script&gt; <mark>Budget</mark>`) {
+		t.Error("markup in a title is not kept as text")
+	}
+	// 30 publishers: 12 shown, the rest counted, all listed on demand.
+	mustContain(t, page, "facet remainder", `autres&nbsp;: 18 jeux dans 18 valeurs`, `href="/?facette=publisher&amp;q=budget">voir toutes les valeurs`)
+	_, page, _ = get(t, mux, "/?facette=publisher&q=budget")
+	mustContain(t, page, "whole facet", "Producteur&nbsp;: toutes les valeurs (30)", "Commune 30", "Commune 02")
+}
+
+func TestFrenchSchedules(t *testing.T) {
+	for in, want := range map[string]string{"every 24h0m0s": "toutes les 24 h", "every 6h30m0s": "toutes les 6 h 30",
+		"every 15m0s": "toutes les 15 min", "every 168h0m0s": "toutes les 7 jours",
+		"cron 0 3 * * * (UTC)": "selon l'expression cron « 0 3 * * * » (heure UTC)"} {
+		if got := frSchedule(in); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
 		}
 	}
 }

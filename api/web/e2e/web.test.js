@@ -149,7 +149,7 @@ test('search, facet, dataset page', async () => {
   await ctx.close();
 });
 
-test('search works without JavaScript, and pages on with "Suivant"', async () => {
+test('search works without JavaScript, and pages on with "Suivant" and the page numbers', async () => {
   const { ctx, page } = await newPage({ javaScriptEnabled: false });
   await page.goto(base + '/');
   await page.fill('#q', 'budget');
@@ -158,11 +158,46 @@ test('search works without JavaScript, and pages on with "Suivant"', async () =>
   await page.goto(base + '/');
   const first = await page.locator('ol.items > li h3').allInnerTexts();
   assert.equal(first.length, 20);
-  await Promise.all([page.waitForURL(/cursor=/), page.getByRole('link', { name: /Suivant/ }).click()]);
+  await Promise.all([page.waitForURL(/page=2/), page.getByRole('link', { name: /Suivant/ }).click()]);
   const second = await page.locator('ol.items > li h3').allInnerTexts();
   assert.ok(second.length > 0);
   assert.ok(!second.some(t => first.includes(t)) || second.length < first.length, 'page 2 shows other datasets');
-  assert.ok(await page.getByRole('link', { name: /Première page/ }).count() === 1);
+  assert.match(await page.locator('.range').innerText(), /Résultats 21 à 40 sur/);
+  assert.equal(await page.getByRole('link', { name: /Précédent/ }).count(), 1);
+  await Promise.all([page.waitForURL(/page=4/), page.locator('.pager ul.pages a', { hasText: '4' }).click()]);
+  assert.match(await page.locator('.range').innerText(), /Résultats 61 à 80 sur/);
+  assert.equal(await page.locator('.pager [aria-current="page"]').innerText(), '4');
+  await ctx.close();
+});
+
+test('search marks the words found, forgives filters, offers all facet values and exports', async () => {
+  const { ctx, page, problems } = await newPage();
+  await page.goto(base + '/?q=budget');
+  const marks = await page.locator('ol.items mark').allInnerTexts();
+  assert.ok(marks.length > 0 && marks.every(m => /budget/i.test(m)), `marked words: ${marks.join('|')}`);
+  // Export of the current search, as CSV for French Excel.
+  const excel = page.getByRole('link', { name: 'CSV pour Excel' });
+  const href = await excel.getAttribute('href');
+  assert.match(href, /^\/v1\/datasets\/export\?.*dialect=excel-fr/);
+  const csv = await fetch(base + href);
+  const bytes = Buffer.from(await csv.arrayBuffer());
+  assert.ok(bytes.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf])), 'a UTF-8 BOM');
+  assert.ok(bytes.subarray(3).toString('utf8').startsWith('id;title;'), bytes.subarray(0, 40).toString());
+  await shot(page, '09-recherche-surlignage-export.png');
+  // A territory typed in capitals works; a typo is answered with a hint.
+  await page.goto(base + '/?territory=BRETAGNE');
+  assert.ok(Number((await page.locator('#results-title').innerText()).replace(/\D/g, '')) > 0);
+  await page.goto(base + '/?territory=bretagn');
+  await Promise.all([page.waitForURL(/territory=bretagne(&|$)/), page.locator('.alert a', { hasText: 'Bretagne' }).click()]);
+  assert.ok(Number((await page.locator('#results-title').innerText()).replace(/\D/g, '')) > 0);
+  // A facet with more values than shown says how many more, and lists them all.
+  await page.goto(base + '/');
+  const more = page.locator('.facet .more a').first();
+  if (await more.count() > 0) {
+    await Promise.all([page.waitForURL(/facette=/), more.click()]);
+    assert.match(await page.locator('#allfacet-title').innerText(), /toutes les valeurs \(\d+\)/);
+  }
+  assert.deepEqual(problems, []);
   await ctx.close();
 });
 
@@ -185,6 +220,11 @@ test('coverage page', async () => {
   const heading = await page.locator('#results-title').innerText();
   assert.equal(Number(heading.replace(/\D/g, '')), n, 'a cell leads to as many datasets as it says');
   await assert.doesNotReject(page.locator('.active .chip', { hasText: 'Élément du SCDL : Délibérations' }).waitFor());
+  // The switch to count datasets rather than records, and back.
+  await page.goto(base + '/couverture');
+  await Promise.all([page.waitForURL(/distinct=true/), page.getByRole('link', { name: /jeux de données distincts/ }).click()]);
+  await assert.doesNotReject(page.getByRole('link', { name: /chaque fiche moissonnée/ }).waitFor());
+  assert.equal(await table.locator('tbody tr').count(), 9);
   assert.deepEqual(problems, []);
   await ctx.close();
 });
