@@ -9,6 +9,7 @@ require (
 	github.com/opendatafrance/moisson/harvester v0.0.0
 	github.com/opendatafrance/moisson/indexer v0.0.0
 	github.com/opendatafrance/moisson/proto v0.0.0
+	github.com/opendatafrance/moisson/service v0.0.0-00010101000000-000000000000
 	github.com/prometheus/client_golang v1.25.0
 	go.uber.org/zap v1.28.0
 	go.yaml.in/yaml/v3 v3.0.5
@@ -82,3 +83,5 @@ replace github.com/opendatafrance/moisson/harvester => ./harvester
 replace github.com/opendatafrance/moisson/indexer => ./indexer
 
 replace github.com/opendatafrance/moisson/api => ./api
+
+replace github.com/opendatafrance/moisson/service => ./service

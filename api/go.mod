@@ -2,7 +2,10 @@ module github.com/opendatafrance/moisson/api
 
 go 1.26.0
 
-require github.com/opendatafrance/moisson/proto v0.0.0
+require (
+	github.com/opendatafrance/moisson/proto v0.0.0
+	github.com/opendatafrance/moisson/service v0.0.0-00010101000000-000000000000
+)
 
 require (
 	github.com/RoaringBitmap/roaring/v2 v2.14.5 // indirect
@@ -64,3 +67,5 @@ require (
 replace github.com/opendatafrance/moisson/proto => ../proto
 
 replace github.com/opendatafrance/moisson/indexer => ../indexer
+
+replace github.com/opendatafrance/moisson/service => ../service

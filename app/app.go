@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -33,6 +32,7 @@ import (
 	"github.com/opendatafrance/moisson/indexer/index/open"
 	"github.com/opendatafrance/moisson/proto/bus"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
+	"github.com/opendatafrance/moisson/service"
 	"go.uber.org/zap"
 )
 
@@ -75,6 +75,7 @@ type App struct {
 	worker  *worker.Worker
 	buckets *worker.Buckets
 	http    *http.Server
+	apiLn   net.Listener
 	apiURL  string
 	cancel  context.CancelFunc
 	stopped chan struct{}
@@ -108,9 +109,22 @@ func Start(ctx context.Context, o Options) (*App, error) {
 		}
 	}()
 	var err error
-	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
+	// What would stop the start, said at once: a data directory that
+	// cannot be written, a port already taken (the embedded NATS server
+	// would only give up after its start timeout).
+	if err := service.CheckWritable(o.DataDir, "the data directory"); err != nil {
 		return nil, err
 	}
+	if o.NATSListen != "" {
+		if err := service.CheckPort(o.NATSListen, "the embedded NATS server"); err != nil {
+			return nil, err
+		}
+	}
+	apiLn, err := service.Listen(o.Addr, "the API")
+	if err != nil {
+		return nil, err
+	}
+	a.apiLn = apiLn
 	switch {
 	case o.Config != nil:
 		a.cfg = o.Config
@@ -144,8 +158,8 @@ func Start(ctx context.Context, o Options) (*App, error) {
 		return nil, fmt.Errorf("nats server: %w", err)
 	}
 	a.ns.Start()
-	if !a.ns.ReadyForConnections(30 * time.Second) {
-		return nil, errors.New("the embedded NATS server did not start")
+	if !a.ns.ReadyForConnections(10 * time.Second) {
+		return nil, fmt.Errorf("the embedded NATS server did not start within 10 s (its store is %s)", nopts.StoreDir)
 	}
 	if a.nc, err = nats.Connect("", nats.InProcessServer(a.ns), nats.Name("moisson-all-in-one")); err != nil {
 		return nil, err
@@ -199,11 +213,8 @@ func Start(ctx context.Context, o Options) (*App, error) {
 		}
 	}()
 
-	// The API.
-	ln, err := net.Listen("tcp", o.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("api: %w", err)
-	}
+	// The API, on the listener opened first.
+	ln := a.apiLn
 	a.apiURL = "http://" + ln.Addr().String()
 	// Facet pages and coverage reports are asked again and again: answers
 	// are cached until the next write to the index (index.NewServingCache).
@@ -347,6 +358,8 @@ func (a *App) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = a.http.Shutdown(ctx)
 		cancel()
+	} else if a.apiLn != nil {
+		a.apiLn.Close()
 	}
 	a.wg.Wait()
 	var errs []error

@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # Moisson the indexer: consumes RECORDS into Elasticsearch ('indexer reindex' moves the alias).
 #
-# Build context: the repository root (a go.work workspace of five modules):
+# Build context: the repository root (a go.work workspace of six modules):
 #   docker build -f deploy/indexer.Dockerfile -t moisson/indexer .
 # docker-compose.yml builds it so.
 
@@ -11,6 +11,7 @@ WORKDIR /src
 # until a go.mod or go.sum changes.
 COPY go.work go.work.sum go.mod go.sum ./
 COPY proto/go.mod proto/go.sum proto/
+COPY service/go.mod service/go.sum service/
 COPY harvester/go.mod harvester/go.sum harvester/
 COPY indexer/go.mod indexer/go.sum indexer/
 COPY api/go.mod api/go.sum api/

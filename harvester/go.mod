@@ -3,10 +3,12 @@ module github.com/opendatafrance/moisson/harvester
 go 1.26.0
 
 require (
+	code.dny.dev/ssrf v0.3.0
 	github.com/PuerkitoBio/goquery v1.13.0
 	github.com/nats-io/nats-server/v2 v2.15.3
 	github.com/nats-io/nats.go v1.55.0
 	github.com/opendatafrance/moisson/proto v0.0.0
+	github.com/opendatafrance/moisson/service v0.0.0-00010101000000-000000000000
 	github.com/piprate/json-gold v0.9.1
 	github.com/prometheus/client_golang v1.25.0
 	github.com/robfig/cron/v3 v3.0.1
@@ -19,7 +21,6 @@ require (
 )
 
 require (
-	code.dny.dev/ssrf v0.3.0 // indirect
 	github.com/andybalholm/cascadia v1.3.4 // indirect
 	github.com/antithesishq/antithesis-sdk-go v0.9.0-default-no-op // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
@@ -43,3 +44,5 @@ require (
 )
 
 replace github.com/opendatafrance/moisson/proto => ../proto
+
+replace github.com/opendatafrance/moisson/service => ../service

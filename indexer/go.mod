@@ -8,6 +8,7 @@ require (
 	github.com/nats-io/nats-server/v2 v2.15.3
 	github.com/nats-io/nats.go v1.55.0
 	github.com/opendatafrance/moisson/proto v0.0.0
+	github.com/opendatafrance/moisson/service v0.0.0-00010101000000-000000000000
 	github.com/prometheus/client_golang v1.25.0
 	go.uber.org/zap v1.28.0
 	google.golang.org/protobuf v1.36.12
@@ -66,3 +67,5 @@ require (
 )
 
 replace github.com/opendatafrance/moisson/proto => ../proto
+
+replace github.com/opendatafrance/moisson/service => ../service

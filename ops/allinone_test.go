@@ -3,7 +3,9 @@ package ops
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -101,5 +103,59 @@ func TestAllInOneProcess(t *testing.T) {
 	}
 	if again := run(); again != first {
 		t.Errorf("after a restart the API reports %d datasets, before %d", again, first)
+	}
+}
+
+// What stops the start is said at once, in one line, without a stack
+// trace: a port taken (naming what holds it), a data directory that cannot
+// be written.
+func TestAllInOneStartFailures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs processes")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "moisson")
+	build := exec.Command("go", "build", "-o", bin, "github.com/opendatafrance/moisson/cmd/moisson")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatal(err)
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	holder := fmt.Sprintf("pid %d", os.Getpid())
+	free := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"API port taken", []string{"-addr", taken.Addr().String(), "-data", filepath.Join(dir, "a")},
+			[]string{"the API cannot listen on " + taken.Addr().String() + ": the port is taken, held by " + holder}},
+		{"NATS port taken", []string{"-addr", free, "-nats-listen", taken.Addr().String(), "-data", filepath.Join(dir, "b")},
+			[]string{"the embedded NATS server cannot listen on " + taken.Addr().String(), holder}},
+		{"data directory not writable", []string{"-addr", free, "-data", "/proc/1"},
+			[]string{"the directory /proc/1 cannot be written"}},
+	} {
+		start := time.Now()
+		out, err := exec.Command(bin, tc.args...).CombinedOutput()
+		took := time.Since(start)
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Errorf("%s: %v, want exit status 1", tc.name, err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("%s: output lacks %q:\n%s", tc.name, w, out)
+			}
+		}
+		if strings.Contains(string(out), "goroutine ") || strings.Contains(string(out), ".go:") {
+			t.Errorf("%s: a stack trace:\n%s", tc.name, out)
+		}
+		if took > 2*time.Second {
+			t.Errorf("%s: took %s, want under 2 s", tc.name, took)
+		}
 	}
 }

@@ -7,7 +7,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"os/signal"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/opendatafrance/moisson/api/server"
 	"github.com/opendatafrance/moisson/app"
+	"github.com/opendatafrance/moisson/service"
 	"go.uber.org/zap"
 )
 
@@ -60,20 +60,11 @@ func main() {
 	flag.Parse()
 	o.SimSeed = *seed
 
-	lc := zap.NewProductionConfig()
-	lc.Encoding = "console"
-	lc.EncoderConfig = zap.NewDevelopmentEncoderConfig()
-	if *debug {
-		lc.Level = zap.NewAtomicLevelAt(zap.DebugLevel)
-	}
-	log, err := lc.Build()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+	log := service.Logger("moisson", *debug, true)
 	o.Log = log
+	var err error
 	if o.Trusted, err = server.ParseProxies(*proxies); err != nil {
-		log.Fatal("bad flag", zap.Error(err))
+		service.Exit("moisson", err)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -81,7 +72,7 @@ func main() {
 	start := time.Now()
 	a, err := app.Start(ctx, o)
 	if err != nil {
-		log.Fatal("could not start", zap.Error(err))
+		service.Exit("moisson", err)
 	}
 	log.Info("Moisson is up", zap.String("api", a.APIURL()), zap.String("try", a.APIURL()+"/v1/datasets?q=deliberation"))
 	go reportWhenSearchable(ctx, a, start, log)

@@ -6,13 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/signal"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/opendatafrance/moisson/harvester/config"
 	"github.com/opendatafrance/moisson/harvester/fetch"
@@ -22,7 +22,7 @@ import (
 	"github.com/opendatafrance/moisson/harvester/worker"
 	"github.com/opendatafrance/moisson/proto/bus"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/opendatafrance/moisson/service"
 	"go.uber.org/zap"
 	"golang.org/x/term"
 )
@@ -38,6 +38,7 @@ func loadConfig(path string) (*config.Config, error) {
 
 // connection is what the NATS-backed commands share.
 type connection struct {
+	nc      *nats.Conn
 	js      jetstream.JetStream
 	close   func()
 	buckets *worker.Buckets
@@ -45,17 +46,11 @@ type connection struct {
 }
 
 func connect(ctx context.Context, natsURL, name string, replicas int, leaseTTL time.Duration, log *zap.Logger) (*connection, error) {
-	nc, js, err := bus.Connect(natsURL, name)
+	nc, js, err := service.ConnectJetStream(ctx, natsURL, name, replicas, log)
 	if err != nil {
 		return nil, err
 	}
-	c := &connection{js: js, close: nc.Close}
-	if err := bus.WaitStreams(ctx, js, bus.Options{Replicas: replicas}, func(err error) {
-		log.Warn("streams not ready, retrying", zap.Error(err))
-	}); err != nil {
-		nc.Close()
-		return nil, err
-	}
+	c := &connection{js: js, close: nc.Close, nc: nc}
 	if c.buckets, err = worker.OpenBuckets(ctx, js, leaseTTL, replicas); err != nil {
 		nc.Close()
 		return nil, err
@@ -83,7 +78,7 @@ func runCmd(args []string) error {
 		*worker_ = fmt.Sprintf("harvester-%d", os.Getpid())
 	}
 
-	log, _ := zap.NewProduction()
+	log := service.Logger("harvester", false, false)
 	defer log.Sync()
 	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
@@ -96,17 +91,8 @@ func runCmd(args []string) error {
 		return err
 	}
 	defer conn.close()
-	if *metrics != "" {
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.Handler())
-		mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-		srv := &http.Server{Addr: *metrics, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		go func() {
-			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("metrics server", zap.Error(err))
-			}
-		}()
-		defer srv.Close()
+	if err := service.ServeOps(ctx, *metrics, service.NATSHealthy(conn.nc), log, nil); err != nil {
+		return err
 	}
 	var cache *fetch.Cache
 	if *cacheDir != "" {

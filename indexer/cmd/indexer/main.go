@@ -10,7 +10,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -18,8 +17,7 @@ import (
 
 	"github.com/opendatafrance/moisson/indexer/consumer"
 	"github.com/opendatafrance/moisson/indexer/index/open"
-	"github.com/opendatafrance/moisson/proto/bus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/opendatafrance/moisson/service"
 	"go.uber.org/zap"
 )
 
@@ -55,48 +53,28 @@ func main() {
 	ackWait := flag.Duration("ack-wait", 2*time.Minute, "how long a delivered record may stay unacked before JetStream redelivers it (after a crash, the wait before another indexer takes it over)")
 	flag.Parse()
 
-	log, _ := zap.NewProduction()
+	log := service.Logger("indexer", false, false)
 	defer log.Sync()
 	if err := run(*natsURL, *esURL, *esAlias, *path, *metrics, *batch, *workers, *replicas, *ackWait, log); err != nil {
-		log.Fatal("indexer stopped", zap.Error(err))
+		service.Exit("indexer", err)
 	}
 }
 
 func run(natsURL, esURL, esAlias, path, metricsAddr string, batch, workers, replicas int, ackWait time.Duration, log *zap.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	nc, js, err := bus.Connect(natsURL, "moisson-indexer")
+	nc, js, err := service.ConnectJetStream(ctx, natsURL, "moisson-indexer", replicas, log)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	if err := bus.WaitStreams(ctx, js, bus.Options{Replicas: replicas}, func(err error) {
-		log.Warn("streams not ready, retrying", zap.Error(err))
-	}); err != nil {
-		return err
-	}
 	idx, err := open.Open(ctx, open.Spec{ESURL: esURL, ESAlias: esAlias, Path: path, Log: log})
 	if err != nil {
 		return err
 	}
 	defer idx.Close()
-	if metricsAddr != "" {
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.Handler())
-		mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-			if !nc.IsConnected() {
-				http.Error(w, "nats: not connected", http.StatusServiceUnavailable)
-				return
-			}
-			fmt.Fprintln(w, "ok")
-		})
-		srv := &http.Server{Addr: metricsAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		go func() {
-			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("metrics server", zap.Error(err))
-			}
-		}()
-		defer srv.Close()
+	if err := service.ServeOps(ctx, metricsAddr, service.NATSHealthy(nc), log, nil); err != nil {
+		return err
 	}
 	c := &consumer.Consumer{JS: js, Index: idx, Log: log, Batch: batch, Workers: workers, AckWait: ackWait}
 	return c.Run(ctx)

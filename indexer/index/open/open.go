@@ -24,5 +24,8 @@ func Open(ctx context.Context, s Spec) (index.Index, error) {
 	if s.ESURL != "" {
 		return elasticsearch.New(ctx, elasticsearch.Config{URL: s.ESURL, Alias: s.ESAlias, Logger: s.Log})
 	}
+	if err := checkFree(s.Path); err != nil {
+		return nil, err
+	}
 	return bleve.Open(s.Path)
 }
