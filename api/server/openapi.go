@@ -204,7 +204,9 @@ func openAPIDoc() obj {
 					formatParam, dialectParam,
 				},
 				"responses": obj{"200": jsonOrCSV("The sources.", obj{"type": "object", "required": []string{"sources"},
-					"properties": obj{"sources": obj{"type": "array", "items": ref("Source")}}}), "400": bad},
+					"properties": obj{"sources": obj{"type": "array", "items": ref("Source")},
+						"indexing": obj{"type": "object", "description": "Records harvested and not yet written to the index: a source may show SUCCEEDED while its records wait.",
+							"properties": obj{"pending": obj{"type": "integer"}, "in_progress": obj{"type": "integer"}, "redelivered": obj{"type": "integer"}, "known": obj{"type": "boolean"}}}}}), "400": bad},
 			}},
 			"/v1/sources/{id}": obj{"get": obj{
 				"operationId": "getSource",

@@ -164,7 +164,7 @@ func (s *Server) sources(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !f.csv {
-		writeJSON(w, http.StatusOK, map[string]any{"sources": list})
+		writeJSON(w, http.StatusOK, map[string]any{"sources": list, "indexing": s.indexing(r.Context())})
 		return
 	}
 	c := newCSV(w, f, "moisson-sources", sourceColumns, "seen", "error_count", "dead_letters")
@@ -183,6 +183,33 @@ func (s *Server) sources(w http.ResponseWriter, r *http.Request) {
 			started, seen, errs, next, strconv.FormatUint(src.DeadLetters, 10), src.Disabled)
 	}
 	_ = c.close()
+}
+
+// indexingJSON says how far the indexers are behind the harvest: records
+// published and not yet written to the index (a source may show SUCCEEDED
+// while its records wait; after an indexer crash, until they are
+// redelivered).
+type indexingJSON struct {
+	Pending     uint64 `json:"pending"`     // not yet delivered to an indexer
+	InProgress  int    `json:"in_progress"` // delivered, not yet acknowledged
+	Redelivered int    `json:"redelivered"` // delivered more than once, not yet acknowledged
+	Known       bool   `json:"known"`       // false: JetStream did not tell
+}
+
+// indexing reads the indexers' consumer.
+func (s *Server) indexing(ctx context.Context) indexingJSON {
+	if s.JS == nil {
+		return indexingJSON{}
+	}
+	c, err := s.JS.Consumer(ctx, bus.RecordsStream, bus.IndexerDurable)
+	if err != nil {
+		return indexingJSON{}
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return indexingJSON{}
+	}
+	return indexingJSON{Pending: info.NumPending, InProgress: info.NumAckPending, Redelivered: info.NumRedelivered, Known: true}
 }
 
 var sourceColumns = []string{"source_id", "territory", "portal_url", "protocol", "status", "diagnosis_code", "diagnosis",

@@ -48,8 +48,9 @@ type sourceRow struct {
 }
 
 type statusView struct {
-	Rows   []sourceRow
-	Counts []struct {
+	Unindexed int64 // records harvested, not yet in the index
+	Rows      []sourceRow
+	Counts    []struct {
 		Status, Label string
 		N             int
 	}
@@ -70,6 +71,9 @@ func newSourceRow(s Source) sourceRow {
 
 func (u *UI) status(w http.ResponseWriter, r *http.Request) {
 	var v statusView
+	if u.d.Unindexed != nil {
+		v.Unindexed = u.d.Unindexed(r.Context())
+	}
 	count := map[string]int{}
 	for _, s := range u.d.Sources(r.Context()) {
 		v.Rows = append(v.Rows, newSourceRow(s))

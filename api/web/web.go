@@ -64,6 +64,9 @@ type Deps struct {
 	Index index.Searcher
 	// Sources lists every known source with its runs.
 	Sources func(ctx context.Context) []Source
+	// Unindexed counts the records harvested and not yet in the index
+	// (nil: not known).
+	Unindexed func(ctx context.Context) int64
 	// Coverage answers the coverage comparison (distinct: datasets counted,
 	// their copies once); nil computes it from Index.
 	Coverage func(ctx context.Context, distinct bool) (*Coverage, error)

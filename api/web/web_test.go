@@ -709,3 +709,17 @@ func TestFrenchSchedules(t *testing.T) {
 		}
 	}
 }
+
+// Records harvested and not yet indexed are said on the status page: a
+// source can be SUCCEEDED while its datasets are not searchable yet.
+func TestStatusUnindexed(t *testing.T) {
+	u, err := New(Deps{Index: testIndex(), Sources: testSources, Now: func() time.Time { return now },
+		Unindexed: func(context.Context) int64 { return 1042 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	u.Register(func(p string, h http.HandlerFunc) { mux.HandleFunc(p, h) })
+	_, page, _ := get(t, mux, "/moissons")
+	mustContain(t, page, "unindexed", "1\u202f042 enregistrements moissonnés attendent encore leur indexation")
+}

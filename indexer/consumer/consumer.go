@@ -48,8 +48,10 @@ type Consumer struct {
 	Batch   int           // default 500
 	MaxWait time.Duration // how long a fetch waits for a full batch; default 500ms
 	// AckWait is how long JetStream waits for the ack of a delivered record
-	// before redelivering it (to this or another indexer); a record whose
-	// write is being retried is kept ours meanwhile. Default 2 minutes.
+	// before redelivering it (to this or another indexer): after a crash,
+	// the time before the records the dead indexer held are written by
+	// another. While a batch is written (or its write retried), its records
+	// are kept ours by in-progress acks every third of it. Default 15 s.
 	AckWait time.Duration
 	// ItemRetries is how many times an item the index refused for a
 	// transient reason is retried in place before it is left for redelivery.
@@ -75,7 +77,7 @@ func (c *Consumer) defaults() {
 		c.MaxWait = 500 * time.Millisecond
 	}
 	if c.AckWait <= 0 {
-		c.AckWait = 2 * time.Minute
+		c.AckWait = 15 * time.Second
 	}
 	if c.ItemRetries <= 0 {
 		c.ItemRetries = 3
@@ -171,7 +173,9 @@ func (c *Consumer) handle(ctx context.Context, msgs []jetstream.Msg) {
 			ops[i] = it.op
 		}
 		start := time.Now()
+		stopBeat := c.heartbeat(msgsOf(items, func(it item) jetstream.Msg { return it.msg }))
 		results, err := c.Index.Write(ctx, ops)
+		stopBeat()
 		metricBatchSeconds.Observe(time.Since(start).Seconds())
 		if err != nil {
 			// The index is down or refused the whole request: nothing is
@@ -214,6 +218,35 @@ func (c *Consumer) handle(ctx context.Context, msgs []jetstream.Msg) {
 			sleep(ctx, backoff(attempt, c.BackoffMax))
 		}
 	}
+}
+
+// heartbeat keeps msgs ours while they are written: an in-progress ack
+// every third of the ack wait, until stop is called.
+func (c *Consumer) heartbeat(msgs []jetstream.Msg) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(c.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				for _, m := range msgs {
+					_ = m.InProgress()
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+func msgsOf[T any](items []T, msg func(T) jetstream.Msg) []jetstream.Msg {
+	out := make([]jetstream.Msg, len(items))
+	for i, it := range items {
+		out[i] = msg(it)
+	}
+	return out
 }
 
 // dead sends a message to the dead letters with the reason, then

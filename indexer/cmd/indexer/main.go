@@ -50,7 +50,7 @@ func main() {
 	batch := flag.Int("batch", 500, "records per index write")
 	workers := flag.Int("workers", 2, "batches written at once (each acked after its own write)")
 	replicas := flag.Int("replicas", 1, "stream replicas when creating streams (3 on a cluster)")
-	ackWait := flag.Duration("ack-wait", 2*time.Minute, "how long a delivered record may stay unacked before JetStream redelivers it (after a crash, the wait before another indexer takes it over)")
+	ackWait := flag.Duration("ack-wait", 15*time.Second, "how long a delivered record may stay unacked before JetStream redelivers it (after a crash, the wait before another indexer takes it over; a batch being written is kept by in-progress acks)")
 	flag.Parse()
 
 	log := service.Logger("indexer", false, false)
