@@ -3,6 +3,7 @@ package harvest
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"net/url"
 	"time"
@@ -40,6 +41,7 @@ func Finish(src *config.Source, rec source.Record, runID string, at time.Time) *
 		d.PortalUrl = src.Portal.URL
 	}
 	d.Id = DatasetID(src.ID, d.GetOriginalId())
+	plainAndSafe(d)
 	d.Scdl = normalize.SCDL(d.GetTitle(), d.GetKeywords(), d.GetConformsTo(), rec.Columns)
 	d.Quality = quality.Assess(d)
 	d.HarvestedAt, d.RunId, d.ContentHash = nil, "", ""
@@ -47,6 +49,59 @@ func Finish(src *config.Source, rec source.Record, runID string, at time.Time) *
 	d.HarvestedAt = timestamppb.New(at)
 	d.RunId = runID
 	return d
+}
+
+// plainAndSafe makes the texts people read plain text (markup hidden behind
+// entities included), and drops the links a page must not offer
+// (javascript:, data:…), each with a warning on the record: what is
+// published is shown and re-exported as it is.
+func plainAndSafe(d *moissonv1.Dataset) {
+	d.Title = normalize.Text(d.Title)
+	d.Description = normalize.Text(d.Description)
+	if p := d.GetPublisher(); p != nil {
+		p.Name = normalize.Text(p.Name)
+	}
+	link := func(field, u string) string {
+		if u == "" || normalize.SafeLink(u) {
+			return u
+		}
+		d.Warnings = append(d.Warnings, fmt.Sprintf("%s: %s is not an http(s) or ftp link; dropped", field, clipText(u, 80)))
+		return ""
+	}
+	iri := func(field, u string) string {
+		if !normalize.UnsafeIRI(u) {
+			return u
+		}
+		d.Warnings = append(d.Warnings, fmt.Sprintf("%s: %s is not an identifier a page may link to; dropped", field, clipText(u, 80)))
+		return ""
+	}
+	d.LandingPage = link("landing_page", d.LandingPage)
+	d.Uri = iri("uri", d.Uri)
+	if c := d.GetContactPoint(); c != nil {
+		c.Url = link("contact_point.url", c.Url)
+	}
+	if p := d.GetPublisher(); p != nil {
+		p.Uri = iri("publisher.uri", p.Uri)
+	}
+	for i, x := range d.Distributions {
+		x.Title = normalize.Text(x.Title)
+		x.Url = link(fmt.Sprintf("distributions[%d].url", i), x.Url)
+		x.DownloadUrl = link(fmt.Sprintf("distributions[%d].download_url", i), x.DownloadUrl)
+	}
+	kept := d.Identifiers[:0]
+	for _, id := range d.Identifiers {
+		if iri("identifiers", id) != "" {
+			kept = append(kept, id)
+		}
+	}
+	d.Identifiers = kept
+}
+
+func clipText(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
 }
 
 // ContentHash hashes the normalised content of a dataset, provenance fields

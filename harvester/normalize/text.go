@@ -2,6 +2,7 @@ package normalize
 
 import (
 	"html"
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -57,9 +58,10 @@ func isHSpace(r rune) bool {
 	return false
 }
 
-// Text cleans a human string: it drops <script>/<style>/comments, turns <br>
-// into a line break and block elements (p, div, li, h1…, tr…) into paragraph
-// breaks, strips the other tags, decodes HTML entities (&eacute; &#39; &nbsp;),
+// Text cleans a human string into plain text: it drops <script>/<style>/
+// comments, turns <br> into a line break and block elements (p, div, li,
+// h1…, tr…) into paragraph breaks, strips the other tags, decodes HTML
+// entities (&eacute; &#39; &nbsp;) and strips the tags they hid,
 // removes zero-width characters, collapses horizontal white space, trims each
 // line and keeps at most one empty line between paragraphs. Markdown is left
 // as it is (its line structure survives).
@@ -69,14 +71,27 @@ func Text(s string) string {
 	}
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	s = strings.ReplaceAll(s, "\r", "\n")
-	if strings.ContainsRune(s, '<') {
-		s = htmlDrop.ReplaceAllString(s, " ")
-		s = htmlBreak.ReplaceAllString(s, "\n")
-		s = htmlBlock.ReplaceAllString(s, "\n\n")
-		s = htmlTag.ReplaceAllString(s, "")
+	// Markup may hide behind entities ("&lt;script&gt;"): the text is
+	// unescaped, then stripped again, until no tag is left (at most a few
+	// rounds; the result is plain text, never markup).
+	for round := 0; round < 4; round++ {
+		if strings.ContainsRune(s, '<') {
+			s = htmlDrop.ReplaceAllString(s, " ")
+			s = htmlBreak.ReplaceAllString(s, "\n")
+			s = htmlBlock.ReplaceAllString(s, "\n\n")
+			s = htmlTag.ReplaceAllString(s, "")
+		}
+		if !strings.ContainsRune(s, '&') {
+			break
+		}
+		u := html.UnescapeString(s)
+		if u == s {
+			break
+		}
+		s = u
 	}
-	if strings.ContainsRune(s, '&') {
-		s = html.UnescapeString(s)
+	if htmlTag.MatchString(s) { // still markup after the rounds: stripped
+		s = htmlTag.ReplaceAllString(s, "")
 	}
 	s = strings.Map(func(r rune) rune {
 		switch r {
@@ -103,4 +118,39 @@ func Text(s string) string {
 		out = append(out, l)
 	}
 	return strings.Join(out, "\n")
+}
+
+// SafeLink tells whether u is a link a page may offer: an absolute http,
+// https or ftp URL with a host (never javascript:, data:, file:…).
+func SafeLink(u string) bool {
+	p, err := url.Parse(strings.TrimSpace(u))
+	if err != nil || p.Host == "" {
+		return false
+	}
+	switch strings.ToLower(p.Scheme) {
+	case "http", "https", "ftp":
+		return true
+	}
+	return false
+}
+
+// UnsafeIRI tells whether an identifier IRI would run or embed something
+// where a page shows it as a link (javascript:, vbscript:, data:, file:);
+// other schemes (urn:, tag:…) are names, and stay.
+func UnsafeIRI(u string) bool {
+	scheme, _, ok := strings.Cut(strings.ToLower(strings.TrimSpace(u)), ":")
+	if !ok {
+		return false
+	}
+	scheme = strings.Map(func(r rune) rune {
+		if r <= ' ' {
+			return -1
+		}
+		return r
+	}, scheme)
+	switch scheme {
+	case "javascript", "vbscript", "data", "file", "blob":
+		return true
+	}
+	return false
 }

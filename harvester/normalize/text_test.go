@@ -10,13 +10,17 @@ func TestText(t *testing.T) {
 		"ligne 1<br>ligne 2<br/>ligne 3":                                                                  "ligne 1\nligne 2\nligne 3",
 		"<DIV STYLE=\"text-align:Left;\"><DIV><P><SPAN>Soumis à la licence Etalab</SPAN></P></DIV></DIV>": "Soumis à la licence Etalab",
 		"a < b &amp;&amp; c > d":                                                                          "a < b && c > d",
-		"&lt;b&gt;pas une balise&lt;/b&gt;":                                                               "<b>pas une balise</b>",
-		"x<script>alert(1)</script>y<!-- c -->z":                                                          "x y z",
-		"Para 1\r\n\r\n\r\n\r\nPara 2\n- item\n- item":                                                    "Para 1\n\nPara 2\n- item\n- item",
-		"<ul><li>un</li><li>deux</li></ul>":                                                               "un\n\ndeux",
-		"zero\u200bwidth\u00a0nbsp":                                                                       "zerowidth nbsp",
-		"l&#39;eau &#x2014; l&rsquo;air":                                                                  "l'eau — l’air",
-		"**Markdown** [lien](https://x.fr)":                                                               "**Markdown** [lien](https://x.fr)",
+		// Markup hidden behind entities is markup: plain text comes out.
+		"&lt;b&gt;une balise cachée&lt;/b&gt;":             "une balise cachée",
+		"&lt;script&gt;alert(1)&lt;/script&gt;Budget 2024": "Budget 2024",
+		"&amp;lt;img src=x onerror=alert(1)&amp;gt;Titre":  "Titre",
+		"a &lt; b et c &gt; d":                             "a < b et c > d",
+		"x<script>alert(1)</script>y<!-- c -->z":           "x y z",
+		"Para 1\r\n\r\n\r\n\r\nPara 2\n- item\n- item":     "Para 1\n\nPara 2\n- item\n- item",
+		"<ul><li>un</li><li>deux</li></ul>":                "un\n\ndeux",
+		"zero\u200bwidth\u00a0nbsp":                        "zerowidth nbsp",
+		"l&#39;eau &#x2014; l&rsquo;air":                   "l'eau — l’air",
+		"**Markdown** [lien](https://x.fr)":                "**Markdown** [lien](https://x.fr)",
 	} {
 		if got := Text(in); got != want {
 			t.Errorf("Text(%q) = %q, want %q", in, got, want)

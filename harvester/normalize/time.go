@@ -1,10 +1,13 @@
 package normalize
 
 import (
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
 )
 
 // timeLayout is one date layout portals write. DateOnly layouts carry a
@@ -173,4 +176,41 @@ func validDate(y int, m time.Month, d, hh, mm, ss int) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return t, true
+}
+
+// FirstDate is Date of the first of vals that reads as a date; when none
+// does, the first one given is kept as written (Date).
+func FirstDate(d *moissonv1.Dataset, field string, vals ...string) (time.Time, bool) {
+	first := ""
+	for _, v := range vals {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		if t, ok := Time(v); ok {
+			return t, true
+		}
+		if first == "" {
+			first = v
+		}
+	}
+	return Date(d, field, first)
+}
+
+// Date reads the date field (issued, modified, temporal_start,
+// temporal_end) of d from s, as Time does. A value Time cannot read is
+// kept as written in d.RawDates, with a warning on the record: the record
+// is never failed for a date.
+func Date(d *moissonv1.Dataset, field, s string) (time.Time, bool) {
+	t, ok := Time(s)
+	if ok {
+		return t, true
+	}
+	if s = strings.TrimSpace(s); s != "" {
+		if d.RawDates == nil {
+			d.RawDates = map[string]string{}
+		}
+		d.RawDates[field] = s
+		d.Warnings = append(d.Warnings, fmt.Sprintf("%s: %q is not a date Moisson reads (or is outside %d–%d); kept as written in raw_dates", field, s, minYear, maxYear))
+	}
+	return time.Time{}, false
 }

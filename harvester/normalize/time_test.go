@@ -1,8 +1,11 @@
 package normalize
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
 )
 
 func TestTimeLayoutRows(t *testing.T) {
@@ -93,4 +96,31 @@ func TestTimeRejects(t *testing.T) {
 			t.Errorf("Time(%q) = %v, want failure", in, got)
 		}
 	}
+}
+
+// FuzzTime: whatever a portal writes, Time does not panic and keeps to the
+// years it accepts, and Date either reads a date or keeps the text.
+func FuzzTime(f *testing.F) {
+	for _, l := range timeLayouts {
+		for _, e := range l.Examples {
+			f.Add(e)
+		}
+	}
+	for _, s := range []string{"0001-01-01", "9999-12-31T23:59:59Z", "12 mars 2021", "1er janvier 2020 à 14h30", "1617000000", "1617000000000", "-62135596800", "31/02/2021", "２０２１"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tm, ok := Time(s)
+		if ok && (tm.Year() < minYear || tm.Year() > maxYear || tm.Location() != time.UTC) {
+			t.Fatalf("Time(%q) = %v", s, tm)
+		}
+		d := &moissonv1.Dataset{}
+		got, ok2 := Date(d, "issued", s)
+		if ok2 != ok || !got.Equal(tm) {
+			t.Fatalf("Date(%q) = %v %v, Time %v %v", s, got, ok2, tm, ok)
+		}
+		if !ok && strings.TrimSpace(s) != "" && (d.RawDates["issued"] != strings.TrimSpace(s) || len(d.Warnings) != 1) {
+			t.Fatalf("Date(%q) kept %q, warnings %q", s, d.RawDates, d.Warnings)
+		}
+	})
 }

@@ -730,10 +730,10 @@ func (s *Source) Record(p *Package) (source.Record, error) {
 	}
 	// The DCAT dates (scheming fields, ckanext-dcat's dcat_* extras) are the
 	// data's; metadata_created/modified are the CKAN record's, a fallback.
-	if t, ok := normalize.Time(normalize.First(string(p.Issued), extras["issued"], extras["dcat_issued"], p.MetadataCreated)); ok {
+	if t, ok := normalize.Date(d, "issued", normalize.First(string(p.Issued), extras["issued"], extras["dcat_issued"], p.MetadataCreated)); ok {
 		d.Issued = timestamppb.New(t)
 	}
-	if t, ok := normalize.Time(normalize.First(string(p.Modified), extras["modified"], extras["dcat_modified"], p.MetadataModified)); ok {
+	if t, ok := normalize.Date(d, "modified", normalize.First(string(p.Modified), extras["modified"], extras["dcat_modified"], p.MetadataModified)); ok {
 		d.Modified = timestamppb.New(t)
 	}
 	d.AccrualPeriodicity = normalize.First(p.Frequency, extras["frequency"], extras["accrual_periodicity"])

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/opendatafrance/moisson/harvester/normalize"
 	"github.com/opendatafrance/moisson/harvester/source"
@@ -118,10 +117,10 @@ func isoRecord(md *node, opt Options) (string, source.Record, error) {
 			}
 		}
 	}
-	if t, ok := firstTime(dates["publication"], dates["creation"]); ok {
+	if t, ok := normalize.FirstDate(d, "issued", dates["publication"], dates["creation"]); ok {
 		d.Issued = timestamppb.New(t)
 	}
-	if t, ok := firstTime(dates["revision"], stamp); ok {
+	if t, ok := normalize.FirstDate(d, "modified", dates["revision"], stamp); ok {
 		d.Modified = timestamppb.New(t)
 	}
 	if f := ident.find("MD_MaintenanceFrequencyCode"); f != nil {
@@ -404,10 +403,10 @@ func dcRecord(r *node, opt Options) (string, source.Record, error) {
 	if v := normalize.First(get("publisher"), get("creator")); v != "" {
 		d.Publisher = &moissonv1.Publisher{Name: v, Siren: normalize.SIREN(v)}
 	}
-	if t, ok := firstTime(get("issued"), get("created"), get("date")); ok {
+	if t, ok := normalize.FirstDate(d, "issued", get("issued"), get("created"), get("date")); ok {
 		d.Issued = timestamppb.New(t)
 	}
-	if t, ok := firstTime(get("modified"), get("date")); ok {
+	if t, ok := normalize.FirstDate(d, "modified", get("modified"), get("date")); ok {
 		d.Modified = timestamppb.New(t)
 	}
 	lic := normalize.First(get("license"), get("rights"), get("accessRights"))
@@ -472,16 +471,4 @@ func clip(s string, n int) string {
 		cut--
 	}
 	return s[:cut] + "…"
-}
-
-func firstTime(vals ...string) (t time.Time, ok bool) {
-	for _, v := range vals {
-		if v = strings.TrimSpace(v); v == "" {
-			continue
-		}
-		if t, ok := normalize.Time(v); ok {
-			return t, true
-		}
-	}
-	return t, false
 }

@@ -397,11 +397,11 @@ func (m Mapper) Record(ds *Dataset) (source.Record, error) {
 	if d.Publisher == nil && ds.Creator != "" {
 		d.Publisher = &moissonv1.Publisher{Name: strings.TrimSpace(string(ds.Creator))}
 	}
-	if t, ok := normalize.Time(string(ds.CreatedAt)); ok {
+	if t, ok := normalize.Date(d, "issued", string(ds.CreatedAt)); ok {
 		d.Issued = timestamppb.New(t)
 	}
 	// As Data Fair's own "modified": the declared date, then the data's, then the metadata's.
-	if t, ok := normalize.Time(ods.FirstNonEmpty(string(ds.Modified), string(ds.DataUpdatedAt), string(ds.UpdatedAt))); ok {
+	if t, ok := normalize.Date(d, "modified", ods.FirstNonEmpty(string(ds.Modified), string(ds.DataUpdatedAt), string(ds.UpdatedAt))); ok {
 		d.Modified = timestamppb.New(t)
 	}
 	d.AccrualPeriodicity = strings.TrimSpace(string(ds.Frequency))

@@ -370,10 +370,10 @@ func (g *graph) dataset(s string) (source.Record, error) {
 		}
 		d.ContactPoint = cp
 	}
-	if t, ok := normalize.Time(g.literal(s, nsDCT+"issued")); ok {
+	if t, ok := normalize.Date(d, "issued", g.literal(s, nsDCT+"issued")); ok {
 		d.Issued = timestamppb.New(t)
 	}
-	if t, ok := normalize.Time(g.literal(s, nsDCT+"modified")); ok {
+	if t, ok := normalize.Date(d, "modified", g.literal(s, nsDCT+"modified")); ok {
 		d.Modified = timestamppb.New(t)
 	}
 	if t, ok := g.first(s, nsDCT+"accrualPeriodicity"); ok {
@@ -382,10 +382,10 @@ func (g *graph) dataset(s string) (source.Record, error) {
 	if t, ok := g.first(s, nsDCT+"temporal"); ok {
 		k := key(t)
 		tp := &moissonv1.Temporal{}
-		if v, ok := normalize.Time(g.literal(k, nsDCAT+"startDate", nsSchema+"startDate")); ok {
+		if v, ok := normalize.Date(d, "temporal_start", g.literal(k, nsDCAT+"startDate", nsSchema+"startDate")); ok {
 			tp.Start = timestamppb.New(v)
 		}
-		if v, ok := normalize.Time(g.literal(k, nsDCAT+"endDate", nsSchema+"endDate")); ok {
+		if v, ok := normalize.Date(d, "temporal_end", g.literal(k, nsDCAT+"endDate", nsSchema+"endDate")); ok {
 			tp.End = timestamppb.New(v)
 		}
 		if tp.Start != nil || tp.End != nil {

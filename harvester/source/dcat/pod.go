@@ -235,10 +235,10 @@ func podRecord(p *podDataset) (source.Record, error) {
 	if c := p.ContactPoint; c != nil && (c.FN != "" || c.HasEmail != "") {
 		d.ContactPoint = &moissonv1.ContactPoint{Name: string(c.FN), Email: strings.TrimPrefix(string(c.HasEmail), "mailto:")}
 	}
-	if t, ok := normalize.Time(string(p.Issued)); ok {
+	if t, ok := normalize.Date(d, "issued", string(p.Issued)); ok {
 		d.Issued = timestamppb.New(t)
 	}
-	if t, ok := normalize.Time(string(p.Modified)); ok {
+	if t, ok := normalize.Date(d, "modified", string(p.Modified)); ok {
 		d.Modified = timestamppb.New(t)
 	}
 	d.AccrualPeriodicity = string(p.AccrualPeriodicity)

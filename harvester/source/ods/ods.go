@@ -279,10 +279,10 @@ func (m Mapper) Record(ds *Dataset) (source.Record, error) {
 	if cName != "" || cMail != "" {
 		d.ContactPoint = &moissonv1.ContactPoint{Name: cName, Email: strings.TrimPrefix(cMail, "mailto:")}
 	}
-	if t, ok := normalize.Time(FirstNonEmpty(string(dc.Issued), string(dc.Created))); ok {
+	if t, ok := normalize.Date(d, "issued", FirstNonEmpty(string(dc.Issued), string(dc.Created))); ok {
 		d.Issued = timestamppb.New(t)
 	}
-	if t, ok := normalize.Time(FirstNonEmpty(string(def.Modified), string(def.DataProcessed), string(def.MetadataProcessed))); ok {
+	if t, ok := normalize.Date(d, "modified", FirstNonEmpty(string(def.Modified), string(def.DataProcessed), string(def.MetadataProcessed))); ok {
 		d.Modified = timestamppb.New(t)
 	}
 	d.AccrualPeriodicity = strings.TrimSpace(string(dc.AccrualPeriodicity))

@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/opendatafrance/moisson/harvester/config"
 	"github.com/opendatafrance/moisson/harvester/fetch"
@@ -637,10 +636,10 @@ func Normalise(d *Dataset, portal string) (source.Record, error) {
 	if d.Internal != nil {
 		in = *d.Internal
 	}
-	if t, ok := firstTime(d.CreatedAt, h.CreatedAt, d.CreatedInternal, in.CreatedAt); ok {
+	if t, ok := normalize.FirstDate(out, "issued", d.CreatedAt, h.CreatedAt, d.CreatedInternal, in.CreatedAt); ok {
 		out.Issued = timestamppb.New(t)
 	}
-	if t, ok := firstTime(d.LastUpdate, d.LastModified, h.ModifiedAt, d.ModifiedInternal, in.LastModified); ok {
+	if t, ok := normalize.FirstDate(out, "modified", d.LastUpdate, d.LastModified, h.ModifiedAt, d.ModifiedInternal, in.LastModified); ok {
 		out.Modified = timestamppb.New(t)
 	}
 	out.ConformsTo = schemaRefs(d.Schema)
@@ -788,18 +787,6 @@ func bbox(raw json.RawMessage) *moissonv1.BBox {
 		return nil
 	}
 	return b
-}
-
-func firstTime(vals ...string) (t time.Time, ok bool) {
-	for _, v := range vals {
-		if v = strings.TrimSpace(v); v == "" {
-			continue
-		}
-		if t, ok := normalize.Time(v); ok {
-			return t, true
-		}
-	}
-	return t, false
 }
 
 // ---- the protocol -------------------------------------------------------------

@@ -162,10 +162,14 @@ type Dataset struct {
 	// Legal.
 	License *License `protobuf:"bytes,20,opt,name=license,proto3" json:"license,omitempty"`
 	// Time.
-	Issued             *timestamppb.Timestamp `protobuf:"bytes,30,opt,name=issued,proto3" json:"issued,omitempty"`
-	Modified           *timestamppb.Timestamp `protobuf:"bytes,31,opt,name=modified,proto3" json:"modified,omitempty"`
-	AccrualPeriodicity string                 `protobuf:"bytes,32,opt,name=accrual_periodicity,json=accrualPeriodicity,proto3" json:"accrual_periodicity,omitempty"`
-	Temporal           *Temporal              `protobuf:"bytes,33,opt,name=temporal,proto3" json:"temporal,omitempty"`
+	Issued   *timestamppb.Timestamp `protobuf:"bytes,30,opt,name=issued,proto3" json:"issued,omitempty"`
+	Modified *timestamppb.Timestamp `protobuf:"bytes,31,opt,name=modified,proto3" json:"modified,omitempty"`
+	// Dates the portal gives that Moisson cannot read as dates (a typo, a
+	// placeholder such as 0001-01-01, a year outside 1900–2100), kept as
+	// written, by field: issued, modified, temporal_start, temporal_end.
+	RawDates           map[string]string `protobuf:"bytes,34,rep,name=raw_dates,json=rawDates,proto3" json:"raw_dates,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	AccrualPeriodicity string            `protobuf:"bytes,32,opt,name=accrual_periodicity,json=accrualPeriodicity,proto3" json:"accrual_periodicity,omitempty"`
+	Temporal           *Temporal         `protobuf:"bytes,33,opt,name=temporal,proto3" json:"temporal,omitempty"`
 	// Space.
 	Spatial       *Spatial        `protobuf:"bytes,40,opt,name=spatial,proto3" json:"spatial,omitempty"`
 	Distributions []*Distribution `protobuf:"bytes,50,rep,name=distributions,proto3" json:"distributions,omitempty"`
@@ -175,6 +179,9 @@ type Dataset struct {
 	HarvestedAt *timestamppb.Timestamp `protobuf:"bytes,60,opt,name=harvested_at,json=harvestedAt,proto3" json:"harvested_at,omitempty"`
 	RunId       string                 `protobuf:"bytes,61,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
 	ContentHash string                 `protobuf:"bytes,62,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"` // hash of the normalised content, stable when nothing changed
+	// What normalisation left out or changed of what the portal said, e.g.
+	// "landing_page: javascript:… is not an http(s) or ftp link, dropped".
+	Warnings []string `protobuf:"bytes,63,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	// Metadata quality, computed at harvest (harvester/quality).
 	Quality       *Quality `protobuf:"bytes,70,opt,name=quality,proto3" json:"quality,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -358,6 +365,13 @@ func (x *Dataset) GetModified() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Dataset) GetRawDates() map[string]string {
+	if x != nil {
+		return x.RawDates
+	}
+	return nil
+}
+
 func (x *Dataset) GetAccrualPeriodicity() string {
 	if x != nil {
 		return x.AccrualPeriodicity
@@ -419,6 +433,13 @@ func (x *Dataset) GetContentHash() string {
 		return x.ContentHash
 	}
 	return ""
+}
+
+func (x *Dataset) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
 }
 
 func (x *Dataset) GetQuality() *Quality {
@@ -1736,7 +1757,8 @@ var File_moisson_v1_record_proto protoreflect.FileDescriptor
 const file_moisson_v1_record_proto_rawDesc = "" +
 	"\n" +
 	"\x17moisson/v1/record.proto\x12\n" +
-	"moisson.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa5\t\n" +
+	"moisson.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbe\n" +
+	"\n" +
 	"\aDataset\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tsource_id\x18\x02 \x01(\tR\bsourceId\x12!\n" +
@@ -1762,7 +1784,8 @@ const file_moisson_v1_record_proto_rawDesc = "" +
 	"\rcontact_point\x18\x11 \x01(\v2\x18.moisson.v1.ContactPointR\fcontactPoint\x12-\n" +
 	"\alicense\x18\x14 \x01(\v2\x13.moisson.v1.LicenseR\alicense\x122\n" +
 	"\x06issued\x18\x1e \x01(\v2\x1a.google.protobuf.TimestampR\x06issued\x126\n" +
-	"\bmodified\x18\x1f \x01(\v2\x1a.google.protobuf.TimestampR\bmodified\x12/\n" +
+	"\bmodified\x18\x1f \x01(\v2\x1a.google.protobuf.TimestampR\bmodified\x12>\n" +
+	"\traw_dates\x18\" \x03(\v2!.moisson.v1.Dataset.RawDatesEntryR\brawDates\x12/\n" +
 	"\x13accrual_periodicity\x18  \x01(\tR\x12accrualPeriodicity\x120\n" +
 	"\btemporal\x18! \x01(\v2\x14.moisson.v1.TemporalR\btemporal\x12-\n" +
 	"\aspatial\x18( \x01(\v2\x13.moisson.v1.SpatialR\aspatial\x12>\n" +
@@ -1772,8 +1795,12 @@ const file_moisson_v1_record_proto_rawDesc = "" +
 	"\x04scdl\x184 \x03(\v2\x15.moisson.v1.ScdlMatchR\x04scdl\x12=\n" +
 	"\fharvested_at\x18< \x01(\v2\x1a.google.protobuf.TimestampR\vharvestedAt\x12\x15\n" +
 	"\x06run_id\x18= \x01(\tR\x05runId\x12!\n" +
-	"\fcontent_hash\x18> \x01(\tR\vcontentHash\x12-\n" +
-	"\aquality\x18F \x01(\v2\x13.moisson.v1.QualityR\aquality\"\xb2\x02\n" +
+	"\fcontent_hash\x18> \x01(\tR\vcontentHash\x12\x1a\n" +
+	"\bwarnings\x18? \x03(\tR\bwarnings\x12-\n" +
+	"\aquality\x18F \x01(\v2\x13.moisson.v1.QualityR\aquality\x1a;\n" +
+	"\rRawDatesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb2\x02\n" +
 	"\aQuality\x12\x14\n" +
 	"\x05score\x18\x01 \x01(\x05R\x05score\x12\x16\n" +
 	"\x06rating\x18\x02 \x01(\tR\x06rating\x12 \n" +
@@ -1935,7 +1962,7 @@ func file_moisson_v1_record_proto_rawDescGZIP() []byte {
 }
 
 var file_moisson_v1_record_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_moisson_v1_record_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_moisson_v1_record_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_moisson_v1_record_proto_goTypes = []any{
 	(RecordEnvelope_Op)(0),        // 0: moisson.v1.RecordEnvelope.Op
 	(HarvestRun_Status)(0),        // 1: moisson.v1.HarvestRun.Status
@@ -1953,37 +1980,39 @@ var file_moisson_v1_record_proto_goTypes = []any{
 	(*RecordEnvelope)(nil),        // 13: moisson.v1.RecordEnvelope
 	(*HarvestRun)(nil),            // 14: moisson.v1.HarvestRun
 	(*HarvestError)(nil),          // 15: moisson.v1.HarvestError
-	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
+	nil,                           // 16: moisson.v1.Dataset.RawDatesEntry
+	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
 }
 var file_moisson_v1_record_proto_depIdxs = []int32{
 	5,  // 0: moisson.v1.Dataset.publisher:type_name -> moisson.v1.Publisher
 	6,  // 1: moisson.v1.Dataset.contact_point:type_name -> moisson.v1.ContactPoint
 	7,  // 2: moisson.v1.Dataset.license:type_name -> moisson.v1.License
-	16, // 3: moisson.v1.Dataset.issued:type_name -> google.protobuf.Timestamp
-	16, // 4: moisson.v1.Dataset.modified:type_name -> google.protobuf.Timestamp
-	8,  // 5: moisson.v1.Dataset.temporal:type_name -> moisson.v1.Temporal
-	9,  // 6: moisson.v1.Dataset.spatial:type_name -> moisson.v1.Spatial
-	11, // 7: moisson.v1.Dataset.distributions:type_name -> moisson.v1.Distribution
-	12, // 8: moisson.v1.Dataset.scdl:type_name -> moisson.v1.ScdlMatch
-	16, // 9: moisson.v1.Dataset.harvested_at:type_name -> google.protobuf.Timestamp
-	3,  // 10: moisson.v1.Dataset.quality:type_name -> moisson.v1.Quality
-	4,  // 11: moisson.v1.Quality.indicators:type_name -> moisson.v1.QualityIndicators
-	16, // 12: moisson.v1.Temporal.start:type_name -> google.protobuf.Timestamp
-	16, // 13: moisson.v1.Temporal.end:type_name -> google.protobuf.Timestamp
-	10, // 14: moisson.v1.Spatial.bbox:type_name -> moisson.v1.BBox
-	0,  // 15: moisson.v1.RecordEnvelope.op:type_name -> moisson.v1.RecordEnvelope.Op
-	2,  // 16: moisson.v1.RecordEnvelope.dataset:type_name -> moisson.v1.Dataset
-	16, // 17: moisson.v1.HarvestRun.started_at:type_name -> google.protobuf.Timestamp
-	16, // 18: moisson.v1.HarvestRun.finished_at:type_name -> google.protobuf.Timestamp
-	1,  // 19: moisson.v1.HarvestRun.status:type_name -> moisson.v1.HarvestRun.Status
-	15, // 20: moisson.v1.HarvestRun.errors:type_name -> moisson.v1.HarvestError
-	16, // 21: moisson.v1.HarvestRun.heartbeat_at:type_name -> google.protobuf.Timestamp
-	16, // 22: moisson.v1.HarvestError.at:type_name -> google.protobuf.Timestamp
-	23, // [23:23] is the sub-list for method output_type
-	23, // [23:23] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	17, // 3: moisson.v1.Dataset.issued:type_name -> google.protobuf.Timestamp
+	17, // 4: moisson.v1.Dataset.modified:type_name -> google.protobuf.Timestamp
+	16, // 5: moisson.v1.Dataset.raw_dates:type_name -> moisson.v1.Dataset.RawDatesEntry
+	8,  // 6: moisson.v1.Dataset.temporal:type_name -> moisson.v1.Temporal
+	9,  // 7: moisson.v1.Dataset.spatial:type_name -> moisson.v1.Spatial
+	11, // 8: moisson.v1.Dataset.distributions:type_name -> moisson.v1.Distribution
+	12, // 9: moisson.v1.Dataset.scdl:type_name -> moisson.v1.ScdlMatch
+	17, // 10: moisson.v1.Dataset.harvested_at:type_name -> google.protobuf.Timestamp
+	3,  // 11: moisson.v1.Dataset.quality:type_name -> moisson.v1.Quality
+	4,  // 12: moisson.v1.Quality.indicators:type_name -> moisson.v1.QualityIndicators
+	17, // 13: moisson.v1.Temporal.start:type_name -> google.protobuf.Timestamp
+	17, // 14: moisson.v1.Temporal.end:type_name -> google.protobuf.Timestamp
+	10, // 15: moisson.v1.Spatial.bbox:type_name -> moisson.v1.BBox
+	0,  // 16: moisson.v1.RecordEnvelope.op:type_name -> moisson.v1.RecordEnvelope.Op
+	2,  // 17: moisson.v1.RecordEnvelope.dataset:type_name -> moisson.v1.Dataset
+	17, // 18: moisson.v1.HarvestRun.started_at:type_name -> google.protobuf.Timestamp
+	17, // 19: moisson.v1.HarvestRun.finished_at:type_name -> google.protobuf.Timestamp
+	1,  // 20: moisson.v1.HarvestRun.status:type_name -> moisson.v1.HarvestRun.Status
+	15, // 21: moisson.v1.HarvestRun.errors:type_name -> moisson.v1.HarvestError
+	17, // 22: moisson.v1.HarvestRun.heartbeat_at:type_name -> google.protobuf.Timestamp
+	17, // 23: moisson.v1.HarvestError.at:type_name -> google.protobuf.Timestamp
+	24, // [24:24] is the sub-list for method output_type
+	24, // [24:24] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_moisson_v1_record_proto_init() }
@@ -1997,7 +2026,7 @@ func file_moisson_v1_record_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_moisson_v1_record_proto_rawDesc), len(file_moisson_v1_record_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
