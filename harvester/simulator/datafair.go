@@ -13,7 +13,8 @@ import (
 )
 
 // Data Fair (Koumoul), under /data-fair/api/v1: /datasets?size=N&page=P
-// (or skip=; size+skip ≤ 10000; default size 12; sort "field:1" or
+// (or skip=; size+skip ≤ 10000; or after=<sort value>,<id>, the datasets
+// after that one in the sort order, without cap; default size 12; sort "field:1" or
 // "-field", default -createdAt; select= keeps only the listed fields plus
 // id, slug, owner) answering {"count", "results"} with full dataset
 // documents (schema included) unless select= leaves it out, and
@@ -71,7 +72,8 @@ func dfList(src *source, r *http.Request) *reply {
 		}
 		skip = (pg - 1) * size
 	}
-	if size+skip > 10000 {
+	after := q.Get("after")
+	if size+skip > 10000 && after == "" {
 		return dfError(http.StatusBadRequest, `"size + skip" cannot be more than 10000`)
 	}
 	ds := src.datasets()
@@ -88,6 +90,24 @@ func dfList(src *source, r *http.Request) *reply {
 		sel = strings.Split(v, ",")
 	}
 	count := len(idx)
+	if after != "" {
+		// Keyset paging: from the first dataset after (value, id) in the
+		// sort order.
+		val, id, ok := strings.Cut(after, ",")
+		if !ok {
+			return dfError(http.StatusBadRequest, `"after" is "<value of the sort key>,<id>"`)
+		}
+		key := dfSortKey(q.Get("sort"))
+		desc := strings.HasPrefix(q.Get("sort"), "-") || strings.HasSuffix(q.Get("sort"), ":-1") || q.Get("sort") == ""
+		skip = sort.Search(count, func(i int) bool {
+			d := &docs[idx[i]]
+			c := strings.Compare(key(d), val)
+			if desc {
+				c = -c
+			}
+			return c > 0 || c == 0 && d.ID > id
+		})
+	}
 	page := idx[min(skip, count):min(skip+size, count)]
 	pageNo := 1
 	if size > 0 {
@@ -141,11 +161,7 @@ func dfSort(docs []dfDoc, spec string) ([]int, string) {
 			return nil, fmt.Sprintf("bad sort order %q", spec)
 		}
 	}
-	key := map[string]func(*dfDoc) string{
-		"createdAt": func(d *dfDoc) string { return d.CreatedAt }, "updatedAt": func(d *dfDoc) string { return d.UpdatedAt },
-		"dataUpdatedAt": func(d *dfDoc) string { return d.DataUpdatedAt }, "id": func(d *dfDoc) string { return d.ID },
-		"title": func(d *dfDoc) string { return d.Title },
-	}[field]
+	key := dfKeys[field]
 	if key == nil {
 		return nil, fmt.Sprintf("cannot sort on %q", field)
 	}
@@ -161,6 +177,21 @@ func dfSort(docs []dfDoc, spec string) ([]int, string) {
 		return c < 0
 	})
 	return idx, ""
+}
+
+var dfKeys = map[string]func(*dfDoc) string{
+	"createdAt": func(d *dfDoc) string { return d.CreatedAt }, "updatedAt": func(d *dfDoc) string { return d.UpdatedAt },
+	"dataUpdatedAt": func(d *dfDoc) string { return d.DataUpdatedAt }, "id": func(d *dfDoc) string { return d.ID },
+	"title": func(d *dfDoc) string { return d.Title },
+}
+
+// dfSortKey is the key function of a sort spec (dfSort checked it).
+func dfSortKey(spec string) func(*dfDoc) string {
+	if spec == "" {
+		spec = "-createdAt"
+	}
+	field, _, _ := strings.Cut(strings.TrimPrefix(spec, "-"), ":")
+	return dfKeys[field]
 }
 
 func dfSelect(doc dfDoc, sel []string) map[string]json.RawMessage {

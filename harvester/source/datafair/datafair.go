@@ -10,7 +10,9 @@
 // with /datasets/{id}, fetched with bounded concurrency after its page.
 // Paging is by page number with an ascending creation sort, so datasets
 // created during the walk land at its end; size+skip is capped at 10000
-// by the API.
+// by the API, and past that window the walk goes on with after=
+// (keyset paging: the creation date and id of the last dataset read, with
+// the default sort), which has no cap.
 package datafair
 
 import (
@@ -82,49 +84,59 @@ func New(src *config.Source, env source.Env) (source.Source, error) {
 func (s *Source) Harvest(ctx context.Context, sink source.Sink) error {
 	pages := source.NewPages("count")
 	seen := map[string]bool{}
+	after := "" // the sort key of the last dataset read, once past the window
 	for page := 1; ; page++ {
-		u := s.pageURL(page)
-		if page*s.size > Window {
+		u := s.pageURL(page, after)
+		if page*s.size > Window && after == "" {
 			return &source.Error{Kind: source.KindPaging, URL: u,
-				Err: fmt.Errorf("the API cannot page past %d datasets (size+skip), %d declared", Window, pages.Declared)}
+				Err: fmt.Errorf("the API cannot page past %d datasets (size+skip) with the sort %s (only %s pages on with after=), %d declared", Window, s.sort, DefaultSort, pages.Declared)}
 		}
-		n, count, err := s.readPage(ctx, u, sink, seen)
+		n, count, last, err := s.readPage(ctx, u, sink, seen)
 		if err != nil {
 			return err
 		}
 		if done, err := pages.After(sink, u, n, s.size, count); done || err != nil {
 			return err
 		}
+		if (page+1)*s.size > Window && s.sort == DefaultSort && last.ID != "" {
+			after = string(last.CreatedAt) + "," + last.ID
+		}
 	}
 }
 
-func (s *Source) pageURL(page int) string {
+// pageURL is the URL of a page: by number, or after a dataset.
+func (s *Source) pageURL(page int, after string) string {
 	q := url.Values{}
 	for k, v := range s.params {
 		q[k] = v
 	}
 	q.Set("size", strconv.Itoa(s.size))
-	q.Set("page", strconv.Itoa(page))
+	if after != "" {
+		q.Set("after", after)
+	} else {
+		q.Set("page", strconv.Itoa(page))
+	}
 	q.Set("sort", s.sort)
 	return s.endpoint + "/datasets?" + q.Encode()
 }
 
 // readPage reads one list page. Datasets with a schema go to the sink as
 // they are decoded; the others are completed afterwards.
-func (s *Source) readPage(ctx context.Context, u string, sink source.Sink, seen map[string]bool) (int, int64, error) {
+func (s *Source) readPage(ctx context.Context, u string, sink source.Sink, seen map[string]bool) (n int, count int64, last Dataset, err error) {
 	resp, err := s.env.Client.Get(ctx, fetch.Request{URL: u, Accept: "application/json"})
 	if err != nil {
-		return 0, -1, &source.Error{Kind: fetch.KindOf(err), URL: u, Err: err}
+		return 0, -1, last, &source.Error{Kind: fetch.KindOf(err), URL: u, Err: err}
 	}
 	defer resp.Close()
 	m := Mapper{Endpoint: s.endpoint, Portal: s.portal}
 	var incomplete []*Dataset
-	n, count, err := Decode(resp.Body, func(raw json.RawMessage) error {
+	n, count, err = Decode(resp.Body, func(raw json.RawMessage) error {
 		var d Dataset
 		if err := json.Unmarshal(raw, &d); err != nil {
 			sink.Problem(source.Problem{Kind: source.KindNormalise, URL: u, Message: err.Error(), Excerpt: fetch.Excerpt(raw)})
 			return nil
 		}
+		last = Dataset{ID: d.ID, CreatedAt: d.CreatedAt}
 		if d.ID != "" {
 			if seen[d.ID] {
 				sink.Problem(source.Problem{Kind: source.KindPaging, URL: u, DatasetID: d.ID,
@@ -140,12 +152,12 @@ func (s *Source) readPage(ctx context.Context, u string, sink source.Sink, seen 
 		return m.emit(ctx, u, &d, sink)
 	})
 	if err != nil {
-		return n, count, source.AnswerError(ctx, u, err)
+		return n, count, last, source.AnswerError(ctx, u, err)
 	}
 	if err := s.complete(ctx, m, incomplete, sink); err != nil {
-		return n, count, err
+		return n, count, last, err
 	}
-	return n, count, nil
+	return n, count, last, nil
 }
 
 // complete fetches /datasets/{id} for datasets listed without a schema
