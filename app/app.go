@@ -186,10 +186,6 @@ func Start(ctx context.Context, o Options) (*App, error) {
 			return nil, fmt.Errorf("simulator: %w", err)
 		}
 		cfg = a.sim.Rewrite(a.cfg, a.simURL)
-		// Every simulated portal is on 127.0.0.1: politeness per host would
-		// make them wait for each other.
-		cfg.Harvest.RatePerHost = -1
-		cfg.Harvest.ConcurrencyPerHost = 16
 		a.log.Info("portal simulator serving the territories", zap.String("url", a.simURL), zap.Int("datasets", a.sim.Total()))
 	}
 	a.cfg = cfg
@@ -227,7 +223,7 @@ func Start(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	srv := &server.Server{Index: searcher, Runs: a.runs, Log: a.log.Named("api"), JS: a.js, AdminToken: o.AdminToken,
-		BaseURL: o.BaseURL, TrustedProxies: o.Trusted, CursorKey: key, Ready: func(context.Context) error {
+		BaseURL: o.BaseURL, TrustedProxies: o.Trusted, CursorKey: key, NATSConnected: a.nc.ConnectedServerName, Ready: func(context.Context) error {
 			if !a.nc.IsConnected() {
 				return errors.New("nats: not connected")
 			}

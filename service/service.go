@@ -117,6 +117,24 @@ func ConnectJetStream(ctx context.Context, urls, name string, replicas int, log 
 	return nc, js, nil
 }
 
+// Retry calls fn until it succeeds or ctx ends, every 2 s, logging each
+// failure: a JetStream cluster still electing its leaders, or busy making
+// the replicas of new streams, answers with timeouts for a while.
+func Retry(ctx context.Context, what string, log *zap.Logger, fn func(ctx context.Context) error) error {
+	for {
+		err := fn(ctx)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		log.Warn(what+": not ready, retrying", zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
 // ServeOps serves /metrics and /healthz (and whatever extra registers) on
 // addr until ctx ends; healthy reports what is wrong ("" when nothing).
 // An empty addr serves nothing.

@@ -265,6 +265,15 @@ func openAPIDoc() obj {
 					"404": notFound, "409": errResp("The source is disabled in the configuration: it is not harvested."), "503": unavailable,
 				},
 			}},
+			"/v1/status": obj{"get": obj{
+				"operationId": "status",
+				"summary":     "Health of the NATS JetStream cluster (the RECORDS stream's leader and replicas) and of the index (Elasticsearch's cluster health), and the records waiting for the index.",
+				"responses": obj{
+					"200": jsonBody("Green or yellow.", obj{"type": "object", "properties": obj{"status": obj{"type": "string", "enum": []string{"green", "yellow", "red", "unknown"}},
+						"nats": obj{"type": "object"}, "index": obj{"type": "object"}, "indexing": obj{"type": "object"}}}),
+					"503": jsonBody("Red: no stream leader, or the index does not answer.", obj{"type": "object"}),
+				},
+			}},
 			"/healthz": obj{"get": obj{
 				"operationId": "health", "summary": "The process answers.",
 				"responses": obj{"200": jsonBody("Alive.", obj{"type": "object", "properties": obj{"status": obj{"const": "ok"}}})},

@@ -55,6 +55,9 @@ type Server struct {
 	// TrustedProxies are the peers whose X-Forwarded-Proto and
 	// X-Forwarded-Host are honoured (ParseProxies); none by default.
 	TrustedProxies []netip.Prefix
+	// NATSConnected names the NATS server the API is connected to (for
+	// /v1/status); nil: not said.
+	NATSConnected func() string
 	// CursorKey seals the cursors (HMAC-SHA256); nil: a random key, the
 	// cursors then last as long as the process (see CursorKey).
 	CursorKey []byte
@@ -89,6 +92,7 @@ func (s *Server) Handler() http.Handler {
 	s.coverageRoutes(route) // GET /v1/coverage, /v1/quality (coverage.go)
 	s.catalogRoutes(route)  // GET /catalog.{jsonld,ttl,rdf} (catalog.go)
 	s.deadLetterRoutes(route)
+	s.statusRoutes(route)  // GET /v1/status (status.go)
 	s.openapiRoutes(route) // GET /openapi.json (openapi.go)
 	s.webRoutes(route)     // the web interface (api/web)
 	route("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

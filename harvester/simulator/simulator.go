@@ -25,6 +25,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opendatafrance/moisson/harvester/config"
@@ -99,6 +100,7 @@ type Simulator struct {
 	srv     *http.Server
 	ln      net.Listener
 	baseURL string
+	latency atomic.Int64 // every answer waits that long first (ns)
 }
 
 // source is the state of one simulated source.
@@ -340,6 +342,10 @@ func (s *Simulator) Rewrite(cfg *config.Config, baseURL string) *config.Config {
 	base := strings.TrimRight(baseURL, "/")
 	out := *cfg
 	out.AllowPrivateAddresses = true
+	// Every simulated portal is on the simulator's one host: politeness
+	// per host would make them wait for each other.
+	out.Harvest.RatePerHost = -1
+	out.Harvest.ConcurrencyPerHost = 16
 	out.Territories = nil
 	for _, t := range cfg.Territories {
 		nt := *t
@@ -439,6 +445,10 @@ func (s *Simulator) Close() error {
 func (s *Simulator) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 
 func (s *Simulator) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/_control/") {
+		s.control(w, r)
+		return
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/sim/")
 	if !ok {
 		if r.URL.Path == "/" || r.URL.Path == "/sim" {
@@ -480,6 +490,15 @@ func (s *Simulator) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	if d := time.Duration(s.latency.Load()); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
 	truncate := false
 	if src != nil {
 		f := src.takeFault(rep.page)
@@ -505,6 +524,43 @@ func (s *Simulator) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.write(w, r, rep, truncate)
 }
+
+// control answers the simulator's own API, for demos and fault tests of a
+// whole deployment (where the simulator runs in its own process):
+//
+//	POST /_control/touch          every dataset of every source changes (its description and modification date):
+//	                              the next harvest republishes them all
+//	POST /_control/latency?d=200ms every answer waits that long first (0 to stop)
+func (s *Simulator) control(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		jsonError(w, http.StatusMethodNotAllowed, "method_not_allowed", "POST only")
+		return
+	}
+	switch r.URL.Path {
+	case "/_control/touch":
+		n := 0
+		for _, id := range s.order {
+			n += len(s.Touch(id, s.Expected(id)))
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"touched": %d}`+"\n", n)
+	case "/_control/latency":
+		d, err := time.ParseDuration(r.URL.Query().Get("d"))
+		if err != nil || d < 0 || d > time.Minute {
+			jsonError(w, http.StatusBadRequest, "bad_parameter", "d must be a duration from 0 to 1m, e.g. 200ms")
+			return
+		}
+		s.latency.Store(int64(d))
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"latency": %q}`+"\n", d)
+	default:
+		jsonError(w, http.StatusNotFound, "not_found", "no control "+r.URL.Path)
+	}
+}
+
+// SetLatency makes every answer wait d first.
+func (s *Simulator) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
 
 // payloadPage is the page of a request answered with a payload: ?page=, or
 // CKAN's start/rows.

@@ -96,16 +96,27 @@ func (c *Consumer) defaults() {
 // Run consumes until ctx is done.
 func (c *Consumer) Run(ctx context.Context) error {
 	c.defaults()
-	cons, err := c.JS.CreateOrUpdateConsumer(ctx, bus.RecordsStream, jetstream.ConsumerConfig{
-		Durable:       c.Durable,
-		Description:   "Moisson indexers: records into the index",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       c.AckWait,
-		MaxAckPending: 20 * c.Batch,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-	})
-	if err != nil {
-		return fmt.Errorf("consumer %s: %w", c.Durable, err)
+	var cons jetstream.Consumer
+	for {
+		var err error
+		cons, err = c.JS.CreateOrUpdateConsumer(ctx, bus.RecordsStream, jetstream.ConsumerConfig{
+			Durable:       c.Durable,
+			Description:   "Moisson indexers: records into the index",
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       c.AckWait,
+			MaxAckPending: 20 * c.Batch,
+			DeliverPolicy: jetstream.DeliverAllPolicy,
+		})
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("consumer %s: %w", c.Durable, err)
+		}
+		// A JetStream cluster electing its leaders answers with timeouts
+		// for a while.
+		c.Log.Warn("consumer not ready, retrying", zap.String("durable", c.Durable), zap.Error(err))
+		sleep(ctx, 2*time.Second)
 	}
 	c.Log.Info("indexer consuming", zap.String("stream", bus.RecordsStream), zap.String("durable", c.Durable),
 		zap.Int("batch", c.Batch), zap.Int("workers", c.Workers))

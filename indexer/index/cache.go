@@ -119,6 +119,14 @@ func NewServingCache(s Searcher) *Cache {
 	return c
 }
 
+// Health is the health of the searcher behind the cache, when it tells.
+func (c *Cache) Health(ctx context.Context) (Health, error) {
+	if h, ok := c.Searcher.(Healther); ok {
+		return h.Health(ctx)
+	}
+	return Health{Status: "unknown"}, nil
+}
+
 // Key is a canonical form of a query.
 func (q Query) Key() string {
 	var b strings.Builder

@@ -75,6 +75,21 @@ type Searcher interface {
 	Count(ctx context.Context) (int64, error)
 }
 
+// Health is what a backend says of its state (GET /v1/status).
+type Health struct {
+	Backend  string `json:"backend"`           // embedded, elasticsearch
+	Cluster  string `json:"cluster,omitempty"` // the cluster's name
+	Status   string `json:"status"`            // green, yellow, red
+	Nodes    int    `json:"nodes"`             // nodes seen
+	Replicas int    `json:"replicas"`          // configured copies of each shard beyond the primary
+	Detail   string `json:"detail,omitempty"`
+}
+
+// Healther is a backend that can tell its health.
+type Healther interface {
+	Health(ctx context.Context) (Health, error)
+}
+
 // Index is a full backend.
 type Index interface {
 	Writer

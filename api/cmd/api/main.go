@@ -30,9 +30,9 @@ func env(name, def string) string {
 }
 
 type options struct {
-	addr, natsURL, esURL, esAlias, path, adminToken, baseURL string
-	replicas                                                 int
-	trusted                                                  []netip.Prefix
+	addr, natsURL, esURL, esAlias, path, adminToken, baseURL, esWait string
+	replicas, esReplicas                                             int
+	trusted                                                          []netip.Prefix
 }
 
 func main() {
@@ -43,6 +43,7 @@ func main() {
 	flag.StringVar(&o.esAlias, "es-alias", env("MOISSON_ES_ALIAS", ""), "Elasticsearch alias (default moisson-datasets)")
 	flag.StringVar(&o.path, "index-path", env("MOISSON_INDEX_PATH", "moisson-data/index"), "embedded index directory (without --es-url)")
 	flag.IntVar(&o.replicas, "replicas", 1, "stream replicas when creating streams (3 on a cluster)")
+	flag.IntVar(&o.esReplicas, "es-replicas", -1, "replicas of each shard of the Elasticsearch index (1 or more on a cluster; -1: 0 for a new index, an existing one keeps its own)")
 	flag.StringVar(&o.adminToken, "admin-token", env("MOISSON_ADMIN_TOKEN", ""), "token for POST /v1/sources/{id}/harvest (env MOISSON_ADMIN_TOKEN; empty: disabled)")
 	flag.StringVar(&o.baseURL, "base-url", env("MOISSON_BASE_URL", ""), "public address the catalogue's IRIs are built on, e.g. https://moisson.example.org (env MOISSON_BASE_URL; empty: the request's)")
 	proxies := flag.String("trusted-proxies", env("MOISSON_TRUSTED_PROXIES", ""), "addresses or prefixes whose X-Forwarded-Host/Proto are honoured, comma-separated (env MOISSON_TRUSTED_PROXIES)")
@@ -71,16 +72,21 @@ func run(o options, log *zap.Logger) error {
 		return err
 	}
 	defer nc.Close()
-	idx, err := open.Open(ctx, open.Spec{ESURL: o.esURL, ESAlias: o.esAlias, Path: o.path, Log: log})
+	idx, err := open.Open(ctx, open.Spec{ESURL: o.esURL, ESAlias: o.esAlias, Path: o.path, Log: log, Replicas: o.esReplicas})
 	if err != nil {
 		return err
 	}
 	defer idx.Close()
 	runs := status.New()
-	if err := runs.Watch(ctx, js, log); err != nil {
+	if err := service.Retry(ctx, "the runs' watch", log, func(ctx context.Context) error { return runs.Watch(ctx, js, log) }); err != nil {
 		return err
 	}
-	key, err := server.CursorKey(ctx, js, o.replicas)
+	var key []byte
+	err = service.Retry(ctx, "the API's bucket", log, func(ctx context.Context) error {
+		var err error
+		key, err = server.CursorKey(ctx, js, o.replicas)
+		return err
+	})
 	if err != nil {
 		return err
 	}

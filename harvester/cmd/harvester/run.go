@@ -51,11 +51,15 @@ func connect(ctx context.Context, natsURL, name string, replicas int, leaseTTL t
 		return nil, err
 	}
 	c := &connection{js: js, close: nc.Close, nc: nc}
-	if c.buckets, err = worker.OpenBuckets(ctx, js, leaseTTL, replicas); err != nil {
-		nc.Close()
-		return nil, err
-	}
-	if c.state, err = state.OpenJetStream(ctx, js, replicas); err != nil {
+	err = service.Retry(ctx, "the harvester's buckets", log, func(ctx context.Context) error {
+		var err error
+		if c.buckets, err = worker.OpenBuckets(ctx, js, leaseTTL, replicas); err != nil {
+			return err
+		}
+		c.state, err = state.OpenJetStream(ctx, js, replicas)
+		return err
+	})
+	if err != nil {
 		nc.Close()
 		return nil, err
 	}
@@ -111,11 +115,14 @@ func runCmd(args []string) error {
 	if isTerminal(os.Stderr) {
 		runner.Progress = newProgress(os.Stderr).report
 	}
-	kv, err := bus.OpenSources(ctx, conn.js, *replicas)
+	err = service.Retry(ctx, "the sources bucket", log, func(ctx context.Context) error {
+		kv, err := bus.OpenSources(ctx, conn.js, *replicas)
+		if err != nil {
+			return err
+		}
+		return worker.PublishSources(ctx, kv, cfg)
+	})
 	if err != nil {
-		return err
-	}
-	if err := worker.PublishSources(ctx, kv, cfg); err != nil {
 		return err
 	}
 	w := &worker.Worker{Buckets: conn.buckets, Config: cfg, Runner: runner, Log: log, Name: *worker_,

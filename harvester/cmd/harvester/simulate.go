@@ -19,6 +19,7 @@ func simulateCmd(args []string) error {
 	datasets := fs.Int("datasets", 200, "datasets per source")
 	seed := fs.Int64("seed", 1, "generator seed")
 	writeConfig := fs.String("write-config", "", "write the configuration pointed at the simulator to this file (for 'harvester run --config')")
+	delay := fs.Duration("delay", 0, "every answer waits this long first (a slow portal; POST /_control/latency?d= changes it)")
 	advertise := fs.String("advertise-url", "", "base URL written in -write-config (default: the listen address), e.g. http://simulator:8090 when the harvesters run in other containers")
 	_ = parseArgs(fs, args)
 	cfg, err := loadConfig(*cfgPath)
@@ -26,6 +27,7 @@ func simulateCmd(args []string) error {
 		return err
 	}
 	sim := simulator.New(cfg, simulator.Options{Seed: *seed, DatasetsPerSource: *datasets})
+	sim.SetLatency(*delay)
 	base, err := sim.Start(*addr)
 	if err != nil {
 		return err

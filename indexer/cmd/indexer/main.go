@@ -46,6 +46,8 @@ func main() {
 	esURL := flag.String("es-url", env("MOISSON_ES_URL", ""), "Elasticsearch URL (env MOISSON_ES_URL); empty: the embedded index in --index-path")
 	esAlias := flag.String("es-alias", env("MOISSON_ES_ALIAS", ""), "Elasticsearch alias (default moisson-datasets)")
 	path := flag.String("index-path", env("MOISSON_INDEX_PATH", "moisson-data/index"), "embedded index directory (without --es-url)")
+	esReplicas := flag.Int("es-replicas", -1, "replicas of each shard of the Elasticsearch index (1 or more on a cluster; -1: 0 for a new index, an existing one keeps its own)")
+	esWait := flag.String("es-wait-active-shards", "", "copies of a shard up before a write is taken (1, all, a number; empty: Elasticsearch's default)")
 	metrics := flag.String("metrics-addr", env("MOISSON_METRICS_ADDR", "127.0.0.1:9102"), "address of /metrics and /healthz (empty: none)")
 	batch := flag.Int("batch", 500, "records per index write")
 	workers := flag.Int("workers", 2, "batches written at once (each acked after its own write)")
@@ -55,12 +57,13 @@ func main() {
 
 	log := service.Logger("indexer", false, false)
 	defer log.Sync()
-	if err := run(*natsURL, *esURL, *esAlias, *path, *metrics, *batch, *workers, *replicas, *ackWait, log); err != nil {
+	spec := open.Spec{ESURL: *esURL, ESAlias: *esAlias, Path: *path, Log: log, Replicas: *esReplicas, WaitForActiveShards: *esWait}
+	if err := run(*natsURL, spec, *metrics, *batch, *workers, *replicas, *ackWait, log); err != nil {
 		service.Exit("indexer", err)
 	}
 }
 
-func run(natsURL, esURL, esAlias, path, metricsAddr string, batch, workers, replicas int, ackWait time.Duration, log *zap.Logger) error {
+func run(natsURL string, spec open.Spec, metricsAddr string, batch, workers, replicas int, ackWait time.Duration, log *zap.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	nc, js, err := service.ConnectJetStream(ctx, natsURL, "moisson-indexer", replicas, log)
@@ -68,7 +71,7 @@ func run(natsURL, esURL, esAlias, path, metricsAddr string, batch, workers, repl
 		return err
 	}
 	defer nc.Close()
-	idx, err := open.Open(ctx, open.Spec{ESURL: esURL, ESAlias: esAlias, Path: path, Log: log})
+	idx, err := open.Open(ctx, spec)
 	if err != nil {
 		return err
 	}

@@ -52,9 +52,16 @@ type Config struct {
 
 	// Shards and Replicas of indices created from now on. Defaults: 1
 	// shard, 0 replicas (a single node stays green); set Replicas to 1 or
-	// more on a cluster. A negative Replicas means 0.
+	// more on a cluster (an existing index gets the number too). A
+	// negative Replicas means 0 for a new index and leaves an existing
+	// one as it is.
 	Shards   int
 	Replicas int
+	// WaitForActiveShards is how many copies of a shard must be up before
+	// a bulk write is taken ("1", "all", a number; "" is Elasticsearch's
+	// default, 1): more makes a write wait for the replicas, surviving
+	// the loss of the primary right after.
+	WaitForActiveShards string
 	// RefreshInterval is how soon writes become searchable. Default "1s".
 	RefreshInterval string
 	// MaxRetries of a request on 502/503/504 and connection errors. Default
@@ -71,6 +78,9 @@ type Index struct {
 	client *es.Client
 	log    *zap.Logger
 	gen    generation // Generation (search.go)
+	// keepReplicas: no replica count was configured, an existing index
+	// keeps its own.
+	keepReplicas bool
 }
 
 var _ index.Index = (*Index)(nil)
@@ -93,6 +103,7 @@ func New(ctx context.Context, cfg Config) (*Index, error) {
 	if cfg.Shards <= 0 {
 		cfg.Shards = 1
 	}
+	keepReplicas := cfg.Replicas < 0
 	if cfg.Replicas < 0 {
 		cfg.Replicas = 0
 	}
@@ -119,7 +130,7 @@ func New(ctx context.Context, cfg Config) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("elasticsearch: %w", err)
 	}
-	x := &Index{cfg: cfg, client: client, log: cfg.Logger.With(zap.String("alias", cfg.Alias))}
+	x := &Index{cfg: cfg, client: client, log: cfg.Logger.With(zap.String("alias", cfg.Alias)), keepReplicas: keepReplicas}
 	if err := x.setup(ctx); err != nil {
 		client.Close(context.Background()) //nolint:errcheck // the setup error matters more
 		return nil, err
@@ -142,6 +153,15 @@ func (x *Index) setup(ctx context.Context) error {
 	}
 	if len(indices) > 0 {
 		x.log.Debug("alias exists", zap.Strings("indices", indices))
+		// The number of replicas is the configured one, whatever the index
+		// was made with (a dynamic setting).
+		if x.keepReplicas {
+			return nil
+		}
+		body := map[string]any{"index": map[string]any{"number_of_replicas": x.cfg.Replicas}}
+		if _, err := x.do(ctx, http.MethodPut, "/"+url.PathEscape(x.cfg.Alias)+"/_settings", body, nil, 200); err != nil {
+			return fmt.Errorf("elasticsearch: setting the replicas of %s: %w", x.cfg.Alias, err)
+		}
 		return nil
 	}
 	name := x.versionedName(1)
@@ -183,6 +203,38 @@ func (x *Index) aliasIndices(ctx context.Context) ([]string, error) {
 		names = append(names, name)
 	}
 	return names, nil
+}
+
+// Health is the cluster's health as Elasticsearch reports it.
+func (x *Index) Health(ctx context.Context) (index.Health, error) {
+	var h struct {
+		Cluster string  `json:"cluster_name"`
+		Status  string  `json:"status"`
+		Nodes   int     `json:"number_of_nodes"`
+		Active  float64 `json:"active_shards_percent_as_number"`
+		Unassig int     `json:"unassigned_shards"`
+	}
+	if _, err := x.do(ctx, http.MethodGet, "/_cluster/health", nil, &h, 200); err != nil {
+		return index.Health{Backend: "elasticsearch", Status: "red", Detail: err.Error()}, err
+	}
+	out := index.Health{Backend: "elasticsearch", Cluster: h.Cluster, Status: h.Status, Nodes: h.Nodes, Replicas: x.cfg.Replicas,
+		Detail: fmt.Sprintf("%.0f %% of the shards active, %d unassigned", h.Active, h.Unassig)}
+	// The replicas the index has (another process may have set them).
+	var settings map[string]struct {
+		Settings struct {
+			Index struct {
+				Replicas string `json:"number_of_replicas"`
+			} `json:"index"`
+		} `json:"settings"`
+	}
+	if _, err := x.do(ctx, http.MethodGet, "/"+url.PathEscape(x.cfg.Alias)+"/_settings/index.number_of_replicas", nil, &settings, 200); err == nil {
+		for _, v := range settings {
+			if n, err := strconv.Atoi(v.Settings.Index.Replicas); err == nil {
+				out.Replicas = n
+			}
+		}
+	}
+	return out, nil
 }
 
 // Close releases the connections.

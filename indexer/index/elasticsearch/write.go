@@ -93,6 +93,9 @@ func (x *Index) Write(ctx context.Context, ops []index.Op) ([]error, error) {
 	// require_alias: were the alias deleted, the writes fail (transient)
 	// instead of creating an index with dynamic mappings in its place.
 	path := "/_bulk?require_alias=true&filter_path=errors,items.*._id,items.*.status,items.*.result,items.*.error"
+	if w := x.cfg.WaitForActiveShards; w != "" {
+		path += "&wait_for_active_shards=" + url.QueryEscape(w)
+	}
 	var resp bulkResponse
 	if _, err := x.do(ctx, http.MethodPost, path, buf.Bytes(), &resp, 200); err != nil {
 		return nil, err

@@ -17,12 +17,17 @@ type Spec struct {
 	ESAlias string // default moisson-datasets
 	Path    string // bleve directory
 	Log     *zap.Logger
+	// Replicas and WaitForActiveShards of the Elasticsearch index (see
+	// elasticsearch.Config): 1 and "all"... on a cluster.
+	Replicas            int
+	WaitForActiveShards string
 }
 
 // Open opens the index.
 func Open(ctx context.Context, s Spec) (index.Index, error) {
 	if s.ESURL != "" {
-		return elasticsearch.New(ctx, elasticsearch.Config{URL: s.ESURL, Alias: s.ESAlias, Logger: s.Log})
+		return elasticsearch.New(ctx, elasticsearch.Config{URL: s.ESURL, Alias: s.ESAlias, Logger: s.Log,
+			Replicas: s.Replicas, WaitForActiveShards: s.WaitForActiveShards})
 	}
 	if err := checkFree(s.Path); err != nil {
 		return nil, err
