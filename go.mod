@@ -59,6 +59,7 @@ require (
 	github.com/nats-io/jwt/v2 v2.8.3 // indirect
 	github.com/nats-io/nkeys v0.4.17 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
+	github.com/opendatafrance/moisson/referential v0.0.0-00010101000000-000000000000 // indirect
 	github.com/piprate/json-gold v0.9.1 // indirect
 	github.com/pquerna/cachecontrol v0.2.0 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
@@ -72,7 +73,9 @@ require (
 	go.opentelemetry.io/otel/trace v1.29.0 // indirect
 	go.uber.org/multierr v1.10.0 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
 )
 
@@ -85,3 +88,5 @@ replace github.com/opendatafrance/moisson/indexer => ./indexer
 replace github.com/opendatafrance/moisson/api => ./api
 
 replace github.com/opendatafrance/moisson/service => ./service
+
+replace github.com/opendatafrance/moisson/referential => ./referential

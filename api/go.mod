@@ -4,7 +4,9 @@ go 1.26.0
 
 require (
 	github.com/opendatafrance/moisson/proto v0.0.0
+	github.com/opendatafrance/moisson/referential v0.0.0-00010101000000-000000000000
 	github.com/opendatafrance/moisson/service v0.0.0-00010101000000-000000000000
+	golang.org/x/sync v0.25.0
 )
 
 require (
@@ -48,6 +50,7 @@ require (
 	go.opentelemetry.io/otel v1.29.0 // indirect
 	go.opentelemetry.io/otel/metric v1.29.0 // indirect
 	go.opentelemetry.io/otel/trace v1.29.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
 )
 
 require (
@@ -69,3 +72,5 @@ replace github.com/opendatafrance/moisson/proto => ../proto
 replace github.com/opendatafrance/moisson/indexer => ../indexer
 
 replace github.com/opendatafrance/moisson/service => ../service
+
+replace github.com/opendatafrance/moisson/referential => ../referential

@@ -27,6 +27,7 @@ import (
 	"github.com/opendatafrance/moisson/harvester/source"
 	"github.com/opendatafrance/moisson/harvester/state"
 	"github.com/opendatafrance/moisson/harvester/worker"
+	"github.com/opendatafrance/moisson/indexer/collectivite"
 	"github.com/opendatafrance/moisson/indexer/consumer"
 	"github.com/opendatafrance/moisson/indexer/index"
 	"github.com/opendatafrance/moisson/indexer/index/open"
@@ -200,8 +201,15 @@ func Start(ctx context.Context, o Options) (*App, error) {
 	}
 
 	// The indexer.
-	cons := &consumer.Consumer{JS: a.js, Index: a.idx, Log: a.log.Named("indexer")}
-	a.wg.Add(1)
+	keeper := &collectivite.Keeper{JS: a.js, Index: a.idx, Resolvers: collectivite.NewResolvers(), Replicas: 1, Log: a.log.Named("collectivite")}
+	cons := &consumer.Consumer{JS: a.js, Index: a.idx, Log: a.log.Named("indexer"), Attributor: keeper}
+	a.wg.Add(2)
+	go func() {
+		defer a.wg.Done()
+		if err := keeper.Run(runCtx); err != nil && runCtx.Err() == nil {
+			a.log.Error("territories no longer followed", zap.Error(err))
+		}
+	}()
 	go func() {
 		defer a.wg.Done()
 		if err := cons.Run(runCtx); err != nil {
@@ -230,7 +238,11 @@ func Start(ctx context.Context, o Options) (*App, error) {
 			return nil
 		}}
 	a.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	a.wg.Add(1)
+	a.wg.Add(2)
+	go func() {
+		defer a.wg.Done()
+		srv.Background(runCtx)
+	}()
 	go func() {
 		defer a.wg.Done()
 		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -250,11 +262,7 @@ func Start(ctx context.Context, o Options) (*App, error) {
 	if a.buckets, err = worker.OpenBuckets(ctx, a.js, o.LeaseTTL, 1); err != nil {
 		return nil, err
 	}
-	sources, err := bus.OpenSources(ctx, a.js, 1)
-	if err != nil {
-		return nil, err
-	}
-	if err := worker.PublishSources(ctx, sources, a.cfg); err != nil {
+	if err := worker.PublishConfig(ctx, a.js, 1, a.cfg); err != nil {
 		return nil, err
 	}
 	cache, err := fetch.NewCache(filepath.Join(o.DataDir, "http-cache"))

@@ -12,6 +12,7 @@ WORKDIR /src
 COPY go.work go.work.sum go.mod go.sum ./
 COPY proto/go.mod proto/go.sum proto/
 COPY service/go.mod service/go.sum service/
+COPY referential/go.mod referential/go.sum referential/
 COPY harvester/go.mod harvester/go.sum harvester/
 COPY indexer/go.mod indexer/go.sum indexer/
 COPY api/go.mod api/go.sum api/

@@ -20,6 +20,8 @@ require (
 	google.golang.org/protobuf v1.36.12
 )
 
+require golang.org/x/text v0.44.0 // indirect
+
 require (
 	github.com/andybalholm/cascadia v1.3.4 // indirect
 	github.com/antithesishq/antithesis-sdk-go v0.9.0-default-no-op // indirect
@@ -33,6 +35,7 @@ require (
 	github.com/nats-io/jwt/v2 v2.8.3 // indirect
 	github.com/nats-io/nkeys v0.4.17 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
+	github.com/opendatafrance/moisson/referential v0.0.0-00010101000000-000000000000
 	github.com/pquerna/cachecontrol v0.2.0 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
@@ -46,3 +49,5 @@ require (
 replace github.com/opendatafrance/moisson/proto => ../proto
 
 replace github.com/opendatafrance/moisson/service => ../service
+
+replace github.com/opendatafrance/moisson/referential => ../referential

@@ -8,6 +8,7 @@ require (
 	github.com/nats-io/nats-server/v2 v2.15.3
 	github.com/nats-io/nats.go v1.55.0
 	github.com/opendatafrance/moisson/proto v0.0.0
+	github.com/opendatafrance/moisson/referential v0.0.0-00010101000000-000000000000
 	github.com/opendatafrance/moisson/service v0.0.0-00010101000000-000000000000
 	github.com/prometheus/client_golang v1.25.0
 	go.uber.org/zap v1.28.0
@@ -63,9 +64,12 @@ require (
 	go.uber.org/multierr v1.10.0 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
 )
 
 replace github.com/opendatafrance/moisson/proto => ../proto
 
 replace github.com/opendatafrance/moisson/service => ../service
+
+replace github.com/opendatafrance/moisson/referential => ../referential

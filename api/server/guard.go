@@ -267,7 +267,7 @@ func (s *Server) cursorKey() []byte {
 // moisson-api (created with replicas when missing): the first API process
 // makes it, the others read it.
 func CursorKey(ctx context.Context, js jetstream.JetStream, replicas int) ([]byte, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bus.APIBucket, Replicas: max(replicas, 1),
+	kv, err := bus.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{Bucket: bus.APIBucket, Replicas: max(replicas, 1),
 		Description: "state of the API processes (the key of the cursors)"})
 	if err != nil {
 		return nil, err

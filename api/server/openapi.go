@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"github.com/opendatafrance/moisson/api/observatory"
 )
 
 // The OpenAPI 3.1 description of the API, served at /openapi.json. It is
@@ -59,6 +61,18 @@ var dialectParam = qparam("dialect", "CSV form: rfc4180 (default: comma, no BOM)
 	"(starting with =, +, -, @, tab or CR) is prefixed with an apostrophe (OWASP).",
 	obj{"type": "string", "enum": []string{DialectRFC4180, DialectExcelFR}}, false)
 
+// observatorySorts are the sort values of GET /v1/observatory.
+func observatorySorts() []string {
+	var out []string
+	for _, s := range observatory.Sorts {
+		out = append(out, s, "-"+s)
+	}
+	return out
+}
+
+// observatoryAgents says what the obligation is computed from.
+const observatoryAgents = "The referential (@etalab/decoupage-administratif, embedded) has no agent counts, the law's other criterion (50 agents): communes are counted obliged from their population alone."
+
 func datasetQueryParams() []any {
 	filter := func(name, desc string) obj {
 		return qparam(name, desc+" Repeat the parameter for several values (OR); different filters combine with AND.", obj{"type": "string"}, true)
@@ -81,6 +95,7 @@ func datasetQueryParams() []any {
 			obj{"type": "string", "enum": []string{"excellent", "good", "sufficient", "bad"}}, true),
 		qparam("has_data", "true: only datasets with at least one downloadable file; false: only those without.",
 			obj{"type": "string", "enum": []string{"true", "false"}}, true),
+		filter("collectivite", "The collectivité that published the record (resolved from its publisher): a SIREN (commune, EPCI), or departement:35, region:53."),
 		filter("evidence", "How a SCDL match was found, as \"<SCDL item> <evidence>\" (evidence: declared, columns, title), e.g. \"scdl/budget declared\"."),
 		qparam("modified_after", "Modified on or after this date (2024-03-01) or time (RFC 3339).", obj{"type": "string", "examples": []string{"2024-03-01"}}, false),
 		qparam("modified_before", "Modified before this date (2024-03-01) or time (RFC 3339).", obj{"type": "string", "examples": []string{"2024-03-01"}}, false),
@@ -264,6 +279,29 @@ func openAPIDoc() obj {
 					"401": errResp("Missing or wrong token (send 'Authorization: Bearer <token>')."), "403": errResp("On-demand harvests are disabled (no admin token configured)."),
 					"404": notFound, "409": errResp("The source is disabled in the configuration: it is not harvested."), "503": unavailable,
 				},
+			}},
+			"/v1/observatory": obj{"get": obj{
+				"operationId": "observatory",
+				"summary":     "The observatory of the collectivités the law for a Digital Republic obliges to open their data (communes from the territory's threshold, default 3,500 inhabitants; every EPCI à fiscalité propre; départements; régions) and of those that publish: one object per collectivité (obliged and why, publishes, distinct datasets, records, portals, SCDL items with evidence, last_modified month, freshness: share modified in the last 12 months, quality: mean score of 405), a summary per territory and in total (obliged, publishing, share, population of the obliged and share covered by their commune or EPCI), timelines (records by month of first publication: issued, else first seen) and the daily snapshots of the summary (history). " + observatoryAgents,
+				"parameters": []any{
+					qparam("territory", "Territory id. Repeat for several.", obj{"type": "string"}, true),
+					qparam("kind", "Kind of collectivité. Repeat for several.", obj{"type": "string", "enum": kinds}, true),
+					qparam("obliged", "true: only the obliged; false: only the others that publish.", obj{"type": "string", "enum": []string{"true", "false"}}, false),
+					qparam("publishes", "true: only those that publish; false: only those that do not.", obj{"type": "string", "enum": []string{"true", "false"}}, false),
+					qparam("sort", "Order of the collectivités: kind (then population, the default), name, population, datasets, scdl, freshness, quality, last_modified; - first for descending.",
+						obj{"type": "string", "enum": observatorySorts()}, false),
+					formatParam, dialectParam,
+				},
+				"responses": obj{"200": jsonOrCSV("The observatory (CSV: one row per collectivité).", obj{"type": "object", "properties": obj{
+					"generated_at": obj{"type": "string", "format": "date-time"}, "note": str("What the obligation is computed from."),
+					"total": obj{"type": "object"}, "summaries": obj{"type": "array"}, "collectivites": obj{"type": "array"},
+					"timelines": obj{"type": "array"}, "history": obj{"type": "array"}}}), "400": bad, "500": internal},
+			}},
+			"/v1/observatory/unresolved": obj{"get": obj{
+				"operationId": "observatoryUnresolved",
+				"summary":     "The publisher names no collectivité was resolved from, with their record counts, the source they came from and why (no-publisher, not-collectivite, not-found, ambiguous): what a territory's publishers overrides in the configuration map (README, Observatory).",
+				"parameters":  []any{qparam("territory", "Territory id. Repeat for several.", obj{"type": "string"}, true), formatParam, dialectParam},
+				"responses":   obj{"200": jsonOrCSV("The unresolved publishers, most records first.", obj{"type": "object"}), "400": bad, "500": internal},
 			}},
 			"/v1/status": obj{"get": obj{
 				"operationId": "status",

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"container/list"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,6 +30,7 @@ var datasetParams = map[string]string{
 	"license": index.FieldLicense, "source": index.FieldSource, "protocol": index.FieldProtocol,
 	"theme": index.FieldTheme, "schema": index.FieldSchema, "member": index.FieldMember, "portal": index.FieldPortal,
 	"quality": index.FieldQuality, "has_data": index.FieldHasData, "evidence": index.FieldEvidence,
+	"collectivite": index.FieldCollectivite,
 	// Where format names the output (export, coverage, quality), the
 	// distribution format filter is spelled distribution_format.
 	"distribution_format": index.FieldFormat,
@@ -42,7 +44,7 @@ var sorts = map[string]string{
 // Facets is what GET /v1/datasets counts.
 var Facets = []string{
 	index.FieldTerritory, index.FieldPublisher, index.FieldMember, index.FieldPortal, index.FieldProtocol, index.FieldFormat,
-	index.FieldLicense, index.FieldTheme, index.FieldSchema, index.FieldQuality, index.FieldHasData,
+	index.FieldLicense, index.FieldTheme, index.FieldSchema, index.FieldQuality, index.FieldHasData, index.FieldCollectivite,
 }
 
 // closedValues are the filters with a fixed set of values.
@@ -251,6 +253,9 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, q *index.Query)
 		return false
 	}
 	if len(unknown) > 0 {
+		unknown = s.notConfigured(r.Context(), unknown)
+	}
+	if len(unknown) > 0 {
 		var msgs []string
 		for _, u := range unknown {
 			m := fmt.Sprintf("%s: no dataset has the value %q", u.Field, u.Value)
@@ -268,6 +273,26 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, q *index.Query)
 	}
 	q.Filters = filters
 	return true
+}
+
+// notConfigured keeps the unknown values that are not a configured source,
+// territory, member or portal: one not harvested yet has no record, and is
+// no typo.
+func (s *Server) notConfigured(ctx context.Context, unknown []index.UnknownValue) []index.UnknownValue {
+	configured := map[string]map[string]bool{index.FieldSource: {}, index.FieldTerritory: {}, index.FieldMember: {}, index.FieldPortal: {}}
+	for _, src := range s.sourceList(ctx) {
+		configured[index.FieldSource][src.SourceID] = true
+		configured[index.FieldTerritory][src.TerritoryID] = true
+		configured[index.FieldMember][src.MemberID] = true
+		configured[index.FieldPortal][src.PortalURL] = true
+	}
+	var out []index.UnknownValue
+	for _, u := range unknown {
+		if !configured[u.Field][u.Value] {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // searchBody is the answer of a search; seal seals its next cursor.

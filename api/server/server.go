@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/opendatafrance/moisson/api/observatory"
 	"github.com/opendatafrance/moisson/api/status"
 	"github.com/opendatafrance/moisson/api/web"
 	"github.com/opendatafrance/moisson/indexer/index"
@@ -65,6 +66,8 @@ type Server struct {
 	keyOnce sync.Once
 	ui      *web.UI
 	mux     *http.ServeMux
+	obsOnce sync.Once
+	obs     *observatory.Observatory
 }
 
 // notFound answers a request no route takes: 405 with Allow when the path
@@ -92,9 +95,10 @@ func (s *Server) Handler() http.Handler {
 	s.coverageRoutes(route) // GET /v1/coverage, /v1/quality (coverage.go)
 	s.catalogRoutes(route)  // GET /catalog.{jsonld,ttl,rdf} (catalog.go)
 	s.deadLetterRoutes(route)
-	s.statusRoutes(route)  // GET /v1/status (status.go)
-	s.openapiRoutes(route) // GET /openapi.json (openapi.go)
-	s.webRoutes(route)     // the web interface (api/web)
+	s.statusRoutes(route)      // GET /v1/status (status.go)
+	s.observatoryRoutes(route) // GET /v1/observatory, /v1/observatory/unresolved (observatory.go)
+	s.openapiRoutes(route)     // GET /openapi.json (openapi.go)
+	s.webRoutes(route)         // the web interface (api/web)
 	route("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

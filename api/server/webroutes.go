@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 
+	"github.com/opendatafrance/moisson/api/observatory"
 	"github.com/opendatafrance/moisson/api/web"
 )
 
@@ -16,6 +17,17 @@ func (s *Server) webRoutes(route routeFunc) {
 		Log:        s.Log,
 		SealCursor: s.sealCursor,
 		OpenCursor: s.openCursor,
+		Observatory: func(ctx context.Context) (*observatory.Report, error) {
+			return s.observatory().Report(ctx)
+		},
+		Unresolved: s.unresolved,
+		History: func(ctx context.Context) []observatory.Snapshot {
+			if st := s.snapshots(ctx); st != nil {
+				h, _ := st.List(ctx)
+				return h
+			}
+			return nil
+		},
 	})
 	if err != nil {
 		// The templates are embedded and parsed by the tests: this cannot

@@ -65,6 +65,10 @@ func funcs(now func() time.Time) template.FuncMap {
 		"excerpt":   excerpt,
 		"join":      strings.Join,
 		"add":       func(a, b int) int { return a + b },
+		"sub":       func(a, b int) int { return a - b },
+		"mul":       func(a, b int) int { return a * b },
+		"mulf":      func(a, b float64) float64 { return a * b },
+		"addf":      func(a, b float64) float64 { return a + b },
 		"int64":     func(n int) int64 { return int64(n) },
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/opendatafrance/moisson/referential"
 )
 
 // French labels of the identifiers the index holds. They are kept here, not
@@ -306,3 +308,17 @@ func plural(n int64, one, many string) string {
 	}
 	return frInt(n) + " " + many
 }
+
+// CollectiviteLabel names a collectivité by its key (a SIREN, or
+// departement:35, region:53): "Rennes (commune)", "Rennes Métropole
+// (EPCI)".
+func CollectiviteLabel(key string) string {
+	c := referential.France().ByKey(key)
+	if c == nil {
+		return key
+	}
+	return c.Name + " (" + kindLabels[string(c.Kind)] + ")"
+}
+
+// kindLabels are the kinds of collectivités, in French.
+var kindLabels = map[string]string{"commune": "commune", "epci": "EPCI", "departement": "département", "region": "région"}

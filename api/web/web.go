@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opendatafrance/moisson/api/observatory"
 	"github.com/opendatafrance/moisson/indexer/index"
 	"github.com/opendatafrance/moisson/proto/bus"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
@@ -80,6 +81,12 @@ type Deps struct {
 	// open them again (the API's own); nil leaves them as they are.
 	SealCursor func(string) string
 	OpenCursor func(string) (string, error)
+	// Observatory answers the observatory (nil: the page says it is not
+	// available); Unresolved lists the publishers not resolved, History
+	// the daily snapshots.
+	Observatory func(ctx context.Context) (*observatory.Report, error)
+	Unresolved  func(ctx context.Context, territories []string) ([]observatory.Unresolved, error)
+	History     func(ctx context.Context) []observatory.Snapshot
 }
 
 // UI serves the pages.
@@ -112,7 +119,7 @@ func New(d Deps) (*UI, error) {
 		d.OpenCursor = func(c string) (string, error) { return c, nil }
 	}
 	u := &UI{d: d, pages: map[string]*template.Template{}, static: map[string]staticFile{}}
-	for _, p := range []string{"search", "dataset", "coverage", "status", "source", "error"} {
+	for _, p := range []string{"search", "dataset", "coverage", "observatory", "status", "source", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs(d.Now)).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
 		if err != nil {
 			return nil, err
@@ -153,6 +160,7 @@ var Routes = []string{
 	"GET /{$}",
 	"GET /jeux-de-donnees/{id}",
 	"GET /couverture",
+	"GET /observatoire",
 	"GET /moissons",
 	"GET /moissons/{id}",
 	"GET /static/{file...}",
@@ -165,6 +173,7 @@ func (u *UI) Register(route func(pattern string, h http.HandlerFunc)) {
 	route("GET /{$}", u.search)
 	route("GET /jeux-de-donnees/{id}", u.dataset)
 	route("GET /couverture", u.coverage)
+	route("GET /observatoire", u.observatory)
 	route("GET /moissons", u.status)
 	route("GET /moissons/{id}", u.source)
 	route("GET /static/{file...}", u.staticFile)
@@ -266,6 +275,7 @@ var facetDefs = []facetDef{
 	{index.FieldFormat, "Format"},
 	{index.FieldLicense, "Licence"},
 	{index.FieldPublisher, "Producteur"},
+	{index.FieldCollectivite, "Collectivité"},
 	{index.FieldPortal, "Portail"},
 	{index.FieldQuality, "Qualité des métadonnées"},
 	{index.FieldHasData, "Fichiers"},
@@ -275,13 +285,14 @@ var facetDefs = []facetDef{
 // filterParams are the query parameters the search page reads as filters
 // (the same names as GET /v1/datasets).
 var filterParams = []string{index.FieldTerritory, index.FieldPublisher, index.FieldFormat, index.FieldLicense,
-	index.FieldSource, index.FieldProtocol, index.FieldTheme, index.FieldSchema, index.FieldPortal, index.FieldQuality, index.FieldHasData}
+	index.FieldSource, index.FieldProtocol, index.FieldTheme, index.FieldSchema, index.FieldPortal, index.FieldQuality, index.FieldHasData,
+	index.FieldCollectivite}
 
 var fieldLabels = map[string]string{
 	index.FieldTerritory: "Territoire", index.FieldPublisher: "Producteur", index.FieldFormat: "Format",
 	index.FieldLicense: "Licence", index.FieldSource: "Source", index.FieldProtocol: "Protocole",
 	index.FieldTheme: "Thème", index.FieldSchema: "Élément du SCDL", index.FieldPortal: "Portail",
-	index.FieldQuality: "Qualité des métadonnées", index.FieldHasData: "Fichiers",
+	index.FieldQuality: "Qualité des métadonnées", index.FieldHasData: "Fichiers", index.FieldCollectivite: "Collectivité",
 }
 
 var sortOptions = []struct{ Value, Label string }{
@@ -321,6 +332,8 @@ func valueLabel(field, v string) string {
 		return strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(v, "https://"), "http://"), "/")
 	case index.FieldProtocol:
 		return labelOr(protocolLabels, v)
+	case index.FieldCollectivite:
+		return CollectiviteLabel(v)
 	}
 	return v
 }

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opendatafrance/moisson/referential"
 	"github.com/robfig/cron/v3"
 	"go.yaml.in/yaml/v3"
 )
@@ -83,16 +84,48 @@ func (p Policy) WithDefaults() Policy {
 
 // Territory is one of the pilot territories.
 type Territory struct {
-	ID      string    `yaml:"id"`
-	Name    string    `yaml:"name"`
-	Members []*Member `yaml:"members"`
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+	// Geography is the area the territory covers, by official codes
+	// (regions, departements, epci: SIRENs, communes: INSEE codes): the
+	// observatory's obliged collectivités are there, and publishers'
+	// names are matched against its collectivités.
+	Geography referential.Geography `yaml:"geography"`
+	// ObligedFrom: the population from which a commune must open its data
+	// (default 3500, the law's threshold; the referential has no agent
+	// counts, the law's other criterion).
+	ObligedFrom int `yaml:"obliged_from"`
+	// Publishers: publisher name, as portals write it → SIREN or
+	// kind:code (departement:35, region:53), for the names the resolution
+	// leaves unresolved (GET /v1/observatory/unresolved lists them).
+	Publishers map[string]string `yaml:"publishers"`
+	Members    []*Member         `yaml:"members"`
 }
 
 // Member is an organisation of a territory (a region, a city, a syndicate).
 type Member struct {
-	ID      string    `yaml:"id"`
-	Name    string    `yaml:"name"`
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+	// Collectivite: the collectivité the member is (SIREN or kind:code),
+	// if it is one: records of its portals that name no publisher are
+	// that collectivité's.
+	Collectivite string `yaml:"collectivite"`
+	// Siren of the member, when the referential lacks it (départements and
+	// régions): a SIREN in a publisher's fields or a dataset identifier
+	// then names it.
+	Siren   string    `yaml:"siren"`
 	Portals []*Portal `yaml:"portals"`
+}
+
+// Spec is what resolution and the observatory need of the territory.
+func (t *Territory) Spec() referential.Territory {
+	s := referential.Territory{Geography: t.Geography, ObligedFrom: t.ObligedFrom, Publishers: t.Publishers}
+	for _, m := range t.Members {
+		if m.Collectivite != "" || m.Siren != "" {
+			s.Members = append(s.Members, referential.Member{ID: m.ID, Collectivite: m.Collectivite, Siren: m.Siren})
+		}
+	}
+	return s
 }
 
 // Portal is a website that publishes datasets, read through its sources.
@@ -175,6 +208,16 @@ func Parse(r io.Reader) (*Config, error) {
 	return &c, nil
 }
 
+// memberSiren tells whether a member of t declares siren.
+func memberSiren(t *Territory, siren string) bool {
+	for _, m := range t.Members {
+		if m.Siren == siren && m.Collectivite != "" {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *Config) validate() error {
 	ids := map[string]string{}
 	seen := func(kind, id string) error {
@@ -190,13 +233,31 @@ func (c *Config) validate() error {
 	if len(c.Territories) == 0 {
 		return fmt.Errorf("no territories")
 	}
+	ref := referential.France()
 	for _, t := range c.Territories {
 		if err := seen("territory", t.ID); err != nil {
 			return err
 		}
+		if err := ref.Check(t.Geography); err != nil {
+			return fmt.Errorf("territory %s: geography: %w", t.ID, err)
+		}
+		if t.ObligedFrom < 0 {
+			return fmt.Errorf("territory %s: obliged_from %d is negative", t.ID, t.ObligedFrom)
+		}
+		for name, key := range t.Publishers {
+			if ref.ByKey(key) == nil && !memberSiren(t, key) {
+				return fmt.Errorf("territory %s: publisher %q: %q is no SIREN of a commune or an EPCI, nor a kind:code (departement:35, region:53) the referential knows", t.ID, name, key)
+			}
+		}
 		for _, m := range t.Members {
 			if err := seen("member", m.ID); err != nil {
 				return fmt.Errorf("territory %s: %w", t.ID, err)
+			}
+			if m.Collectivite != "" && ref.ByKey(m.Collectivite) == nil {
+				return fmt.Errorf("member %s: collectivite %q: no SIREN of a commune or an EPCI, nor a kind:code the referential knows", m.ID, m.Collectivite)
+			}
+			if m.Siren != "" && (len(m.Siren) != 9 || strings.Trim(m.Siren, "0123456789") != "") {
+				return fmt.Errorf("member %s: siren %q is not 9 digits", m.ID, m.Siren)
 			}
 			for _, p := range m.Portals {
 				if err := seen("portal", p.ID); err != nil {
@@ -277,4 +338,14 @@ func (d Duration) MarshalYAML() (any, error) {
 		return "", nil
 	}
 	return time.Duration(d).String(), nil
+}
+
+// Territory finds a territory by id (nil: none).
+func (c *Config) Territory(id string) *Territory {
+	for _, t := range c.Territories {
+		if t.ID == id {
+			return t
+		}
+	}
+	return nil
 }

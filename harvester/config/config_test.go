@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/opendatafrance/moisson/referential"
 )
 
 // The nine pilot territories.
@@ -75,10 +77,39 @@ func TestParseErrors(t *testing.T) {
 		"cron+interval":  {"protocol: ckan", "protocol: ckan\n                cron: \"0 3 * * *\"\n                interval: 6h", "not both"},
 		"duplicate id":   {"              - id: s\n", "              - id: s\n                protocol: ckan\n                endpoint: https://a.org/\n              - id: s\n", "used twice"},
 		"no territories": {ok, "territories: []\n", "no territories"},
+		"bad region":     {"  - id: t\n", "  - id: t\n    geography: {regions: [\"99\"]}\n", "no région \"99\""},
+		"bad epci":       {"  - id: t\n", "  - id: t\n    geography: {epci: [\"123456789\"]}\n", "no EPCI"},
+		"bad override":   {"  - id: t\n", "  - id: t\n    publishers: {\"Ville de X\": \"123\"}\n", "Ville de X"},
+		"bad member":     {"      - id: m\n", "      - id: m\n        collectivite: commune:00000\n", "collectivite"},
+		"bad siren":      {"      - id: m\n", "      - id: m\n        siren: \"12\"\n", "9 digits"},
 	} {
 		_, err := Parse(strings.NewReader(strings.Replace(ok, tc.from, tc.to, 1)))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", name, err, tc.want)
+		}
+	}
+}
+
+// TestGeographies: every pilot territory names its area, and each member
+// that is a collectivité says which.
+func TestGeographies(t *testing.T) {
+	ref := referential.France()
+	for _, tr := range Default().Territories {
+		if tr.Geography.Empty() {
+			t.Errorf("territory %s has no geography", tr.ID)
+			continue
+		}
+		a := ref.Area(tr.Geography)
+		if len(a.Communes) == 0 || len(a.Obliged(tr.ObligedFrom)) == 0 {
+			t.Errorf("territory %s: %d communes, none obliged", tr.ID, len(a.Communes))
+		}
+		for _, m := range tr.Spec().Members {
+			c := ref.ByKey(m.Collectivite)
+			if c == nil {
+				t.Errorf("member %s: collectivite %q unknown", m.ID, m.Collectivite)
+			} else if !a.Contains(c) {
+				t.Errorf("member %s: %s is not in the territory %s", m.ID, c.Name, tr.ID)
+			}
 		}
 	}
 }

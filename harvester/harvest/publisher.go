@@ -11,6 +11,9 @@ import (
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
 )
 
+// attemptTimeout bounds one synchronous publish.
+const attemptTimeout = 5 * time.Second
+
 // Publisher sends what a run produces.
 type Publisher interface {
 	// Record queues an envelope; errors may surface at Flush.
@@ -33,6 +36,7 @@ type JetStreamPublisher struct {
 	pending []pending
 	Retries int           // per message, after the async attempt; default 5
 	Backoff time.Duration // default 500ms, doubled per retry
+	AckWait time.Duration // how long a window waits for its acks; default 10s
 }
 
 type pending struct {
@@ -42,7 +46,7 @@ type pending struct {
 
 // NewJetStreamPublisher builds a publisher on js.
 func NewJetStreamPublisher(js jetstream.JetStream) *JetStreamPublisher {
-	return &JetStreamPublisher{js: js, window: 256, Retries: 5, Backoff: 500 * time.Millisecond}
+	return &JetStreamPublisher{js: js, window: 256, Retries: 5, Backoff: 500 * time.Millisecond, AckWait: 10 * time.Second}
 }
 
 // Record queues an envelope.
@@ -67,24 +71,40 @@ func (p *JetStreamPublisher) Record(ctx context.Context, env *moissonv1.RecordEn
 	return nil
 }
 
-// Flush waits for the window's acks, retrying failures.
+// Flush waits for the window's acks, retrying failures. An ack lost with
+// a stream leader that died never comes: the window shares one deadline
+// (AckWait), past which every unsettled message is re-sent synchronously;
+// waiting message by message would cost AckWait per message.
 func (p *JetStreamPublisher) Flush(ctx context.Context) error {
 	win := p.pending
 	p.pending = p.pending[:0:0]
+	wait := p.AckWait
+	if wait <= 0 {
+		wait = 10 * time.Second
+	}
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	expired := false
 	for _, pm := range win {
-		select {
-		case <-pm.fut.Ok():
-		case err := <-pm.fut.Err():
-			_ = err
-			if rerr := p.publishSync(ctx, pm.msg); rerr != nil {
-				return rerr
+		if !expired {
+			select {
+			case <-pm.fut.Ok():
+				continue
+			case <-pm.fut.Err():
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-deadline.C:
+				expired = true
 			}
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(30 * time.Second):
-			if rerr := p.publishSync(ctx, pm.msg); rerr != nil {
-				return rerr
+		} else {
+			select {
+			case <-pm.fut.Ok():
+				continue
+			default:
 			}
+		}
+		if rerr := p.publishSync(ctx, pm.msg); rerr != nil {
+			return rerr
 		}
 	}
 	return nil
@@ -95,7 +115,12 @@ func (p *JetStreamPublisher) publishSync(ctx context.Context, m *nats.Msg) error
 	var err error
 	for i := 0; i <= p.Retries; i++ {
 		// A message can be re-sent as is: same data, same Nats-Msg-Id.
-		if _, err = p.js.PublishMsg(ctx, m); err == nil {
+		// Each attempt has its own timeout: an ack lost with a stream
+		// leader would otherwise hold the first attempt until ctx ends.
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		_, err = p.js.PublishMsg(actx, m)
+		cancel()
+		if err == nil {
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -116,7 +141,10 @@ func (p *JetStreamPublisher) Run(ctx context.Context, run *moissonv1.HarvestRun)
 	wait := p.Backoff
 	var err error
 	for i := 0; i <= p.Retries; i++ {
-		if err = bus.PublishRun(ctx, p.js, run); err == nil {
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		err = bus.PublishRun(actx, p.js, run)
+		cancel()
+		if err == nil {
 			return nil
 		}
 		select {
@@ -146,5 +174,5 @@ func (p *JetStreamPublisher) Error(ctx context.Context, sourceID, runID string, 
 
 // Fork returns a publisher on the same connection with its own window.
 func (p *JetStreamPublisher) Fork() Publisher {
-	return &JetStreamPublisher{js: p.js, window: p.window, Retries: p.Retries, Backoff: p.Backoff}
+	return &JetStreamPublisher{js: p.js, window: p.window, Retries: p.Retries, Backoff: p.Backoff, AckWait: p.AckWait}
 }

@@ -220,7 +220,11 @@ func (r *Runner) Run(ctx context.Context, src *config.Source, opt ...Options) *m
 	end := r.now()
 	run.FinishedAt = timestamppb.New(end)
 	run.HeartbeatAt = run.FinishedAt
-	if perr := r.Publisher.Run(fctx, run); perr != nil {
+	// The run end has its own budget: a flush that used all of fctx (a
+	// stream without leader for a while) must not cost the run its end.
+	ectx, ecancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer ecancel()
+	if perr := r.Publisher.Run(ectx, run); perr != nil {
 		log.Error("could not publish the run end", zap.Error(perr))
 	}
 	metricRuns.WithLabelValues(src.ID, run.Status.String()).Inc()
@@ -305,6 +309,18 @@ func (s *runSink) Record(ctx context.Context, rec source.Record) error {
 		}
 	}
 	s.seen[d.Id] = ch
+	// When it was first seen: now for a new record; kept from the state
+	// for the others (unknown for those of states written before it was
+	// kept). Set after the content hash: it changes nothing.
+	var first time.Time
+	if ch == created {
+		first = s.r.now()
+	} else if f := s.state.FirstSeen[d.Id]; f != 0 {
+		first = time.Unix(f, 0)
+	}
+	if !first.IsZero() {
+		d.FirstSeen = timestamppb.New(first)
+	}
 	if ch == unchanged {
 		s.run.Unchanged++
 		return nil
@@ -332,6 +348,12 @@ func (s *runSink) Record(ctx context.Context, rec source.Record) error {
 	if s.state != nil {
 		// Remembered now, saved only after the flush stored the records.
 		s.state.Hashes[d.Id] = d.ContentHash
+		if !first.IsZero() {
+			if s.state.FirstSeen == nil {
+				s.state.FirstSeen = map[string]int64{}
+			}
+			s.state.FirstSeen[d.Id] = first.Unix()
+		}
 	}
 	return nil
 }

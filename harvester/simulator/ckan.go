@@ -500,6 +500,9 @@ func ckanPackage(src *source, d *Dataset) ckanPkg {
 	if d.SpatialLabel != "" {
 		p.Extras = append(p.Extras, ckanExtra{"spatial_text", d.SpatialLabel})
 	}
+	if d.PublisherSiren != "" {
+		p.Extras = append(p.Extras, ckanExtra{"siren", d.PublisherSiren})
+	}
 	for i, r := range d.Resources {
 		cr := ckanResource{ID: r.ID, PackageID: d.ID, Name: r.Title, Format: r.Format, URL: r.URL,
 			Created: d.Created.UTC().Format(ckanTime), MetadataMod: r.Modified.UTC().Format(ckanTime),

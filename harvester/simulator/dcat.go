@@ -201,6 +201,10 @@ func dcatDataset(d *Dataset) *rnode {
 		n.lit(nsDCAT+"theme", t)
 	}
 	pub := &rnode{types: []string{nsFOAF + "Organization"}}
+	if d.PublisherSiren != "" {
+		// DCAT-AP-FR names an organisation by an IRI holding its SIREN.
+		pub.iri = "https://annuaire-entreprises.data.gouv.fr/entreprise/" + d.PublisherSiren
+	}
 	pub.lit(nsFOAF+"name", d.Publisher)
 	n.add(nsDCT+"publisher", nodeT(pub))
 	if strings.HasPrefix(d.License, "http") {

@@ -22,8 +22,17 @@ type Dataset struct {
 	Keywords    []string
 	Themes      []string // portal theme labels (ODS themes, CKAN groups' titles)
 	Publisher   string   // organisation name
-	OrgSlug     string   // organisation slug (CKAN organization.name)
-	OrgID       string   // organisation id (CKAN organization.id)
+	// PublisherSiren: the SIREN the portal gives for it (in an IRI, a
+	// business number), or "".
+	PublisherSiren string
+	// CollSiren: the SIREN of the collectivité it is ("" for a State
+	// service…), what a data.gouv.fr organisation's business number holds.
+	CollSiren string
+	OrgSlug   string // organisation slug (CKAN organization.name)
+	OrgID     string // organisation id (CKAN organization.id)
+	// RemoteURL and RemoteID: for a harvested copy (data.gouv.fr), the
+	// landing page and id of the original on its portal.
+	RemoteURL, RemoteID string
 
 	// License as the portal writes it: a CKAN license_id for ckan sources,
 	// an IRI or a label for dcat sources; LicenseTitle and LicenseURL are
@@ -116,11 +125,9 @@ func (r *rng) timeBetween(from, to time.Time) time.Time {
 
 // ---- templates -----------------------------------------------------------
 
-var (
-	genStart = time.Date(2016, 1, 1, 0, 0, 0, 0, time.UTC)
-	genEnd   = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	modEnd   = time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC)
-)
+// genStart is when the generated catalogues begin (the law for a Digital
+// Republic is of October 2016; portals opened from 2011).
+var genStart = time.Date(2014, 1, 1, 0, 0, 0, 0, time.UTC)
 
 const (
 	thAdmin   = "Administration, Gouvernement, Finances, Citoyenneté"
@@ -139,6 +146,7 @@ type tmpl struct {
 	key      string
 	weight   int
 	schema   string // SCDL schema id, "" for an ordinary dataset
+	yearly   bool   // about one year (ctx.year): published from that year on
 	title    func(g *genCtx) string
 	desc     func(g *genCtx) string
 	keywords []string
@@ -150,14 +158,96 @@ type tmpl struct {
 // genCtx is what a template may use.
 type genCtx struct {
 	r        *rng
-	commune  commune
-	year     int
-	member   string
+	commune  commune // the commune the dataset speaks of
+	year     int     // the year it is about (budgets, counts)
+	today    time.Time
 	terrName string
+	pub      publisher
 }
 
 func (g *genCtx) de() string { return deCommune(g.commune.Name) }
 func (g *genCtx) a() string  { return aCommune(g.commune.Name) }
+
+// kind is the publisher's kind ("" when it is no collectivité).
+func (g *genCtx) kind() string {
+	if g.pub.Coll == nil {
+		return ""
+	}
+	return string(g.pub.Coll.Kind)
+}
+
+// area is what the publisher's datasets cover, for titles: "de Rennes",
+// "de Rennes Métropole", "de la Loire-Atlantique".
+func (g *genCtx) area() string {
+	if c := g.pub.Coll; c != nil {
+		switch c.Kind {
+		case "epci":
+			return "de " + expandEPCI(c.Name)
+		case "departement":
+			return deDepartement(c.Name)
+		case "region":
+			return "de la région " + c.Name
+		}
+	}
+	return g.de()
+}
+
+// who names the publisher in a sentence: "la Ville de Rennes", "Rennes
+// Métropole", "le Département de la Loire-Atlantique".
+func (g *genCtx) who() string {
+	c := g.pub.Coll
+	if c == nil && g.pub.Platform {
+		// A platform publishing for its members: the commune's data.
+		return "la Ville " + g.de()
+	}
+	if c == nil {
+		return g.pub.Name
+	}
+	switch c.Kind {
+	case "commune":
+		return "la Ville " + deCommune(c.Name)
+	case "epci":
+		return expandEPCI(c.Name)
+	case "departement":
+		return "le Département " + deDepartement(c.Name)
+	}
+	return "la Région " + c.Name
+}
+
+// council is the publisher's deliberating assembly.
+func (g *genCtx) council() string {
+	switch g.kind() {
+	case "epci":
+		return "conseil communautaire"
+	case "departement":
+		return "conseil départemental"
+	case "region":
+		return "conseil régional"
+	}
+	return "conseil municipal"
+}
+
+// elections held in France, by kind: titles name real ones only.
+var elections = []struct {
+	kind  string
+	years []int
+}{
+	{"municipales", []int{2014, 2020, 2026}}, {"européennes", []int{2014, 2019, 2024}},
+	{"législatives", []int{2017, 2022, 2024}}, {"présidentielle", []int{2017, 2022}},
+	{"régionales", []int{2015, 2021}}, {"départementales", []int{2015, 2021}},
+}
+
+// election picks an election held by today (first round in March at the
+// earliest).
+func (g *genCtx) election() (string, int) {
+	for {
+		e := elections[g.r.intn(len(elections))]
+		y := e.years[g.r.intn(len(e.years))]
+		if time.Date(y, 7, 1, 0, 0, 0, 0, time.UTC).Before(g.today) {
+			return e.kind, y
+		}
+	}
+}
 
 // deCommune writes "de Rennes", "d'Annecy", "de La Rochelle".
 func deCommune(name string) string {
@@ -189,20 +279,22 @@ var templates = []tmpl{
 	{key: "deliberations", weight: 9, schema: "scdl/deliberations",
 		title: func(g *genCtx) string {
 			if g.r.chance(25) {
-				return fmt.Sprintf("Délibérations du conseil communautaire %d", g.year)
+				return fmt.Sprintf("Délibérations du %s %s %d", g.council(), g.area(), g.year)
 			}
-			return "Délibérations du conseil municipal " + g.de()
+			return "Délibérations du " + g.council() + " " + g.area()
 		},
 		desc: func(g *genCtx) string {
-			return fmt.Sprintf("Liste des délibérations adoptées en conseil %s depuis %d : objet, date de séance, matière et résultat des votes (pour, contre, abstentions). Publication au format du Socle commun des données locales.", g.de(), g.year)
+			return fmt.Sprintf("Liste des délibérations adoptées par le %s %s depuis %d : objet, date de séance, matière et résultat des votes (pour, contre, abstentions). Publication au format du Socle commun des données locales.", g.council(), g.area(), g.year)
 		},
-		keywords: []string{"délibérations", "conseil municipal", "vote", "SCDL"},
+		keywords: []string{"délibérations", "conseil", "vote", "SCDL"},
 		themes:   []string{thAdmin}, formats: []string{"CSV", "JSON"},
 		columns: []string{"COLL_NOM", "COLL_SIRET", "DELIB_ID", "DELIB_DATE", "DELIB_MATIERE_CODE", "DELIB_MATIERE_NOM", "DELIB_OBJET", "BUDG_ANNEE", "VOTE_EFFECTIF", "VOTE_REEL", "VOTE_POUR", "VOTE_CONTRE", "VOTE_ABSTENTION", "DELIB_URL"}},
-	{key: "subventions", weight: 6, schema: "scdl/subventions",
-		title: func(g *genCtx) string { return fmt.Sprintf("Subventions attribuées aux associations %d", g.year) },
+	{key: "subventions", weight: 6, yearly: true, schema: "scdl/subventions",
+		title: func(g *genCtx) string {
+			return fmt.Sprintf("Subventions %s aux associations (%d)", g.area(), g.year)
+		},
 		desc: func(g *genCtx) string {
-			return fmt.Sprintf("Données essentielles des conventions de subvention conclues en %d par %s avec les associations : bénéficiaire, objet, montant et date de la convention (montants supérieurs à 23 000 €).", g.year, g.member)
+			return fmt.Sprintf("Données essentielles des conventions de subvention conclues en %d par %s avec les associations : bénéficiaire, objet, montant et date de la convention (montants supérieurs à 23 000 €).", g.year, g.who())
 		},
 		keywords: []string{"subventions", "associations", "transparence"},
 		themes:   []string{thAdmin}, formats: []string{"CSV", "XLSX"},
@@ -220,15 +312,15 @@ var templates = []tmpl{
 		keywords: []string{"équipements", "sport", "gymnase"},
 		themes:   []string{thSport}, formats: []string{"CSV", "GeoJSON", "SHP"},
 		columns: []string{"COLL_NOM", "COLL_SIRET", "EQUIP_UID", "EQUIP_THEME", "EQUIP_TYPE", "EQUIP_NOM", "ADR_NUMERO", "ADR_NOMVOIE", "ADR_CODEPOSTAL", "ADR_COMMUNE", "EQUIP_LAT", "EQUIP_LONG"}},
-	{key: "budget", weight: 5, schema: "scdl/budget",
+	{key: "budget", weight: 5, yearly: true, schema: "scdl/budget",
 		title: func(g *genCtx) string {
 			if g.r.chance(30) {
-				return fmt.Sprintf("Compte administratif %d", g.year)
+				return fmt.Sprintf("Compte administratif %d %s", g.year, g.area())
 			}
-			return fmt.Sprintf("Budget primitif %d", g.year)
+			return fmt.Sprintf("Budget primitif %d %s", g.year, g.area())
 		},
 		desc: func(g *genCtx) string {
-			return fmt.Sprintf("Budget de %s pour l'exercice %d, par nature et par fonction (nomenclature M57), en dépenses et en recettes.", g.member, g.year)
+			return fmt.Sprintf("Budget de %s pour l'exercice %d, par nature et par fonction (nomenclature M57), en dépenses et en recettes.", g.who(), g.year)
 		},
 		keywords: []string{"budget", "finances", "comptabilité publique"},
 		themes:   []string{thAdmin}, formats: []string{"CSV", "PDF"},
@@ -242,7 +334,7 @@ var templates = []tmpl{
 		themes:   []string{thSociety}, formats: []string{"CSV", "JSON"},
 		columns: []string{"COLL_INSEE", "COLL_NOM", "ENFANT_SEXE", "ENFANT_PRENOM", "NOMBRE_OCCURRENCES", "ANNEE"}},
 	{key: "menus", weight: 3, schema: "scdl/menus-collectifs",
-		title: func(g *genCtx) string { return "Menus des restaurants scolaires" },
+		title: func(g *genCtx) string { return "Menus des restaurants scolaires " + g.de() },
 		desc: func(g *genCtx) string {
 			return "Menus servis dans les restaurants scolaires " + g.de() + " : entrée, plat, fromage et dessert, avec l'indication des produits bio et d'origine locale."
 		},
@@ -275,16 +367,18 @@ var templates = []tmpl{
 		keywords: []string{"défibrillateurs", "DAE", "santé"},
 		themes:   []string{thHealth}, formats: []string{"CSV", "GeoJSON"},
 		columns: []string{"gid", "nom", "lat_coor1", "long_coor1", "adr_num", "adr_voie", "com_cp", "com_insee", "com_nom", "acc", "acc_lib", "disp_j", "disp_h"}},
-	{key: "decp", weight: 3, schema: "139bercy/format-commande-publique",
-		title: func(g *genCtx) string { return fmt.Sprintf("Données essentielles des marchés publics %d", g.year) },
+	{key: "decp", weight: 3, yearly: true, schema: "139bercy/format-commande-publique",
+		title: func(g *genCtx) string {
+			return fmt.Sprintf("Données essentielles des marchés publics %d %s", g.year, g.area())
+		},
 		desc: func(g *genCtx) string {
-			return fmt.Sprintf("Marchés publics conclus par %s en %d : objet, procédure, titulaires et montants (données essentielles de la commande publique).", g.member, g.year)
+			return fmt.Sprintf("Marchés publics conclus par %s en %d : objet, procédure, titulaires et montants (données essentielles de la commande publique).", g.who(), g.year)
 		},
 		keywords: []string{"marchés publics", "DECP", "commande publique"},
 		themes:   []string{thAdmin}, formats: []string{"JSON", "XML"},
 		columns: []string{"id", "acheteur.id", "nature", "objet", "codeCPV", "procedure", "dureeMois", "dateNotification", "montant", "titulaires"}},
 	// --- ordinary datasets ---
-	{key: "air", weight: 5,
+	{key: "air", weight: 5, yearly: true,
 		title: func(g *genCtx) string {
 			return fmt.Sprintf("Qualité de l'air : mesures horaires %s %d", g.de(), g.year)
 		},
@@ -310,24 +404,25 @@ var templates = []tmpl{
 			return "Patrimoine arboré : essence, hauteur, circonférence et année de plantation des arbres d'alignement gérés par la collectivité. L'inventaire est mis à jour après chaque campagne d'élagage."
 		},
 		keywords: []string{"arbres", "patrimoine arboré", "espaces verts"}, themes: []string{thEnv}, formats: []string{"GeoJSON", "SHP", "CSV"}},
-	{key: "velo", weight: 4,
+	{key: "velo", weight: 4, yearly: true,
 		title: func(g *genCtx) string { return fmt.Sprintf("Comptages vélo %d %s", g.year, g.commune.Name) },
 		desc: func(g *genCtx) string {
 			return fmt.Sprintf("Nombre de passages de vélos relevés chaque heure par les compteurs automatiques %s en %d.", g.de(), g.year)
 		},
 		keywords: []string{"vélo", "comptages", "mobilités douces"}, themes: []string{thTransp}, formats: []string{"CSV", "JSON"}},
-	{key: "population", weight: 3,
+	{key: "population", weight: 3, yearly: true,
 		title: func(g *genCtx) string {
-			return fmt.Sprintf("Population légale %d des communes : %s", g.year, g.terrName)
+			return fmt.Sprintf("Population légale %d des communes %s", g.year, g.area())
 		},
 		desc: func(g *genCtx) string {
 			return fmt.Sprintf("Populations municipales, comptées à part et totales en vigueur au 1er janvier %d (recensement de l'Insee), pour chaque commune du territoire.", g.year)
 		},
 		keywords: []string{"population", "recensement", "démographie"}, themes: []string{thSociety}, formats: []string{"XLSX", "CSV"}},
-	{key: "elections", weight: 3,
+	{key: "elections", weight: 3, yearly: true,
 		title: func(g *genCtx) string {
-			kind := g.r.pick([]string{"municipales", "européennes", "législatives", "présidentielle"})
-			return fmt.Sprintf("Résultats des élections %s %d %s par bureau de vote", kind, g.year, g.commune.Name)
+			kind, year := g.election()
+			g.year = year
+			return fmt.Sprintf("Élections %s %d : résultats par bureau de vote %s", kind, year, g.a())
 		},
 		desc: func(g *genCtx) string {
 			return "Résultats par bureau de vote " + g.de() + " : inscrits, votants, exprimés et voix obtenues par chaque liste ou candidat."
@@ -345,7 +440,7 @@ var templates = []tmpl{
 			return "Offre théorique du réseau de bus et de tramway " + g.de() + " au format GTFS, et localisation des arrêts. Le fichier \"stops.txt\" décrit les arrêts."
 		},
 		keywords: []string{"transports en commun", "GTFS", "bus"}, themes: []string{thTransp}, formats: []string{"ZIP", "GeoJSON"}},
-	{key: "eau", weight: 3,
+	{key: "eau", weight: 3, yearly: true,
 		title: func(g *genCtx) string {
 			return fmt.Sprintf("Qualité de l'eau potable distribuée %s %d", g.a(), g.year)
 		},
@@ -439,23 +534,23 @@ type generator struct {
 	seed     int64
 	src      *config.Source
 	protocol string
-	communes []commune
-	main     int
+	today    time.Time
+	pool     *pool
+	platform string // the member's name when it is no collectivité (Mégalis, ARNia)
 	titles   map[string]bool
 	ids      map[string]bool
+	// original, for a data.gouv.fr source, draws a dataset of another
+	// portal of the territory to hold a harvested copy of (nil: none).
+	original func(r *rng) *Dataset
 }
 
-func newGenerator(seed int64, src *config.Source) *generator {
-	member, terr := "", ""
-	if src.Member != nil {
-		member = src.Member.Name
-	}
-	if src.Territory != nil {
-		terr = src.Territory.ID
-	}
-	list, main := communesOf(terr, member)
-	return &generator{seed: seed, src: src, protocol: src.Protocol, communes: list, main: main,
+func newGenerator(seed int64, src *config.Source, today time.Time) *generator {
+	g := &generator{seed: seed, src: src, protocol: src.Protocol, today: today, pool: newPool(src),
 		titles: map[string]bool{}, ids: map[string]bool{}}
+	if m := src.Member; m != nil && m.Collectivite == "" {
+		g.platform = m.Name
+	}
+	return g
 }
 
 // portalURL is the site root the portal's own URLs start with: for CKAN
@@ -495,52 +590,63 @@ func (g *generator) host() string {
 
 func (g *generator) gen(i int) Dataset {
 	r := newRNG(g.seed, g.src.ID, i)
-	tp := pickTemplate(r)
-	c := g.communes[r.intn(len(g.communes))]
-	if g.main >= 0 && r.chance(70) {
-		c = g.communes[g.main]
-	}
-	memberName, memberID, terrName, terrID := "Collectivité", "collectivite", "", ""
-	if g.src.Member != nil {
-		memberName, memberID = g.src.Member.Name, g.src.Member.ID
-	}
-	if g.src.Territory != nil {
-		terrName, terrID = g.src.Territory.Name, g.src.Territory.ID
-	}
-	ctx := &genCtx{r: r, commune: c, year: 2016 + r.intn(10), member: memberName, terrName: terrName}
-
-	var d Dataset
-	// Publisher: the member, or (20% on an unfiltered source) a commune's
-	// own organisation hosted on the same portal.
-	d.Publisher, d.OrgSlug = memberName, memberID
-	if org := g.src.Params["organization"]; org != "" {
-		d.OrgSlug = org
-	} else if r.chance(20) {
-		d.Publisher = "Ville " + deCommune(c.Name)
-		d.OrgSlug = slugify(d.Publisher)
-	}
-	d.OrgID = uuidFrom(g.seed, "org:"+d.OrgSlug)
-
-	// Title, unique within the source.
-	base := tp.title(ctx)
-	title := base
-	for k := 0; g.titles[title]; k++ {
-		switch k {
-		case 0:
-			title = fmt.Sprintf("%s (%d)", base, ctx.year)
-		case 1:
-			title = fmt.Sprintf("%s – %s", base, c.Name)
-		case 2:
-			title = fmt.Sprintf("%s – %s (%d)", base, c.Name, ctx.year)
-		default:
-			title = fmt.Sprintf("%s – édition %d", base, k-1)
+	if g.original != nil && r.chance(20) {
+		if o := g.original(r); o != nil {
+			return g.copyOf(r, o)
 		}
 	}
+	terrName := ""
+	if g.src.Territory != nil {
+		terrName = g.src.Territory.Name
+	}
+	// A template and a publisher whose title the source has not used yet
+	// (a portal has one "Budget primitif 2021 de Rennes"); after a few
+	// draws, the title gets a distinguishing suffix.
+	var (
+		tp    *tmpl
+		pub   publisher
+		ctx   *genCtx
+		title string
+	)
+	for attempt := 0; ; attempt++ {
+		pub = g.pool.draw(r, g.platform)
+		tp = pickTemplate(r)
+		// The SCDL is collectivités' data: a State service or an
+		// association publishes other things.
+		for k := 0; tp.schema != "" && pub.Coll == nil && !pub.Platform && k < 50; k++ {
+			tp = pickTemplate(r)
+		}
+		// The year a dataset is about (budgets, counts, elections).
+		year := genStart.Year() + 2 + r.intn(g.today.Year()-genStart.Year()-1)
+		ctx = &genCtx{r: r, commune: pub.Place, year: year, today: g.today, terrName: terrName, pub: pub}
+		title = tp.title(ctx)
+		if !g.titles[title] {
+			break
+		}
+		if attempt == 8 {
+			base := title
+			for k := 2; g.titles[title]; k++ {
+				title = fmt.Sprintf("%s – partie %d", base, k)
+			}
+			break
+		}
+	}
+	c := pub.Place
+
+	var d Dataset
+	d.Publisher, d.PublisherSiren, d.OrgSlug = pub.Name, pub.Siren, pub.Slug
+	if pub.Coll != nil {
+		d.CollSiren = pub.Coll.Siren
+	}
+	if org := g.src.Params["organization"]; org != "" {
+		d.OrgSlug = org
+	}
+	d.OrgID = uuidFrom(g.seed, "org:"+d.OrgSlug)
 	g.titles[title] = true
 	d.Title = title
 	d.Description = tp.desc(ctx)
 	if r.chance(10) {
-		d.Description += "\n\nMise à jour « " + r.pick([]string{"quotidienne", "hebdomadaire", "mensuelle", "annuelle"}) + " ». Contact : <opendata@" + g.host() + ">."
+		d.Description += "\n\nMise à jour " + r.pick([]string{"quotidienne", "hebdomadaire", "mensuelle", "annuelle"}) + ". Contact : opendata@" + g.host() + "."
 	}
 
 	// Identifiers.
@@ -549,7 +655,7 @@ func (g *generator) gen(i int) Dataset {
 	case "ckan":
 		d.ID = r.uuid()
 	default:
-		d.ID = dcatIDPrefix[terrID] + strings.ReplaceAll(d.Name, "-", "_")
+		d.ID = g.idPrefix(pub) + strings.ReplaceAll(d.Name, "-", "_")
 		if g.ids[d.ID] && d.ID != d.Name {
 			d.ID = uniqueID(g.ids, d.ID)
 		} else {
@@ -576,8 +682,7 @@ func (g *generator) gen(i int) Dataset {
 		}
 	}
 
-	d.Created = r.timeBetween(genStart, genEnd)
-	d.Modified = r.timeBetween(d.Created, modEnd)
+	d.Created, d.Modified = g.dates(r, tp, ctx.year)
 
 	portal := g.portalURL()
 	switch g.protocol {
@@ -646,6 +751,108 @@ func (g *generator) gen(i int) Dataset {
 		}
 		res.Modified = r.timeBetween(d.Created, d.Modified.Add(time.Second))
 		d.Resources = append(d.Resources, res)
+	}
+	return d
+}
+
+// dates draws when a dataset was published and last modified: yearly
+// data (a template whose title names a year) from its year on, the rest
+// any time since genStart; modified up to today, a good share of them in
+// the last twelve months.
+func (g *generator) dates(r *rng, tp *tmpl, year int) (created, modified time.Time) {
+	from := genStart
+	if tp.yearly {
+		from = time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	to := g.today
+	if tp.yearly {
+		to = time.Date(year+1, 7, 1, 0, 0, 0, 0, time.UTC)
+	}
+	if to.After(g.today) {
+		to = g.today
+	}
+	if !from.Before(to) {
+		from = to.AddDate(0, -1, 0)
+	}
+	created = r.timeBetween(from, to)
+	switch n := r.intn(100); {
+	case n < 30 && !tp.yearly:
+		// Living data, touched this year.
+		modified = r.timeBetween(maxTime(created, g.today.AddDate(-1, 0, 0)), g.today)
+	case n < 60:
+		modified = r.timeBetween(created, minTime(created.AddDate(0, 3, 0), g.today))
+	default:
+		modified = r.timeBetween(created, g.today)
+	}
+	return created, modified
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// idPrefix is the prefix a portal puts on its dataset ids: m2A's "m2a_";
+// the Loire-Atlantique network's, the publisher's SIREN ("224400028_" for
+// the Département).
+func (g *generator) idPrefix(pub publisher) string {
+	terr := ""
+	if g.src.Territory != nil {
+		terr = g.src.Territory.ID
+	}
+	if terr != "loire-atlantique" {
+		return dcatIDPrefix[terr]
+	}
+	switch {
+	case pub.Coll != nil && pub.Coll.Siren != "":
+		return pub.Coll.Siren + "_"
+	case pub.Coll != nil && g.src.Member != nil && g.src.Member.Siren != "" && g.pool.self == pub.Coll:
+		return g.src.Member.Siren + "_"
+	}
+	return ""
+}
+
+// copyOf is a data.gouv.fr copy of a dataset of another portal: the same
+// title, publisher, description, dates and files; its own ids and page,
+// and a link to the original (udata's harvest.remote_url).
+func (g *generator) copyOf(r *rng, o *Dataset) Dataset {
+	d := *o
+	d.Keywords = append([]string(nil), o.Keywords...)
+	d.Resources = append([]Resource(nil), o.Resources...)
+	d.RemoteURL, d.RemoteID = o.LandingPage, o.ID
+	if org := g.src.Params["organization"]; org != "" {
+		// Harvested into the organisation the source lists: on udata the
+		// organisation is the publisher.
+		pub := g.pool.draw(r, g.platform)
+		d.Publisher, d.PublisherSiren, d.OrgSlug, d.CollSiren = pub.Name, pub.Siren, org, ""
+		if pub.Coll != nil {
+			d.CollSiren = pub.Coll.Siren
+		}
+	} else {
+		d.OrgSlug = slugify(d.Publisher)
+	}
+	title := d.Title
+	for k := 2; g.titles[title]; k++ {
+		title = fmt.Sprintf("%s (%d)", d.Title, k)
+	}
+	g.titles[title] = true
+	d.Title = title
+	d.Name = uniqueID(g.ids, slugify(title))
+	d.ID = d.Name
+	d.OrgID = uuidFrom(g.seed, "org:"+d.OrgSlug)
+	d.LandingPage = g.portalURL() + "/fr/datasets/" + d.Name + "/"
+	d.URI = ""
+	for k := range d.Resources {
+		d.Resources[k].ID = r.uuid()
 	}
 	return d
 }

@@ -16,9 +16,12 @@ const portalsConfig = `
 territories:
   - id: loire-atlantique
     name: Loire-Atlantique
+    geography: {departements: ["44"]}
     members:
       - id: departement-44
         name: Département de Loire-Atlantique
+        collectivite: departement:44
+        siren: "224400028"
         portals:
           - id: data-loire-atlantique
             name: data.loire-atlantique.fr
@@ -101,6 +104,7 @@ func TestODSCatalog(t *testing.T) {
 	sim, srv := newPortalSim(t, Options{DatasetsPerSource: 45})
 	base := srv.URL + "/sim/la-ods/api/explore/v2.1/catalog"
 	seen := map[string]bool{}
+	departement := 0
 	for offset := 0; offset < 45; offset += 20 {
 		resp, body := get(t, base+"/datasets?order_by=dataset_id&limit=20&offset="+itoa(offset))
 		var p odsPage
@@ -112,14 +116,20 @@ func TestODSCatalog(t *testing.T) {
 				t.Errorf("%s twice or out of order", d.DatasetID)
 			}
 			seen[d.DatasetID] = true
-			if !strings.HasPrefix(d.DatasetID, "224400028_") || len(d.Fields) == 0 || d.Metas.Default.Title == "" ||
+			// The network's ids start with the publisher's SIREN: the
+			// Département's own with 224400028_.
+			dept := strings.HasPrefix(d.DatasetID, "224400028_")
+			if dept {
+				departement++
+			}
+			if dept && !strings.Contains(d.Metas.Default.Publisher, "Loire-Atlantique") || len(d.Fields) == 0 || d.Metas.Default.Title == "" ||
 				!strings.HasPrefix(d.Metas.Default.Description, "<p>") || d.Metas.Default.License == "" {
 				t.Errorf("dataset %+v", d)
 			}
 		}
 	}
-	if len(seen) != 45 {
-		t.Errorf("walked %d datasets", len(seen))
+	if len(seen) != 45 || departement == 0 {
+		t.Errorf("walked %d datasets, %d of the Département", len(seen), departement)
 	}
 	// Fields carry the generator's columns.
 	ds := sim.Datasets("la-ods")

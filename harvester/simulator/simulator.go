@@ -37,6 +37,9 @@ type Options struct {
 	DatasetsPerSource int            // default 200
 	PerSource         map[string]int // dataset count per source id (overrides DatasetsPerSource)
 	PageSizeCap       int            // maximum page size (CKAN rows); default 1000
+	// Today is the day the generated dates run up to (default: today,
+	// UTC): catalogues look current whenever the simulator runs.
+	Today time.Time
 }
 
 // Fault is an injected failure of a source. Status and Delay apply to the
@@ -135,6 +138,10 @@ func New(cfg *config.Config, opts Options) *Simulator {
 	if opts.PageSizeCap <= 0 {
 		opts.PageSizeCap = 1000
 	}
+	if opts.Today.IsZero() {
+		opts.Today = time.Now().UTC()
+	}
+	opts.Today = opts.Today.UTC().Truncate(24 * time.Hour)
 	s := &Simulator{opts: opts, cfg: cfg, sources: map[string]*source{},
 		requests: map[string]int{}, payloads: map[string][]payload{}}
 	for _, src := range cfg.Sources() {
@@ -161,7 +168,8 @@ func (src *source) datasets() []Dataset {
 	src.mu.Lock()
 	defer src.mu.Unlock()
 	if src.gen == nil {
-		src.gen = newGenerator(src.sim.opts.Seed, src.cfg)
+		src.gen = newGenerator(src.sim.opts.Seed, src.cfg, src.sim.opts.Today)
+		src.gen.original = src.sim.original(src.cfg)
 	}
 	for len(src.all) < src.n {
 		src.all = append(src.all, src.gen.gen(len(src.all)))
@@ -758,4 +766,40 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// original gives, for the data.gouv.fr organisation of a platform that
+// publishes for its members (Mégalis Bretagne: délibérations, budgets,
+// subventions, public procurement), the SCDL datasets of collectivités
+// published on the other portals of its territory it holds copies of; nil
+// for the other sources. Copies come only from non-udata sources (no
+// cycle).
+func (s *Simulator) original(cfg *config.Source) func(r *rng) *Dataset {
+	if cfg.Protocol != "udata" || cfg.Territory == nil || cfg.Member == nil || cfg.Member.Collectivite != "" {
+		return nil
+	}
+	var partners []*source
+	for _, id := range s.order {
+		o := s.sources[id]
+		if o.cfg.Protocol != "udata" && o.cfg.Territory == cfg.Territory && o.served() {
+			partners = append(partners, o)
+		}
+	}
+	if len(partners) == 0 {
+		return nil
+	}
+	return func(r *rng) *Dataset {
+		o := partners[r.intn(len(partners))]
+		ds := o.datasets()
+		if len(ds) == 0 {
+			return nil
+		}
+		for k := 0; k < 20; k++ {
+			d := ds[r.intn(len(ds))]
+			if d.SCDL != "" && d.CollSiren != "" && d.RemoteURL == "" {
+				return &d
+			}
+		}
+		return nil
+	}
 }

@@ -174,36 +174,9 @@ func udataLicence(d *Dataset) string {
 
 var udataFrequencies = []string{"unknown", "punctual", "daily", "weekly", "monthly", "quarterly", "annual", "irregular", "continuous"}
 
-// udataSIRET is a Luhn-valid SIRET derived from a key (SIREN + "00010").
-func udataSIRET(key string) string {
-	h := sha256.Sum256([]byte("siren:" + key))
-	digits := make([]int, 9)
-	digits[0] = 2 // collectivités' SIRENs start with 2
-	for i := 1; i < 8; i++ {
-		digits[i] = int(h[i]) % 10
-	}
-	for c := 0; c < 10; c++ {
-		digits[8] = c
-		sum := 0
-		for i, v := range digits {
-			if i%2 == 1 {
-				v *= 2
-				if v > 9 {
-					v -= 9
-				}
-			}
-			sum += v
-		}
-		if sum%10 == 0 {
-			break
-		}
-	}
-	var b strings.Builder
-	for _, v := range digits {
-		b.WriteByte(byte('0' + v))
-	}
-	siren := b.String()
-	// Complete to a Luhn-valid SIRET: NIC 0001x.
+// siretOf completes a SIREN to a Luhn-valid SIRET (NIC 0001x), as
+// data.gouv.fr gives an organisation's business number.
+func siretOf(siren string) string {
 	for c := 0; c < 10; c++ {
 		s := siren + "0001" + strconv.Itoa(c)
 		sum := 0
@@ -234,10 +207,10 @@ func udataOrg(src *source, d *Dataset, full bool) map[string]any {
 		"page": site + "/fr/organizations/" + d.OrgSlug + "/", "slug": d.OrgSlug,
 		"uri": apiRoot + "/organizations/" + d.OrgSlug + "/",
 	}
-	// data.gouv.fr only gives the SIRET on the full organisation object, and
-	// not for every organisation.
-	if full || len(d.OrgSlug)%3 != 0 {
-		o["business_number_id"] = udataSIRET(d.OrgSlug)
+	// The SIRET of a collectivité's organisation: data.gouv.fr gives it on
+	// the full organisation object, and not always on the embedded one.
+	if d.CollSiren != "" && (full || len(d.OrgSlug)%3 != 0) {
+		o["business_number_id"] = siretOf(d.CollSiren)
 	}
 	return o
 }
@@ -309,7 +282,7 @@ func udataDataset(src *source, d *Dataset) map[string]any {
 		"contact_points": []any{map[string]any{"contact_form": nil, "email": d.Contact, "id": udataObjectID(seed, "cp:"+d.OrgSlug), "name": d.Publisher, "role": "contact"}},
 		"created_at":     d.Created.UTC().Format(udataTime), "deleted": nil, "description": d.Description,
 		"extras": map[string]any{}, "featured": false, "frequency": freq, "frequency_date": nil,
-		"harvest": nil, "id": id,
+		"harvest": udataHarvest(d), "id": id,
 		"internal": map[string]string{"created_at_internal": d.Created.UTC().Format(udataTime),
 			"last_modified_internal": d.Modified.UTC().Format(udataTime)},
 		"last_modified": d.Modified.UTC().Format(udataTime), "last_update": lastUpdate.UTC().Format(udataTime),
@@ -320,5 +293,23 @@ func udataDataset(src *source, d *Dataset) map[string]any {
 		"quality":   map[string]any{"all_resources_available": true, "dataset_description_quality": true, "has_open_format": true, "has_resources": len(d.Resources) > 0, "license": true, "score": 0.77, "spatial": spatial != nil, "temporal_coverage": temporal != nil, "update_frequency": freq != "unknown", "update_fulfilled_in_time": true},
 		"resources": resources, "schema": nil, "slug": d.Name, "spatial": spatial, "tags": tags,
 		"temporal_coverage": temporal, "title": d.Title, "uri": apiRoot + "/datasets/" + d.Name + "/",
+	}
+}
+
+// udataHarvest is the harvest block of a copy harvested from another
+// portal (nil for a dataset published on data.gouv.fr itself).
+func udataHarvest(d *Dataset) any {
+	if d.RemoteURL == "" {
+		return nil
+	}
+	u, _ := url.Parse(d.RemoteURL)
+	host := ""
+	if u != nil {
+		host = u.Host
+	}
+	return map[string]any{
+		"backend": "DCAT", "domain": host, "remote_id": d.RemoteID, "remote_url": d.RemoteURL,
+		"created_at": d.Created.UTC().Format(udataTime), "modified_at": d.Modified.UTC().Format(udataTime),
+		"last_update": d.Modified.UTC().Format(udataTime),
 	}
 }

@@ -138,9 +138,15 @@ func TestUdataContent(t *testing.T) {
 	if resp.StatusCode != 200 || !bytes.Contains(body, []byte(one.Title)) {
 		t.Errorf("dataset by id: %d", resp.StatusCode)
 	}
+	// Mégalis is a syndicate: no SIRET in the referential; a commune's
+	// organisation has its own.
 	resp, body = get(t, srv.URL+"/sim/megalis-udata/api/1/organizations/megalis-bretagne/")
-	if resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"business_number_id"`)) {
+	if resp.StatusCode != 200 || bytes.Contains(body, []byte(`"business_number_id"`)) {
 		t.Errorf("organisation: %d %s", resp.StatusCode, body)
+	}
+	resp, body = get(t, srv.URL+"/sim/annecy-udata/api/1/organizations/ville-d-annecy/")
+	if resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"business_number_id":"20006340`)) {
+		t.Errorf("organisation of Annecy: %d %s", resp.StatusCode, body)
 	}
 	if resp, _ := get(t, srv.URL+"/sim/megalis-udata/api/1/datasets/nope/"); resp.StatusCode != 404 {
 		t.Errorf("unknown dataset: %d", resp.StatusCode)

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -46,11 +47,14 @@ type Source struct {
 	LastFull           time.Time         `json:"last_full"`
 	Held               *Held             `json:"held,omitempty"`
 	Hashes             map[string]string `json:"-"` // record id → content hash
+	// FirstSeen: record id → when a run first saw it (Unix seconds; absent
+	// for records of states written before it was kept).
+	FirstSeen map[string]int64 `json:"-"`
 }
 
 // New returns an empty state.
 func New(sourceID string) *Source {
-	return &Source{SourceID: sourceID, Hashes: map[string]string{}}
+	return &Source{SourceID: sourceID, Hashes: map[string]string{}, FirstSeen: map[string]int64{}}
 }
 
 // Store loads and saves source states.
@@ -78,6 +82,10 @@ func Write(w io.Writer, s *Source) error {
 		bw.WriteString(id)
 		bw.WriteByte(' ')
 		bw.WriteString(s.Hashes[id])
+		if f := s.FirstSeen[id]; f != 0 {
+			bw.WriteByte(',')
+			bw.WriteString(strconv.FormatInt(f, 10))
+		}
 		bw.WriteByte('\n')
 	}
 	return bw.Flush()
@@ -97,14 +105,24 @@ func Read(r io.Reader) (*Source, error) {
 	if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
 		return nil, fmt.Errorf("state header: %w", err)
 	}
-	s.Hashes = map[string]string{}
+	s.Hashes, s.FirstSeen = map[string]string{}, map[string]int64{}
 	for sc.Scan() {
+		// "<id> <hash>[,<first seen>]": ids may hold spaces, hashes not.
 		line := sc.Text()
 		i := strings.LastIndexByte(line, ' ')
 		if i <= 0 {
 			return nil, fmt.Errorf("state: bad line %q", line)
 		}
-		s.Hashes[line[:i]] = line[i+1:]
+		id, hash := line[:i], line[i+1:]
+		if h, first, ok := strings.Cut(hash, ","); ok {
+			f, err := strconv.ParseInt(first, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("state: bad line %q", line)
+			}
+			hash = h
+			s.FirstSeen[id] = f
+		}
+		s.Hashes[id] = hash
 	}
 	return &s, sc.Err()
 }
@@ -119,7 +137,7 @@ func OpenJetStream(ctx context.Context, js jetstream.JetStream, replicas int) (*
 	if replicas < 1 {
 		replicas = 1
 	}
-	os, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+	os, err := bus.EnsureObjectStore(ctx, js, jetstream.ObjectStoreConfig{
 		Bucket:      Bucket,
 		Description: "Moisson: per-source harvest state (record hashes, held deletions)",
 		Storage:     jetstream.FileStorage,
@@ -146,12 +164,51 @@ func (j *JetStream) Load(ctx context.Context, sourceID string) (*Source, error) 
 
 // Save writes a source's state.
 func (j *JetStream) Save(ctx context.Context, s *Source) error {
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(Write(pw, s)) }()
-	_, err := j.os.Put(ctx, jetstream.ObjectMeta{Name: s.SourceID}, pr)
-	pr.Close()
+	return j.put(ctx, s.SourceID, func(w io.Writer) error { return Write(w, s) })
+}
+
+// put writes an object, retrying. The object store waits for the acks of
+// its chunks until its context's deadline, when it has one: an ack lost
+// with a stream leader (a NATS node that froze) held a state's save for
+// minutes. Each attempt runs without a deadline (each chunk then has the
+// JetStream timeout, 5 s) and is cancelled after attemptLimit. A failed
+// put leaves the object as it was.
+func (j *JetStream) put(ctx context.Context, name string, write func(io.Writer) error) error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(time.Duration(attempt) * time.Second):
+			}
+		}
+		actx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		stop := context.AfterFunc(ctx, cancel)
+		timer := time.AfterFunc(attemptLimit, cancel)
+		pr, pw := io.Pipe()
+		go func() {
+			bw := bufio.NewWriterSize(pw, 64<<10)
+			werr := write(bw)
+			if werr == nil {
+				werr = bw.Flush()
+			}
+			pw.CloseWithError(werr)
+		}()
+		_, err = j.os.Put(actx, jetstream.ObjectMeta{Name: name}, pr)
+		pr.Close()
+		timer.Stop()
+		stop()
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+	}
 	return err
 }
+
+// attemptLimit bounds one attempt to put an object.
+const attemptLimit = 45 * time.Second
 
 // Memory keeps states in memory (tests, inspect).
 type Memory struct {
@@ -199,18 +256,7 @@ type Diffs interface {
 
 // SaveDiff writes a run's diff and prunes the oldest beyond KeepDiffs.
 func (j *JetStream) SaveDiff(ctx context.Context, sourceID, runID string, write func(io.Writer) error) error {
-	pr, pw := io.Pipe()
-	go func() {
-		bw := bufio.NewWriterSize(pw, 64<<10)
-		err := write(bw)
-		if err == nil {
-			err = bw.Flush()
-		}
-		pw.CloseWithError(err)
-	}()
-	_, err := j.os.Put(ctx, jetstream.ObjectMeta{Name: DiffName(sourceID, runID)}, pr)
-	pr.Close()
-	if err != nil {
+	if err := j.put(ctx, DiffName(sourceID, runID), write); err != nil {
 		return err
 	}
 	return j.prune(ctx, sourceID)

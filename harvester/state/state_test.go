@@ -28,6 +28,24 @@ func TestWriteRead(t *testing.T) {
 		got.Held == nil || len(got.Held.IDs) != 2 || len(got.Hashes) != 1000 || got.Hashes["src-0042 with space"] != "h42" {
 		t.Errorf("round trip lost something: %+v (%d hashes)", got, len(got.Hashes))
 	}
+	// When each record was first seen; states written before it was kept
+	// have none.
+	s.FirstSeen["src-0007 with space"] = 1700000000
+	sb.Reset()
+	if err := Write(&sb, s); err != nil {
+		t.Fatal(err)
+	}
+	got, err = Read(strings.NewReader(sb.String()))
+	if err != nil || got.FirstSeen["src-0007 with space"] != 1700000000 || got.Hashes["src-0007 with space"] != "h7" ||
+		got.FirstSeen["src-0008 with space"] != 0 || got.Hashes["src-0008 with space"] != "h8" {
+		t.Errorf("first seen lost: %v %v %v", err, got.FirstSeen, got.Hashes["src-0007 with space"])
+	}
+	if old, err := Read(strings.NewReader("{}\nan id abc123\n")); err != nil || old.Hashes["an id"] != "abc123" || len(old.FirstSeen) != 0 {
+		t.Errorf("a state of the old format: %+v %v", old, err)
+	}
+	if _, err := Read(strings.NewReader("{}\nid abc,notanumber\n")); err == nil {
+		t.Error("bad first seen accepted")
+	}
 	if _, err := Read(strings.NewReader("")); err == nil {
 		t.Error("empty state accepted")
 	}

@@ -91,9 +91,50 @@ func (w *Worker) FirstPass() <-chan struct{} {
 	return w.firstPass
 }
 
-// PublishSources writes the configured sources to the sources bucket, for
-// the API.
-func PublishSources(ctx context.Context, kv jetstream.KeyValue, cfg *config.Config) error {
+// PublishConfig writes the configured sources (for the API) and
+// territories (for the indexers' resolution of publishers and the API's
+// observatory) to their buckets. A territory no longer configured is
+// removed; a changed one makes the indexers re-resolve its records.
+func PublishConfig(ctx context.Context, js jetstream.JetStream, replicas int, cfg *config.Config) error {
+	sources, err := bus.OpenSources(ctx, js, replicas)
+	if err != nil {
+		return err
+	}
+	if err := publishSources(ctx, sources, cfg); err != nil {
+		return err
+	}
+	territories, err := bus.OpenTerritories(ctx, js, replicas)
+	if err != nil {
+		return err
+	}
+	keep := map[string]bool{}
+	for _, t := range cfg.Territories {
+		keep[t.ID] = true
+		v, _ := json.Marshal(bus.TerritoryInfo{ID: t.ID, Name: t.Name, Territory: t.Spec()})
+		// Unchanged: not written again (a write is what tells the
+		// indexers to re-resolve).
+		if e, err := territories.Get(ctx, t.ID); err == nil && string(e.Value()) == string(v) {
+			continue
+		}
+		if _, err := territories.Put(ctx, t.ID, v); err != nil {
+			return err
+		}
+	}
+	keys, err := territories.ListKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for k := range keys.Keys() {
+		if !keep[k] {
+			if err := territories.Delete(ctx, k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func publishSources(ctx context.Context, kv jetstream.KeyValue, cfg *config.Config) error {
 	for _, src := range cfg.Sources() {
 		info := bus.SourceInfo{SourceID: src.ID, Protocol: src.Protocol, Endpoint: src.Endpoint,
 			Schedule: src.Schedule(cfg.Harvest), Disabled: src.Disabled}
@@ -193,7 +234,7 @@ func (w *Worker) pass(ctx context.Context, wg *sync.WaitGroup) int {
 		// Read again under the lease: another worker may just have run it.
 		sched, _, err = w.schedule(ctx, src.ID)
 		if err != nil {
-			w.release(src.ID, rev)
+			w.release(src.ID, rev, "")
 			continue
 		}
 		how := "schedule"
@@ -205,7 +246,7 @@ func (w *Worker) pass(ctx context.Context, wg *sync.WaitGroup) int {
 		case sched.LastStarted.IsZero():
 			how = "startup"
 		case time.Now().Before(src.Next(sched.LastStarted, policy)):
-			w.release(src.ID, rev)
+			w.release(src.ID, rev, "")
 			continue
 		}
 		w.mu.Lock()
@@ -268,12 +309,65 @@ func (w *Worker) lease(ctx context.Context, id string) (Lease, uint64, bool) {
 	return l, rev, true
 }
 
-func (w *Worker) release(id string, rev uint64) {
+// release deletes the lease if it is still this worker's (for runID).
+func (w *Worker) release(id string, rev uint64, runID string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := w.Buckets.Leases.Delete(ctx, id, jetstream.LastRevision(rev)); err != nil {
+	err := w.Buckets.Leases.Delete(ctx, id, jetstream.LastRevision(rev))
+	if err != nil {
+		// A renewal whose answer was lost (a stream leader change) moved
+		// the revision on: still ours, the lease goes at its revision.
+		if cur, ok := w.ours(ctx, id, runID); ok && cur != rev {
+			err = w.Buckets.Leases.Delete(ctx, id, jetstream.LastRevision(cur))
+		}
+	}
+	if err != nil {
 		w.Log.Warn("lease not released (it will expire)", zap.String("source", id), zap.Error(err))
 	}
+}
+
+// errLeaseTaken: the lease is gone or another worker's.
+var errLeaseTaken = errors.New("the lease expired or another worker took it")
+
+// ours reads the lease: its revision, and whether this worker holds it
+// for runID.
+func (w *Worker) ours(ctx context.Context, id, runID string) (uint64, bool) {
+	e, err := w.Buckets.Leases.Get(ctx, id)
+	if err != nil {
+		return 0, false
+	}
+	var l Lease
+	if json.Unmarshal(e.Value(), &l) != nil {
+		return e.Revision(), false
+	}
+	return e.Revision(), l.Worker == w.Name && l.RunID == runID
+}
+
+// renew writes the lease again at revision rev. An update whose answer was
+// lost may have been applied: a lease still ours is renewed at its actual
+// revision. errLeaseTaken says it is certainly lost; other errors
+// (timeouts while NATS elects a leader) may pass.
+func (w *Worker) renew(ctx context.Context, id string, lease Lease, rev uint64) (uint64, error) {
+	v, _ := json.Marshal(lease)
+	nrev, err := w.Buckets.Leases.Update(ctx, id, v, rev)
+	if err == nil {
+		return nrev, nil
+	}
+	e, gerr := w.Buckets.Leases.Get(ctx, id)
+	switch {
+	case errors.Is(gerr, jetstream.ErrKeyNotFound) || errors.Is(gerr, jetstream.ErrKeyDeleted):
+		return rev, errLeaseTaken
+	case gerr != nil:
+		return rev, err
+	}
+	var l Lease
+	if json.Unmarshal(e.Value(), &l) != nil || l.Worker != w.Name || l.RunID != lease.RunID {
+		return rev, errLeaseTaken
+	}
+	if e.Revision() == rev {
+		return rev, err
+	}
+	return w.Buckets.Leases.Update(ctx, id, v, e.Revision())
 }
 
 // harvest runs one source under its lease, renewing it; losing the lease
@@ -315,8 +409,12 @@ func (w *Worker) harvest(ctx context.Context, src *config.Source, prev Schedule,
 	renewDone := make(chan struct{})
 	go func() {
 		defer close(renewDone)
-		t := time.NewTicker(w.LeaseTTL / 3)
+		// Renewed every third of the TTL; a failed renewal is retried
+		// every second while the lease cannot have expired yet (a NATS
+		// leader election takes seconds).
+		t := time.NewTimer(w.LeaseTTL / 3)
 		defer t.Stop()
+		renewed := time.Now()
 		for {
 			select {
 			case <-rctx.Done():
@@ -325,17 +423,24 @@ func (w *Worker) harvest(ctx context.Context, src *config.Source, prev Schedule,
 			}
 			mu.Lock()
 			lease.Heartbeat = time.Now().UTC()
-			v, _ := json.Marshal(lease)
-			nrev, err := w.Buckets.Leases.Update(bctx, src.ID, v, rev)
-			if err == nil {
-				rev = nrev
-			}
+			l := lease
 			mu.Unlock()
-			if err != nil {
-				log.Error("lease lost: stopping the run so that no other worker harvests it at the same time", zap.Error(err))
-				cancel()
-				return
+			octx, ocancel := context.WithTimeout(bctx, 5*time.Second)
+			nrev, err := w.renew(octx, src.ID, l, rev)
+			ocancel()
+			if err == nil {
+				rev, renewed = nrev, time.Now()
+				t.Reset(w.LeaseTTL / 3)
+				continue
 			}
+			if !errors.Is(err, errLeaseTaken) && time.Since(renewed) < w.LeaseTTL*2/3 {
+				log.Warn("lease not renewed, retrying", zap.Error(err))
+				t.Reset(time.Second)
+				continue
+			}
+			log.Error("lease lost: stopping the run so that no other worker harvests it at the same time", zap.Error(err))
+			cancel()
+			return
 		}
 	}()
 	report := runner.Progress
@@ -365,10 +470,8 @@ func (w *Worker) harvest(ctx context.Context, src *config.Source, prev Schedule,
 		// Only the trigger this run answered: a newer one asks for another run.
 		_ = w.Buckets.Triggers.Delete(bctx, src.ID, jetstream.LastRevision(trigger.Rev))
 	}
-	mu.Lock()
-	r := rev
-	mu.Unlock()
-	w.release(src.ID, r)
+	// The renewer has stopped (renewDone): rev is settled.
+	w.release(src.ID, rev, runID)
 }
 
 func (w *Worker) putSchedule(ctx context.Context, id string, s Schedule) {

@@ -64,6 +64,15 @@ type Consumer struct {
 	// smaller version never overwrites a larger one), whichever batch lands
 	// first; each record is still acked only after its own write.
 	Workers int
+	// Attributor, when set, completes each record before it is written
+	// (its publisher's collectivité); the consumer starts once it is Ready.
+	Attributor Attributor
+}
+
+// Attributor completes records before they are written.
+type Attributor interface {
+	Ready() <-chan struct{}
+	Attribute(*moissonv1.Dataset)
 }
 
 func (c *Consumer) defaults() {
@@ -96,10 +105,17 @@ func (c *Consumer) defaults() {
 // Run consumes until ctx is done.
 func (c *Consumer) Run(ctx context.Context) error {
 	c.defaults()
+	if c.Attributor != nil {
+		select {
+		case <-c.Attributor.Ready():
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	var cons jetstream.Consumer
 	for {
 		var err error
-		cons, err = c.JS.CreateOrUpdateConsumer(ctx, bus.RecordsStream, jetstream.ConsumerConfig{
+		cons, err = bus.EnsureConsumer(ctx, c.JS, bus.RecordsStream, jetstream.ConsumerConfig{
 			Durable:       c.Durable,
 			Description:   "Moisson indexers: records into the index",
 			AckPolicy:     jetstream.AckExplicitPolicy,
@@ -175,6 +191,8 @@ func (c *Consumer) handle(ctx context.Context, msgs []jetstream.Msg) {
 		op := index.Op{ID: env.GetDataset().GetId(), Version: env.GetVersion(), Dataset: env.GetDataset()}
 		if env.GetOp() == moissonv1.RecordEnvelope_DELETE {
 			op.Delete, op.Dataset = true, nil
+		} else if c.Attributor != nil && op.Dataset != nil {
+			c.Attributor.Attribute(op.Dataset)
 		}
 		items = append(items, item{msg: m, op: op, env: env})
 	}

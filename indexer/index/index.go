@@ -120,16 +120,53 @@ const (
 	// FieldQualityScore is the quality score, as a decimal string (quality
 	// averages are computed from its facet).
 	FieldQualityScore = "quality_score"
+	// FieldCollectivite is the key of the collectivité that published the
+	// record (Dataset.collectivite: a SIREN, or departement:35,
+	// region:53); none when unresolved.
+	FieldCollectivite = "collectivite"
+	// FieldUnresolved holds, for a record whose publisher was not
+	// resolved, "<source>\x1f<why>\x1f<publisher>" (UnresolvedValue).
+	FieldUnresolved = "unresolved"
+	// FieldObservatory holds what the observatory counts per collectivité,
+	// "<collectivité>\x1f<what>\x1f<value>" (ObservatoryValues): its
+	// portals, SCDL items with their evidence, months of modification,
+	// quality scores.
+	FieldObservatory = "observatory"
+	// FieldFirstMonth is the month the record was first published
+	// (issued, else first seen by the harvester), YYYY-MM: the timeline.
+	FieldFirstMonth = "first_month"
+)
+
+// MaxLargeFacetSize is how many values a facet of a LargeFacet field may
+// list in one search (the others: 1000 on Elasticsearch).
+const MaxLargeFacetSize = 60000
+
+// LargeFacet tells the fields whose facets list many values: one per
+// collectivité, per unresolved publisher, per observatory fact.
+func LargeFacet(f string) bool {
+	return f == FieldCollectivite || f == FieldUnresolved || f == FieldObservatory
+}
+
+// Sep separates the parts of composite facet values.
+const Sep = "\x1f"
+
+// What an observatory value counts.
+const (
+	ObsPortal   = "p" // value: the portal URL
+	ObsSCDL     = "s" // value: "<item> <evidence>"
+	ObsModified = "m" // value: the month of modification, YYYY-MM
+	ObsQuality  = "q" // value: the quality score
 )
 
 // FacetFields are the fields that can be filtered and faceted on.
 var FacetFields = []string{FieldTerritory, FieldPublisher, FieldFormat, FieldLicense, FieldSource, FieldProtocol, FieldTheme, FieldSchema,
-	FieldMember, FieldPortal, FieldQuality, FieldHasData, FieldEvidence, FieldDupKey, FieldQualityScore}
+	FieldMember, FieldPortal, FieldQuality, FieldHasData, FieldEvidence, FieldDupKey, FieldQualityScore,
+	FieldCollectivite, FieldUnresolved, FieldObservatory, FieldFirstMonth}
 
 // DistinctFields are the facets Query.Distinct counts distinct datasets of
 // (the others count records).
 var DistinctFields = []string{FieldTerritory, FieldPublisher, FieldFormat, FieldLicense, FieldSource, FieldProtocol, FieldTheme, FieldSchema,
-	FieldMember, FieldPortal, FieldQuality, FieldHasData, FieldEvidence}
+	FieldMember, FieldPortal, FieldQuality, FieldHasData, FieldEvidence, FieldCollectivite}
 
 // DocValues are the values of a facet field in a document.
 func DocValues(d *Document, field string) []string {
@@ -165,6 +202,14 @@ func DocValues(d *Document, field string) []string {
 		return d.DupKeys
 	case FieldQualityScore:
 		return one(d.ScoreKey)
+	case FieldCollectivite:
+		return d.Collectivite
+	case FieldUnresolved:
+		return d.Unresolved
+	case FieldObservatory:
+		return d.Observatory
+	case FieldFirstMonth:
+		return one(d.FirstMonth)
 	}
 	return nil
 }
@@ -268,29 +313,34 @@ type Result struct {
 // Document is the flat form both backends index. Raw keeps the whole record
 // (protojson) so Get and Search return it as it was harvested.
 type Document struct {
-	ID          string    `json:"id"`
-	Title       string    `json:"title"`
-	TitleSort   string    `json:"title_sort"`
-	Description string    `json:"description"`
-	Keywords    []string  `json:"keywords"`
-	Territory   string    `json:"territory"`
-	Source      string    `json:"source"`
-	Protocol    string    `json:"protocol"`
-	Portal      string    `json:"portal"`
-	Member      []string  `json:"member"` // none or one: an empty value is not indexed
-	Publisher   string    `json:"publisher"`
-	Formats     []string  `json:"format"`
-	License     string    `json:"license"`
-	Themes      []string  `json:"theme"`
-	Schemas     []string  `json:"schema"`
-	Evidence    []string  `json:"schema_evidence"`
-	HasData     string    `json:"has_data"` // "true" or "false"
-	Quality     string    `json:"quality"`  // rating; "bad" when the record has none
-	Score       int       `json:"quality_score_n"`
-	ScoreKey    string    `json:"quality_score"`
-	DupKeys     []string  `json:"dup_key"`
-	Modified    time.Time `json:"modified"`
-	Version     int64     `json:"version"`
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	TitleSort   string   `json:"title_sort"`
+	Description string   `json:"description"`
+	Keywords    []string `json:"keywords"`
+	Territory   string   `json:"territory"`
+	Source      string   `json:"source"`
+	Protocol    string   `json:"protocol"`
+	Portal      string   `json:"portal"`
+	Member      []string `json:"member"` // none or one: an empty value is not indexed
+	Publisher   string   `json:"publisher"`
+	Formats     []string `json:"format"`
+	License     string   `json:"license"`
+	Themes      []string `json:"theme"`
+	Schemas     []string `json:"schema"`
+	Evidence    []string `json:"schema_evidence"`
+	HasData     string   `json:"has_data"` // "true" or "false"
+	Quality     string   `json:"quality"`  // rating; "bad" when the record has none
+	Score       int      `json:"quality_score_n"`
+	ScoreKey    string   `json:"quality_score"`
+	DupKeys     []string `json:"dup_key"`
+	// The observatory's fields (none for a record not attributed yet).
+	Collectivite []string  `json:"collectivite"`
+	Unresolved   []string  `json:"unresolved"`
+	Observatory  []string  `json:"observatory"`
+	FirstMonth   string    `json:"first_month"`
+	Modified     time.Time `json:"modified"`
+	Version      int64     `json:"version"`
 	// VersionKey is Version in decimal, for backends that would round a
 	// stored number through float64 (bleve).
 	VersionKey string `json:"version_key"`
@@ -362,7 +412,46 @@ func Flatten(d *moissonv1.Dataset, version int64) *Document {
 	if m := d.GetModified(); m != nil {
 		doc.Modified = m.AsTime().UTC()
 	}
+	first := d.GetIssued()
+	if first == nil {
+		first = d.GetFirstSeen()
+	}
+	if first == nil {
+		first = d.GetHarvestedAt()
+	}
+	if first != nil {
+		doc.FirstMonth = first.AsTime().UTC().Format("2006-01")
+	}
+	if c := d.GetCollectivite(); c != nil {
+		if c.GetKey() == "" {
+			doc.Unresolved = []string{UnresolvedValue(d.GetSourceId(), c.GetHow(), c.GetPublisher())}
+		} else {
+			doc.Collectivite = []string{c.GetKey()}
+			doc.Observatory = ObservatoryValues(c.GetKey(), d, doc)
+		}
+	}
 	return doc
+}
+
+// UnresolvedValue is the FieldUnresolved value of a record.
+func UnresolvedValue(source, why, publisher string) string {
+	return source + Sep + why + Sep + publisher
+}
+
+// ObservatoryValues are the FieldObservatory values of a record attributed
+// to the collectivité key.
+func ObservatoryValues(key string, d *moissonv1.Dataset, doc *Document) []string {
+	out := []string{key + Sep + ObsQuality + Sep + doc.ScoreKey}
+	if doc.Portal != "" {
+		out = append(out, key+Sep+ObsPortal+Sep+doc.Portal)
+	}
+	if !doc.Modified.IsZero() {
+		out = append(out, key+Sep+ObsModified+Sep+doc.Modified.Format("2006-01"))
+	}
+	for _, ev := range doc.Evidence {
+		out = append(out, key+Sep+ObsSCDL+Sep+ev)
+	}
+	return out
 }
 
 // Dataset decodes the record kept in a document.

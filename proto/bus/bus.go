@@ -88,8 +88,8 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, opt Options) err
 		},
 	}
 	for _, c := range cfgs {
-		if _, err := js.CreateOrUpdateStream(ctx, c); err != nil {
-			return fmt.Errorf("stream %s: %w", c.Name, err)
+		if err := ensureStream(ctx, js, c); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -212,7 +212,9 @@ func Connect(urls, name string) (*nats.Conn, jetstream.JetStream, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("nats %s: %w", urls, err)
 	}
-	js, err := jetstream.New(nc)
+	// An async publish whose ack was lost with a stream leader fails after
+	// a while instead of being pending forever.
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(20*time.Second))
 	if err != nil {
 		nc.Close()
 		return nil, nil, err

@@ -61,17 +61,17 @@ func OpenBuckets(ctx context.Context, js jetstream.JetStream, leaseTTL time.Dura
 	}
 	var b Buckets
 	var err error
-	if b.Leases, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	if b.Leases, err = EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket: LeaseBucket, Description: "who harvests which source (TTL = lease time)", TTL: leaseTTL, Replicas: replicas, Storage: jetstream.FileStorage,
 	}); err != nil {
 		return nil, fmt.Errorf("lease bucket: %w", err)
 	}
-	if b.Schedules, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	if b.Schedules, err = EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket: ScheduleBucket, Description: "last and open run of each source", Replicas: replicas, Storage: jetstream.FileStorage,
 	}); err != nil {
 		return nil, fmt.Errorf("schedule bucket: %w", err)
 	}
-	if b.Triggers, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	if b.Triggers, err = EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket: TriggerBucket, Description: "harvests asked for now", Replicas: replicas, Storage: jetstream.FileStorage,
 	}); err != nil {
 		return nil, fmt.Errorf("trigger bucket: %w", err)
@@ -125,7 +125,7 @@ func OpenSources(ctx context.Context, js jetstream.JetStream, replicas int) (jet
 	if replicas < 1 {
 		replicas = 1
 	}
-	return js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	return EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket: SourcesBucket, Description: "configured sources, as the harvester workers run them", Replicas: replicas, Storage: jetstream.FileStorage,
 	})
 }

@@ -97,6 +97,7 @@ func run(o options, log *zap.Logger) error {
 		BaseURL: o.baseURL, TrustedProxies: o.trusted, CursorKey: key,
 		Ready: func(context.Context) error { return service.NATSHealthy(nc)() }}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Background(ctx)
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -229,6 +229,58 @@ test('coverage page', async () => {
   await ctx.close();
 });
 
+test('observatory page: obliged collectivités, plots, table and CSV agree with the API', async () => {
+  const { ctx, page, problems } = await newPage({ viewport: { width: 1400, height: 900 } });
+  await page.goto(base + '/');
+  await Promise.all([page.waitForURL(/\/observatoire$/), page.getByRole('link', { name: 'Observatoire' }).click()]);
+  assert.equal(await page.locator('nav a[aria-current="page"]').innerText(), 'Observatoire');
+  const api = await getJSON('/v1/observatory');
+  // The summary: one row per territory, the numbers of the API.
+  const rows = page.locator('table.obs-sum tbody tr');
+  assert.equal(await rows.count(), api.summaries.length);
+  assert.equal(api.summaries.length, 9, 'the nine pilot territories');
+  const bzh = api.summaries.find(s => s.territory === 'bretagne');
+  assert.ok(bzh.obliged > 200 && bzh.publishing > 0 && bzh.publishing < bzh.obliged, JSON.stringify(bzh));
+  const row = rows.filter({ hasText: 'Bretagne' });
+  const cells = await row.locator('td').allInnerTexts();
+  assert.equal(Number(cells[0].replace(/\D/g, '')), bzh.obliged);
+  assert.equal(Number(cells[1].split('\n')[0].replace(/\D/g, '')), bzh.publishing);
+  // A plausible rate overall: neither nobody nor everybody.
+  assert.ok(api.total.share > 0 && api.total.share < 0.6, `share ${api.total.share}`);
+  assert.match(await page.locator('.note').innerText(), /nombre d'agents/);
+  // The plots: bars per territory, one line per territory.
+  assert.equal(await page.locator('svg.obs-bars rect.publishing').count(), 9);
+  assert.equal(await page.locator('svg.obs-lines polyline').first().count(), 1);
+  await shot(page, '10-observatoire.png');
+  // Filter: Bretagne's obliged that publish nothing; the table agrees with the API.
+  await page.selectOption('select[name="territory"]', 'bretagne');
+  await page.selectOption('select[name="obliged"]', 'true');
+  await page.selectOption('select[name="publishes"]', 'false');
+  await Promise.all([page.waitForURL(/publishes=false/), page.getByRole('button', { name: 'Afficher' }).click()]);
+  const filtered = await getJSON('/v1/observatory?territory=bretagne&obliged=true&publishes=false');
+  assert.equal(filtered.collectivites.length, bzh.obliged - bzh.publishing);
+  assert.match(await page.locator('#table-title + form + p').innerText(), new RegExp(String(filtered.collectivites.length).replace(/\B(?=(\d{3})+(?!\d))/g, '\\s?')));
+  assert.ok(await page.locator('table.obs-table tbody tr.pub').count() === 0, 'no publishing row among those that do not publish');
+  // The CSV link carries the same filters and as many rows.
+  const csvHref = await page.getByRole('link', { name: 'CSV', exact: true }).first().getAttribute('href');
+  assert.match(csvHref, /territory=bretagne/);
+  const csv = await (await fetch(base + csvHref)).text();
+  assert.equal(csv.trim().split('\n').length - 1, filtered.collectivites.length);
+  // A publishing collectivité leads to its datasets.
+  await page.goto(base + '/observatoire?territory=bretagne&publishes=true&sort=-datasets');
+  const first = page.locator('table.obs-table tbody tr.pub th a').first();
+  const name = await first.innerText();
+  const want = api.collectivites.filter(c => c.territory === 'bretagne' && c.publishes).sort((a, b) => b.datasets - a.datasets)[0];
+  assert.equal(name, want.name);
+  await Promise.all([page.waitForURL(/collectivite=/), first.click()]);
+  await assert.doesNotReject(page.locator('.active .chip', { hasText: 'Collectivité : ' + want.name }).waitFor());
+  // The unresolved publishers, for admins.
+  await page.goto(base + '/observatoire');
+  assert.ok(await page.locator('#unres-title ~ div table tbody tr').count() > 0);
+  assert.deepEqual(problems, []);
+  await ctx.close();
+});
+
 test('harvest status and a source page', async () => {
   const { ctx, page, problems } = await newPage();
   await page.goto(base + '/');

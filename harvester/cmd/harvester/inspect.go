@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"sort"
 
 	"flag"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 	"github.com/opendatafrance/moisson/harvester/harvest"
 	"github.com/opendatafrance/moisson/harvester/source"
 	"github.com/opendatafrance/moisson/harvester/source/all"
+	"github.com/opendatafrance/moisson/proto/bus"
+	"github.com/opendatafrance/moisson/referential"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/encoding/protojson"
 )
@@ -33,8 +36,10 @@ func inspectCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	format := fs.String("format", "auto", "auto|"+strings.Join(all.Names(), "|"))
 	follow := fs.Bool("follow", false, "for a URL: walk every page as a harvest would")
 	quiet := fs.Bool("quiet", false, "print only the summary")
+	territory := fs.String("territory", "", "resolve each record's publisher to the collectivité of this territory (its \"collectivite\" in the JSON, a summary at the end)")
+	configPath := fs.String("config", "", "territories configuration for --territory (default: the embedded one)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: harvester inspect [--format auto|"+strings.Join(all.Names(), "|")+"] [--follow] PATH-or-URL")
+		fmt.Fprintln(stderr, "usage: harvester inspect [--format auto|"+strings.Join(all.Names(), "|")+"] [--follow] [--territory ID] PATH-or-URL")
 		fs.PrintDefaults()
 	}
 	if err := parseArgs(fs, args); err != nil {
@@ -49,6 +54,22 @@ func inspectCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
 	sink := &inspectSink{out: out, errw: stderr, quiet: *quiet, src: &config.Source{ID: "inspect", Protocol: *format}}
+	if *territory != "" {
+		cfg, err := loadConfig(*configPath)
+		if err != nil {
+			fmt.Fprintln(stderr, "inspect:", err)
+			return 2
+		}
+		t := cfg.Territory(*territory)
+		if t == nil {
+			fmt.Fprintf(stderr, "inspect: no territory %q (one of %s)\n", *territory, strings.Join(cfg.TerritoryIDs(), ", "))
+			return 2
+		}
+		sink.src.Territory = t
+		sink.resolver = referential.France().Resolver(t.Spec())
+		sink.how = map[string]int{}
+		sink.unresolved = map[string]int{}
+	}
 	isURL := strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://")
 	client := fetch.New(fetch.Options{AllowPrivate: true, Retries: -1})
 
@@ -113,6 +134,9 @@ func inspectCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	out.Flush()
 	fmt.Fprintf(stderr, "datasets: %d, warnings: %d\n", sink.n, sink.warnings)
+	if sink.resolver != nil {
+		sink.summary(stderr)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "inspect: error:", err)
 		return 1
@@ -136,6 +160,43 @@ type inspectSink struct {
 	src      *config.Source
 	n        int
 	warnings int
+	// With --territory: the resolver, records by how they resolved, and
+	// the publishers left unresolved.
+	resolver   *referential.Resolver
+	how        map[string]int
+	unresolved map[string]int
+}
+
+// summary says how the publishers resolved, and which did not (the names an
+// override may map).
+func (s *inspectSink) summary(w io.Writer) {
+	var hows []string
+	for h := range s.how {
+		hows = append(hows, h)
+	}
+	sort.Strings(hows)
+	fmt.Fprint(w, "collectivités:")
+	for _, h := range hows {
+		fmt.Fprintf(w, " %s %d", h, s.how[h])
+	}
+	fmt.Fprintln(w)
+	var names []string
+	for n := range s.unresolved {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if s.unresolved[names[i]] != s.unresolved[names[j]] {
+			return s.unresolved[names[i]] > s.unresolved[names[j]]
+		}
+		return names[i] < names[j]
+	})
+	for i, n := range names {
+		if i == 20 {
+			fmt.Fprintf(w, "  … %d more\n", len(names)-20)
+			break
+		}
+		fmt.Fprintf(w, "  unresolved: %q (%d records)\n", n, s.unresolved[n])
+	}
 }
 
 func (s *inspectSink) Page(u string, declared int64) {}
@@ -144,6 +205,14 @@ func (s *inspectSink) Record(ctx context.Context, rec source.Record) error {
 	d := harvest.Finish(s.src, rec, "inspect", time.Now())
 	d.HarvestedAt, d.RunId = nil, ""
 	s.n++
+	if s.resolver != nil {
+		bus.Attribute(d, s.resolver)
+		c := d.GetCollectivite()
+		s.how[c.GetHow()]++
+		if c.GetKey() == "" {
+			s.unresolved[c.GetHow()+": "+c.GetPublisher()]++
+		}
+	}
 	if s.quiet {
 		return nil
 	}

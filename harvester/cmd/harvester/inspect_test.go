@@ -21,7 +21,6 @@ package main
 
 import (
 	"bytes"
-	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -30,6 +29,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 )

@@ -20,7 +20,6 @@ import (
 	"github.com/opendatafrance/moisson/harvester/source"
 	"github.com/opendatafrance/moisson/harvester/state"
 	"github.com/opendatafrance/moisson/harvester/worker"
-	"github.com/opendatafrance/moisson/proto/bus"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
 	"github.com/opendatafrance/moisson/service"
 	"go.uber.org/zap"
@@ -115,12 +114,8 @@ func runCmd(args []string) error {
 	if isTerminal(os.Stderr) {
 		runner.Progress = newProgress(os.Stderr).report
 	}
-	err = service.Retry(ctx, "the sources bucket", log, func(ctx context.Context) error {
-		kv, err := bus.OpenSources(ctx, conn.js, *replicas)
-		if err != nil {
-			return err
-		}
-		return worker.PublishSources(ctx, kv, cfg)
+	err = service.Retry(ctx, "the sources and territories buckets", log, func(ctx context.Context) error {
+		return worker.PublishConfig(ctx, conn.js, *replicas, cfg)
 	})
 	if err != nil {
 		return err

@@ -70,9 +70,12 @@ territories:
                 params: {max_window: "150"}
   - id: loire-atlantique
     name: Loire-Atlantique
+    geography: {departements: ["44"]}
     members:
       - id: departement-44
         name: Département de Loire-Atlantique
+        collectivite: departement:44
+        siren: "224400028"
         portals:
           - id: data-loire-atlantique
             name: data.loire-atlantique.fr
@@ -355,15 +358,25 @@ func TestHarvestSimulator(t *testing.T) {
 	if columns == 0 {
 		t.Error("no dataset with column evidence in 250: the test proves nothing")
 	}
-	// SIREN from the id prefix on the Département's portal.
+	// SIREN from the id prefix on the Loire-Atlantique network: the
+	// publisher's (224400028_ for the Département).
 	k, err = h.harvest(t, "loire-atlantique-ods")
 	if err != nil || len(k.Recs) != 30 {
 		t.Fatalf("loire-atlantique: %v, %d records", err, len(k.Recs))
 	}
+	dept := 0
 	for _, r := range k.Recs {
-		if r.Dataset.GetPublisher().GetSiren() != "224400028" {
-			t.Fatalf("%s: publisher %v", r.Dataset.GetOriginalId(), r.Dataset.GetPublisher())
+		id, siren := r.Dataset.GetOriginalId(), r.Dataset.GetPublisher().GetSiren()
+		prefixed := len(id) > 10 && id[9] == '_' && strings.Trim(id[:9], "0123456789") == ""
+		if prefixed && siren != id[:9] || !prefixed && siren != "" {
+			t.Fatalf("%s: publisher %v", id, r.Dataset.GetPublisher())
 		}
+		if siren == "224400028" {
+			dept++
+		}
+	}
+	if dept == 0 {
+		t.Error("no dataset of the Département in 30")
 	}
 }
 

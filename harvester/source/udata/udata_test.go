@@ -269,8 +269,20 @@ func TestHarvestSimulator(t *testing.T) {
 	if declared == 0 {
 		t.Error("no SCDL-declared dataset generated: the test proves nothing")
 	}
-	if sirens != len(gen) { // megalis-bretagne's organisation carries a SIRET
-		t.Errorf("%d of %d publishers with a SIREN", sirens, len(gen))
+	// Mégalis Bretagne is a syndicate: no SIRET (the referential knows
+	// collectivités only); the Ville d'Annecy's organisation carries its own.
+	if sirens != 0 {
+		t.Errorf("%d of %d of Mégalis's datasets with a SIREN", sirens, len(gen))
+	}
+	_, asrc := sourcetest.ServeSource(t, "annecy-udata", 20, nil)
+	a, err := harvest(t, asrc)
+	if err != nil || len(a.Recs) != 20 {
+		t.Fatalf("annecy: %v, %d records", err, len(a.Recs))
+	}
+	for _, r := range a.Recs {
+		if p := r.Dataset.GetPublisher(); p.GetSiren() != "200063402" || p.GetName() != "Ville d'Annecy" {
+			t.Fatalf("%s: publisher %v", r.Dataset.GetTitle(), p)
+		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/opendatafrance/moisson/indexer/collectivite"
 	"github.com/opendatafrance/moisson/indexer/consumer"
 	"github.com/opendatafrance/moisson/indexer/index/open"
 	"github.com/opendatafrance/moisson/service"
@@ -79,6 +80,12 @@ func run(natsURL string, spec open.Spec, metricsAddr string, batch, workers, rep
 	if err := service.ServeOps(ctx, metricsAddr, service.NATSHealthy(nc), log, nil); err != nil {
 		return err
 	}
-	c := &consumer.Consumer{JS: js, Index: idx, Log: log, Batch: batch, Workers: workers, AckWait: ackWait}
+	keeper := &collectivite.Keeper{JS: js, Index: idx, Resolvers: collectivite.NewResolvers(), Replicas: replicas, Log: log.Named("collectivite")}
+	go func() {
+		if err := keeper.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error("territories no longer followed", zap.Error(err))
+		}
+	}()
+	c := &consumer.Consumer{JS: js, Index: idx, Log: log, Batch: batch, Workers: workers, AckWait: ackWait, Attributor: keeper}
 	return c.Run(ctx)
 }

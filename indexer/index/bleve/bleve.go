@@ -51,7 +51,7 @@ var _ index.Index = (*Index)(nil)
 // MappingVersion is bumped whenever Mapping or index.Document change; an
 // index on disk made with an older version is rebuilt from the records it
 // keeps when opened.
-const MappingVersion = 4
+const MappingVersion = 5
 
 var mappingKey = []byte("moisson:mapping-version")
 

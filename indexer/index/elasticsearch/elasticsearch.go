@@ -153,16 +153,10 @@ func (x *Index) setup(ctx context.Context) error {
 	}
 	if len(indices) > 0 {
 		x.log.Debug("alias exists", zap.Strings("indices", indices))
-		// The number of replicas is the configured one, whatever the index
-		// was made with (a dynamic setting).
-		if x.keepReplicas {
-			return nil
+		if err := x.addMissingFields(ctx); err != nil {
+			return err
 		}
-		body := map[string]any{"index": map[string]any{"number_of_replicas": x.cfg.Replicas}}
-		if _, err := x.do(ctx, http.MethodPut, "/"+url.PathEscape(x.cfg.Alias)+"/_settings", body, nil, 200); err != nil {
-			return fmt.Errorf("elasticsearch: setting the replicas of %s: %w", x.cfg.Alias, err)
-		}
-		return nil
+		return x.setReplicas(ctx)
 	}
 	name := x.versionedName(1)
 	body := map[string]any{"aliases": map[string]any{x.cfg.Alias: map[string]any{}}}
@@ -183,8 +177,67 @@ func (x *Index) setup(ctx context.Context) error {
 		if _, err := x.do(ctx, http.MethodPost, "/_aliases", actions, nil, 200); err != nil {
 			return fmt.Errorf("elasticsearch: adding alias %s to %s: %w", x.cfg.Alias, name, err)
 		}
+		// Whoever created it (an API keeping the replicas as they are),
+		// the configured replica count applies.
+		return x.setReplicas(ctx)
 	}
 	x.log.Info("created index", zap.String("index", name))
+	return nil
+}
+
+// addMissingFields adds to the indices behind the alias the fields of the
+// mapping added since they were made (the observatory's, for one): their
+// documents get them when written again. A field an index cannot take is
+// left out with a warning; indexer reindex moves to a new index.
+func (x *Index) addMissingFields(ctx context.Context) error {
+	var resp map[string]struct {
+		Mappings struct {
+			Properties map[string]json.RawMessage `json:"properties"`
+		} `json:"mappings"`
+	}
+	if _, err := x.do(ctx, http.MethodGet, "/"+url.PathEscape(x.cfg.Alias)+"/_mapping", nil, &resp, 200); err != nil {
+		return fmt.Errorf("elasticsearch: reading the mapping of %s: %w", x.cfg.Alias, err)
+	}
+	want, _ := indexMappings()["properties"].(map[string]any)
+	missing := map[string]any{}
+	for _, ix := range resp {
+		for f, m := range want {
+			if _, ok := ix.Mappings.Properties[f]; !ok {
+				missing[f] = m
+			}
+		}
+	}
+	// One by one: a field the index cannot take leaves the others.
+	var added, refused []string
+	for f, m := range missing {
+		body := map[string]any{"properties": map[string]any{f: m}}
+		if _, err := x.do(ctx, http.MethodPut, "/"+url.PathEscape(x.cfg.Alias)+"/_mapping", body, nil, 200); err != nil {
+			refused = append(refused, f)
+			x.log.Debug("field not added", zap.String("field", f), zap.Error(err))
+			continue
+		}
+		added = append(added, f)
+	}
+	if len(added) > 0 {
+		x.log.Info("fields added to the index", zap.Strings("fields", added))
+	}
+	if len(refused) > 0 {
+		x.log.Warn("fields the index cannot take (indexer reindex moves to a new index)", zap.Strings("fields", refused))
+	}
+	return nil
+}
+
+// setReplicas gives the indices behind the alias the configured number of
+// replicas, whatever they were made with (a dynamic setting), unless none
+// was configured.
+func (x *Index) setReplicas(ctx context.Context) error {
+	if x.keepReplicas {
+		return nil
+	}
+	body := map[string]any{"index": map[string]any{"number_of_replicas": x.cfg.Replicas}}
+	if _, err := x.do(ctx, http.MethodPut, "/"+url.PathEscape(x.cfg.Alias)+"/_settings", body, nil, 200); err != nil {
+		return fmt.Errorf("elasticsearch: setting the replicas of %s: %w", x.cfg.Alias, err)
+	}
 	return nil
 }
 

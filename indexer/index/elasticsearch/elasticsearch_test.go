@@ -156,6 +156,25 @@ func TestNewCreatesIndexAndAlias(t *testing.T) {
 	}
 }
 
+// TestReplicasOfARacedIndex: when another process created the index first
+// (an API keeps the replicas it finds and creates with 0), the indexer's
+// replica count still applies.
+func TestReplicasOfARacedIndex(t *testing.T) {
+	alias := randomAlias(t)
+	// The index exists, its alias not yet: what a concurrent creation
+	// looks like between its two steps.
+	if status, body := esDo(t, http.MethodPut, "/"+alias+"-v1", map[string]any{
+		"settings": map[string]any{"number_of_replicas": 0},
+	}); status != 200 {
+		t.Fatalf("create: %d %s", status, body)
+	}
+	open(t, elasticsearch.Config{Alias: alias, Replicas: 1})
+	_, body := esDo(t, http.MethodGet, "/"+alias+"-v1/_settings?flat_settings=true", nil)
+	if !strings.Contains(string(body), `"index.number_of_replicas":"1"`) {
+		t.Errorf("the replicas configured were not applied: %s", body)
+	}
+}
+
 // TestMappingConflict: an item the index will never take is a PermanentError,
 // and the rest of the batch is written.
 func TestMappingConflict(t *testing.T) {
@@ -378,4 +397,27 @@ func BenchmarkWrite(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "docs/s")
+}
+
+// TestAddsMissingFields: an index made before fields were added to the
+// mapping (the observatory's) gets them when an indexer opens it.
+func TestAddsMissingFields(t *testing.T) {
+	// What an index of an older version lacks: an index with one field
+	// stands for it.
+	alias := randomAlias(t)
+	status, body := esDo(t, http.MethodPut, "/"+alias+"-v1", map[string]any{
+		"settings": map[string]any{"number_of_replicas": 0},
+		"mappings": map[string]any{"dynamic": false, "properties": map[string]any{"territory": map[string]any{"type": "keyword"}}},
+		"aliases":  map[string]any{alias: map[string]any{}},
+	})
+	if status != 200 {
+		t.Fatalf("create: %d %s", status, body)
+	}
+	open(t, elasticsearch.Config{Alias: alias})
+	_, body = esDo(t, http.MethodGet, "/"+alias+"-v1/_mapping", nil)
+	for _, f := range []string{`"collectivite"`, `"observatory"`, `"first_month"`} {
+		if !strings.Contains(string(body), f) {
+			t.Errorf("field %s not added: %s", f, body)
+		}
+	}
 }

@@ -6,7 +6,7 @@ import "github.com/opendatafrance/moisson/indexer/index"
 // operators can see which definition an index was created with. A change that
 // existing indices cannot take (a new analyser, a changed field type) needs
 // Reindex to a new index version.
-const templateVersion = 3
+const templateVersion = 4
 
 // frenchArticles are the elided articles and pronouns (l', d', qu'…) that the
 // elision filter strips, as Lucene's French analyser does.

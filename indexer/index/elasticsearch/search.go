@@ -209,6 +209,11 @@ func searchBody(q index.Query) (map[string]any, string, int, error) {
 				// The keys shared by several records (index.ApplyDistinct):
 				// many, each in few records.
 				fsize = min(fsize, maxDupKeyFacetSize)
+			case index.LargeFacet(f):
+				if q.Distinct && slices.Contains(index.DistinctFields, f) {
+					fsize = index.DistinctFacetSize(fsize)
+				}
+				fsize = min(fsize, index.MaxLargeFacetSize)
 			case q.Distinct && slices.Contains(index.DistinctFields, f):
 				fsize = min(index.DistinctFacetSize(fsize), maxFacetSize)
 			default:

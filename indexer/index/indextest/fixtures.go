@@ -254,6 +254,19 @@ func Datasets() []*moissonv1.Dataset {
 		if i%2 == 0 {
 			d.MemberId = "member-" + f.territory
 		}
+		// The indexer's attribution (indexer/collectivite): every third
+		// record to Rennes or to Rennes Métropole, every third unresolved.
+		switch i % 3 {
+		case 0:
+			d.Collectivite = &moissonv1.CollectiviteRef{Key: "213502388", Kind: "commune", Code: "35238", Siren: "213502388",
+				Name: "Rennes", How: "name", Publisher: f.publisher}
+			if i%2 == 1 {
+				d.Collectivite = &moissonv1.CollectiviteRef{Key: "243500139", Kind: "epci", Code: "243500139", Siren: "243500139",
+					Name: "Rennes Métropole", How: "siren", Publisher: f.publisher}
+			}
+		case 1:
+			d.Collectivite = &moissonv1.CollectiviteRef{How: "not-found", Publisher: f.publisher}
+		}
 		if f.landing != "" {
 			d.LandingPage = f.landing
 		}

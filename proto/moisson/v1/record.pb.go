@@ -73,7 +73,7 @@ func (x RecordEnvelope_Op) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RecordEnvelope_Op.Descriptor instead.
 func (RecordEnvelope_Op) EnumDescriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{11, 0}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{12, 0}
 }
 
 type HarvestRun_Status int32
@@ -128,7 +128,7 @@ func (x HarvestRun_Status) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use HarvestRun_Status.Descriptor instead.
 func (HarvestRun_Status) EnumDescriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{12, 0}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{13, 0}
 }
 
 // Dataset is one dataset normalised from any source, DCAT-AP vocabulary underneath.
@@ -183,7 +183,14 @@ type Dataset struct {
 	// "landing_page: javascript:… is not an http(s) or ftp link, dropped".
 	Warnings []string `protobuf:"bytes,63,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	// Metadata quality, computed at harvest (harvester/quality).
-	Quality       *Quality `protobuf:"bytes,70,opt,name=quality,proto3" json:"quality,omitempty"`
+	Quality *Quality `protobuf:"bytes,70,opt,name=quality,proto3" json:"quality,omitempty"`
+	// When the harvester first saw the record (kept across its updates); the
+	// observatory's timeline uses issued, else this.
+	FirstSeen *timestamppb.Timestamp `protobuf:"bytes,64,opt,name=first_seen,json=firstSeen,proto3" json:"first_seen,omitempty"`
+	// The collectivité that published it, resolved by the indexer from the
+	// publisher against the referential (package referential); absent when
+	// the record was not indexed yet.
+	Collectivite  *CollectiviteRef `protobuf:"bytes,80,opt,name=collectivite,proto3" json:"collectivite,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -449,6 +456,114 @@ func (x *Dataset) GetQuality() *Quality {
 	return nil
 }
 
+func (x *Dataset) GetFirstSeen() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstSeen
+	}
+	return nil
+}
+
+func (x *Dataset) GetCollectivite() *CollectiviteRef {
+	if x != nil {
+		return x.Collectivite
+	}
+	return nil
+}
+
+// CollectiviteRef is the collectivité a record's publisher resolved to, or
+// why it did not.
+type CollectiviteRef struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`   // SIREN of a commune or an EPCI; departement:35, region:53; empty: unresolved
+	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"` // commune, epci, departement, region
+	Code          string                 `protobuf:"bytes,3,opt,name=code,proto3" json:"code,omitempty"` // INSEE code of a commune, SIREN of an EPCI, code of a département or région
+	Siren         string                 `protobuf:"bytes,4,opt,name=siren,proto3" json:"siren,omitempty"`
+	Name          string                 `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"`           // official name
+	How           string                 `protobuf:"bytes,6,opt,name=how,proto3" json:"how,omitempty"`             // siren, name, override; unresolved: no-publisher, not-found, ambiguous, outside
+	Publisher     string                 `protobuf:"bytes,7,opt,name=publisher,proto3" json:"publisher,omitempty"` // the publisher name it was resolved from
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CollectiviteRef) Reset() {
+	*x = CollectiviteRef{}
+	mi := &file_moisson_v1_record_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CollectiviteRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CollectiviteRef) ProtoMessage() {}
+
+func (x *CollectiviteRef) ProtoReflect() protoreflect.Message {
+	mi := &file_moisson_v1_record_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CollectiviteRef.ProtoReflect.Descriptor instead.
+func (*CollectiviteRef) Descriptor() ([]byte, []int) {
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CollectiviteRef) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *CollectiviteRef) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *CollectiviteRef) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *CollectiviteRef) GetSiren() string {
+	if x != nil {
+		return x.Siren
+	}
+	return ""
+}
+
+func (x *CollectiviteRef) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CollectiviteRef) GetHow() string {
+	if x != nil {
+		return x.How
+	}
+	return ""
+}
+
+func (x *CollectiviteRef) GetPublisher() string {
+	if x != nil {
+		return x.Publisher
+	}
+	return ""
+}
+
 // Quality scores the metadata of a dataset after the European Data Portal's
 // Metadata Quality Assessment (MQA): 405 points over five dimensions, as far
 // as harvested metadata allows (harvester/quality/README.md).
@@ -468,7 +583,7 @@ type Quality struct {
 
 func (x *Quality) Reset() {
 	*x = Quality{}
-	mi := &file_moisson_v1_record_proto_msgTypes[1]
+	mi := &file_moisson_v1_record_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -480,7 +595,7 @@ func (x *Quality) String() string {
 func (*Quality) ProtoMessage() {}
 
 func (x *Quality) ProtoReflect() protoreflect.Message {
-	mi := &file_moisson_v1_record_proto_msgTypes[1]
+	mi := &file_moisson_v1_record_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -493,7 +608,7 @@ func (x *Quality) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quality.ProtoReflect.Descriptor instead.
 func (*Quality) Descriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{1}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Quality) GetScore() int32 {
@@ -589,7 +704,7 @@ type QualityIndicators struct {
 
 func (x *QualityIndicators) Reset() {
 	*x = QualityIndicators{}
-	mi := &file_moisson_v1_record_proto_msgTypes[2]
+	mi := &file_moisson_v1_record_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -601,7 +716,7 @@ func (x *QualityIndicators) String() string {
 func (*QualityIndicators) ProtoMessage() {}
 
 func (x *QualityIndicators) ProtoReflect() protoreflect.Message {
-	mi := &file_moisson_v1_record_proto_msgTypes[2]
+	mi := &file_moisson_v1_record_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -614,7 +729,7 @@ func (x *QualityIndicators) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QualityIndicators.ProtoReflect.Descriptor instead.
 func (*QualityIndicators) Descriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{2}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *QualityIndicators) GetKeywords() bool {
@@ -789,7 +904,7 @@ type Publisher struct {
 
 func (x *Publisher) Reset() {
 	*x = Publisher{}
-	mi := &file_moisson_v1_record_proto_msgTypes[3]
+	mi := &file_moisson_v1_record_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -801,7 +916,7 @@ func (x *Publisher) String() string {
 func (*Publisher) ProtoMessage() {}
 
 func (x *Publisher) ProtoReflect() protoreflect.Message {
-	mi := &file_moisson_v1_record_proto_msgTypes[3]
+	mi := &file_moisson_v1_record_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -814,7 +929,7 @@ func (x *Publisher) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Publisher.ProtoReflect.Descriptor instead.
 func (*Publisher) Descriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{3}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Publisher) GetName() string {
@@ -849,7 +964,7 @@ type ContactPoint struct {
 
 func (x *ContactPoint) Reset() {
 	*x = ContactPoint{}
-	mi := &file_moisson_v1_record_proto_msgTypes[4]
+	mi := &file_moisson_v1_record_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -861,7 +976,7 @@ func (x *ContactPoint) String() string {
 func (*ContactPoint) ProtoMessage() {}
 
 func (x *ContactPoint) ProtoReflect() protoreflect.Message {
-	mi := &file_moisson_v1_record_proto_msgTypes[4]
+	mi := &file_moisson_v1_record_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -874,7 +989,7 @@ func (x *ContactPoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContactPoint.ProtoReflect.Descriptor instead.
 func (*ContactPoint) Descriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{4}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ContactPoint) GetName() string {
@@ -908,7 +1023,7 @@ type License struct {
 
 func (x *License) Reset() {
 	*x = License{}
-	mi := &file_moisson_v1_record_proto_msgTypes[5]
+	mi := &file_moisson_v1_record_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -920,7 +1035,7 @@ func (x *License) String() string {
 func (*License) ProtoMessage() {}
 
 func (x *License) ProtoReflect() protoreflect.Message {
-	mi := &file_moisson_v1_record_proto_msgTypes[5]
+	mi := &file_moisson_v1_record_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -933,7 +1048,7 @@ func (x *License) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use License.ProtoReflect.Descriptor instead.
 func (*License) Descriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{5}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *License) GetRaw() string {
@@ -960,7 +1075,7 @@ type Temporal struct {
 
 func (x *Temporal) Reset() {
 	*x = Temporal{}
-	mi := &file_moisson_v1_record_proto_msgTypes[6]
+	mi := &file_moisson_v1_record_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -972,7 +1087,7 @@ func (x *Temporal) String() string {
 func (*Temporal) ProtoMessage() {}
 
 func (x *Temporal) ProtoReflect() protoreflect.Message {
-	mi := &file_moisson_v1_record_proto_msgTypes[6]
+	mi := &file_moisson_v1_record_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -985,7 +1100,7 @@ func (x *Temporal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Temporal.ProtoReflect.Descriptor instead.
 func (*Temporal) Descriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{6}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Temporal) GetStart() *timestamppb.Timestamp {
@@ -1014,7 +1129,7 @@ type Spatial struct {
 
 func (x *Spatial) Reset() {
 	*x = Spatial{}
-	mi := &file_moisson_v1_record_proto_msgTypes[7]
+	mi := &file_moisson_v1_record_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1026,7 +1141,7 @@ func (x *Spatial) String() string {
 func (*Spatial) ProtoMessage() {}
 
 func (x *Spatial) ProtoReflect() protoreflect.Message {
-	mi := &file_moisson_v1_record_proto_msgTypes[7]
+	mi := &file_moisson_v1_record_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1039,7 +1154,7 @@ func (x *Spatial) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spatial.ProtoReflect.Descriptor instead.
 func (*Spatial) Descriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{7}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Spatial) GetUri() string {
@@ -1082,7 +1197,7 @@ type BBox struct {
 
 func (x *BBox) Reset() {
 	*x = BBox{}
-	mi := &file_moisson_v1_record_proto_msgTypes[8]
+	mi := &file_moisson_v1_record_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1094,7 +1209,7 @@ func (x *BBox) String() string {
 func (*BBox) ProtoMessage() {}
 
 func (x *BBox) ProtoReflect() protoreflect.Message {
-	mi := &file_moisson_v1_record_proto_msgTypes[8]
+	mi := &file_moisson_v1_record_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1107,7 +1222,7 @@ func (x *BBox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BBox.ProtoReflect.Descriptor instead.
 func (*BBox) Descriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{8}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *BBox) GetWest() float64 {
@@ -1153,7 +1268,7 @@ type Distribution struct {
 
 func (x *Distribution) Reset() {
 	*x = Distribution{}
-	mi := &file_moisson_v1_record_proto_msgTypes[9]
+	mi := &file_moisson_v1_record_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1165,7 +1280,7 @@ func (x *Distribution) String() string {
 func (*Distribution) ProtoMessage() {}
 
 func (x *Distribution) ProtoReflect() protoreflect.Message {
-	mi := &file_moisson_v1_record_proto_msgTypes[9]
+	mi := &file_moisson_v1_record_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1178,7 +1293,7 @@ func (x *Distribution) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Distribution.ProtoReflect.Descriptor instead.
 func (*Distribution) Descriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{9}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Distribution) GetUrl() string {
@@ -1242,7 +1357,7 @@ type ScdlMatch struct {
 
 func (x *ScdlMatch) Reset() {
 	*x = ScdlMatch{}
-	mi := &file_moisson_v1_record_proto_msgTypes[10]
+	mi := &file_moisson_v1_record_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1254,7 +1369,7 @@ func (x *ScdlMatch) String() string {
 func (*ScdlMatch) ProtoMessage() {}
 
 func (x *ScdlMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_moisson_v1_record_proto_msgTypes[10]
+	mi := &file_moisson_v1_record_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1267,7 +1382,7 @@ func (x *ScdlMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScdlMatch.ProtoReflect.Descriptor instead.
 func (*ScdlMatch) Descriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{10}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ScdlMatch) GetItem() string {
@@ -1304,7 +1419,7 @@ type RecordEnvelope struct {
 
 func (x *RecordEnvelope) Reset() {
 	*x = RecordEnvelope{}
-	mi := &file_moisson_v1_record_proto_msgTypes[11]
+	mi := &file_moisson_v1_record_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1316,7 +1431,7 @@ func (x *RecordEnvelope) String() string {
 func (*RecordEnvelope) ProtoMessage() {}
 
 func (x *RecordEnvelope) ProtoReflect() protoreflect.Message {
-	mi := &file_moisson_v1_record_proto_msgTypes[11]
+	mi := &file_moisson_v1_record_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1329,7 +1444,7 @@ func (x *RecordEnvelope) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordEnvelope.ProtoReflect.Descriptor instead.
 func (*RecordEnvelope) Descriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{11}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RecordEnvelope) GetOp() RecordEnvelope_Op {
@@ -1430,7 +1545,7 @@ type HarvestRun struct {
 
 func (x *HarvestRun) Reset() {
 	*x = HarvestRun{}
-	mi := &file_moisson_v1_record_proto_msgTypes[12]
+	mi := &file_moisson_v1_record_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1442,7 +1557,7 @@ func (x *HarvestRun) String() string {
 func (*HarvestRun) ProtoMessage() {}
 
 func (x *HarvestRun) ProtoReflect() protoreflect.Message {
-	mi := &file_moisson_v1_record_proto_msgTypes[12]
+	mi := &file_moisson_v1_record_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1455,7 +1570,7 @@ func (x *HarvestRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HarvestRun.ProtoReflect.Descriptor instead.
 func (*HarvestRun) Descriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{12}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *HarvestRun) GetRunId() string {
@@ -1682,7 +1797,7 @@ type HarvestError struct {
 
 func (x *HarvestError) Reset() {
 	*x = HarvestError{}
-	mi := &file_moisson_v1_record_proto_msgTypes[13]
+	mi := &file_moisson_v1_record_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1694,7 +1809,7 @@ func (x *HarvestError) String() string {
 func (*HarvestError) ProtoMessage() {}
 
 func (x *HarvestError) ProtoReflect() protoreflect.Message {
-	mi := &file_moisson_v1_record_proto_msgTypes[13]
+	mi := &file_moisson_v1_record_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1707,7 +1822,7 @@ func (x *HarvestError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HarvestError.ProtoReflect.Descriptor instead.
 func (*HarvestError) Descriptor() ([]byte, []int) {
-	return file_moisson_v1_record_proto_rawDescGZIP(), []int{13}
+	return file_moisson_v1_record_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *HarvestError) GetAt() *timestamppb.Timestamp {
@@ -1757,8 +1872,7 @@ var File_moisson_v1_record_proto protoreflect.FileDescriptor
 const file_moisson_v1_record_proto_rawDesc = "" +
 	"\n" +
 	"\x17moisson/v1/record.proto\x12\n" +
-	"moisson.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbe\n" +
-	"\n" +
+	"moisson.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xba\v\n" +
 	"\aDataset\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tsource_id\x18\x02 \x01(\tR\bsourceId\x12!\n" +
@@ -1797,10 +1911,21 @@ const file_moisson_v1_record_proto_rawDesc = "" +
 	"\x06run_id\x18= \x01(\tR\x05runId\x12!\n" +
 	"\fcontent_hash\x18> \x01(\tR\vcontentHash\x12\x1a\n" +
 	"\bwarnings\x18? \x03(\tR\bwarnings\x12-\n" +
-	"\aquality\x18F \x01(\v2\x13.moisson.v1.QualityR\aquality\x1a;\n" +
+	"\aquality\x18F \x01(\v2\x13.moisson.v1.QualityR\aquality\x129\n" +
+	"\n" +
+	"first_seen\x18@ \x01(\v2\x1a.google.protobuf.TimestampR\tfirstSeen\x12?\n" +
+	"\fcollectivite\x18P \x01(\v2\x1b.moisson.v1.CollectiviteRefR\fcollectivite\x1a;\n" +
 	"\rRawDatesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb2\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa5\x01\n" +
+	"\x0fCollectiviteRef\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x12\n" +
+	"\x04code\x18\x03 \x01(\tR\x04code\x12\x14\n" +
+	"\x05siren\x18\x04 \x01(\tR\x05siren\x12\x12\n" +
+	"\x04name\x18\x05 \x01(\tR\x04name\x12\x10\n" +
+	"\x03how\x18\x06 \x01(\tR\x03how\x12\x1c\n" +
+	"\tpublisher\x18\a \x01(\tR\tpublisher\"\xb2\x02\n" +
 	"\aQuality\x12\x14\n" +
 	"\x05score\x18\x01 \x01(\x05R\x05score\x12\x16\n" +
 	"\x06rating\x18\x02 \x01(\tR\x06rating\x12 \n" +
@@ -1962,57 +2087,60 @@ func file_moisson_v1_record_proto_rawDescGZIP() []byte {
 }
 
 var file_moisson_v1_record_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_moisson_v1_record_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_moisson_v1_record_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_moisson_v1_record_proto_goTypes = []any{
 	(RecordEnvelope_Op)(0),        // 0: moisson.v1.RecordEnvelope.Op
 	(HarvestRun_Status)(0),        // 1: moisson.v1.HarvestRun.Status
 	(*Dataset)(nil),               // 2: moisson.v1.Dataset
-	(*Quality)(nil),               // 3: moisson.v1.Quality
-	(*QualityIndicators)(nil),     // 4: moisson.v1.QualityIndicators
-	(*Publisher)(nil),             // 5: moisson.v1.Publisher
-	(*ContactPoint)(nil),          // 6: moisson.v1.ContactPoint
-	(*License)(nil),               // 7: moisson.v1.License
-	(*Temporal)(nil),              // 8: moisson.v1.Temporal
-	(*Spatial)(nil),               // 9: moisson.v1.Spatial
-	(*BBox)(nil),                  // 10: moisson.v1.BBox
-	(*Distribution)(nil),          // 11: moisson.v1.Distribution
-	(*ScdlMatch)(nil),             // 12: moisson.v1.ScdlMatch
-	(*RecordEnvelope)(nil),        // 13: moisson.v1.RecordEnvelope
-	(*HarvestRun)(nil),            // 14: moisson.v1.HarvestRun
-	(*HarvestError)(nil),          // 15: moisson.v1.HarvestError
-	nil,                           // 16: moisson.v1.Dataset.RawDatesEntry
-	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
+	(*CollectiviteRef)(nil),       // 3: moisson.v1.CollectiviteRef
+	(*Quality)(nil),               // 4: moisson.v1.Quality
+	(*QualityIndicators)(nil),     // 5: moisson.v1.QualityIndicators
+	(*Publisher)(nil),             // 6: moisson.v1.Publisher
+	(*ContactPoint)(nil),          // 7: moisson.v1.ContactPoint
+	(*License)(nil),               // 8: moisson.v1.License
+	(*Temporal)(nil),              // 9: moisson.v1.Temporal
+	(*Spatial)(nil),               // 10: moisson.v1.Spatial
+	(*BBox)(nil),                  // 11: moisson.v1.BBox
+	(*Distribution)(nil),          // 12: moisson.v1.Distribution
+	(*ScdlMatch)(nil),             // 13: moisson.v1.ScdlMatch
+	(*RecordEnvelope)(nil),        // 14: moisson.v1.RecordEnvelope
+	(*HarvestRun)(nil),            // 15: moisson.v1.HarvestRun
+	(*HarvestError)(nil),          // 16: moisson.v1.HarvestError
+	nil,                           // 17: moisson.v1.Dataset.RawDatesEntry
+	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
 }
 var file_moisson_v1_record_proto_depIdxs = []int32{
-	5,  // 0: moisson.v1.Dataset.publisher:type_name -> moisson.v1.Publisher
-	6,  // 1: moisson.v1.Dataset.contact_point:type_name -> moisson.v1.ContactPoint
-	7,  // 2: moisson.v1.Dataset.license:type_name -> moisson.v1.License
-	17, // 3: moisson.v1.Dataset.issued:type_name -> google.protobuf.Timestamp
-	17, // 4: moisson.v1.Dataset.modified:type_name -> google.protobuf.Timestamp
-	16, // 5: moisson.v1.Dataset.raw_dates:type_name -> moisson.v1.Dataset.RawDatesEntry
-	8,  // 6: moisson.v1.Dataset.temporal:type_name -> moisson.v1.Temporal
-	9,  // 7: moisson.v1.Dataset.spatial:type_name -> moisson.v1.Spatial
-	11, // 8: moisson.v1.Dataset.distributions:type_name -> moisson.v1.Distribution
-	12, // 9: moisson.v1.Dataset.scdl:type_name -> moisson.v1.ScdlMatch
-	17, // 10: moisson.v1.Dataset.harvested_at:type_name -> google.protobuf.Timestamp
-	3,  // 11: moisson.v1.Dataset.quality:type_name -> moisson.v1.Quality
-	4,  // 12: moisson.v1.Quality.indicators:type_name -> moisson.v1.QualityIndicators
-	17, // 13: moisson.v1.Temporal.start:type_name -> google.protobuf.Timestamp
-	17, // 14: moisson.v1.Temporal.end:type_name -> google.protobuf.Timestamp
-	10, // 15: moisson.v1.Spatial.bbox:type_name -> moisson.v1.BBox
-	0,  // 16: moisson.v1.RecordEnvelope.op:type_name -> moisson.v1.RecordEnvelope.Op
-	2,  // 17: moisson.v1.RecordEnvelope.dataset:type_name -> moisson.v1.Dataset
-	17, // 18: moisson.v1.HarvestRun.started_at:type_name -> google.protobuf.Timestamp
-	17, // 19: moisson.v1.HarvestRun.finished_at:type_name -> google.protobuf.Timestamp
-	1,  // 20: moisson.v1.HarvestRun.status:type_name -> moisson.v1.HarvestRun.Status
-	15, // 21: moisson.v1.HarvestRun.errors:type_name -> moisson.v1.HarvestError
-	17, // 22: moisson.v1.HarvestRun.heartbeat_at:type_name -> google.protobuf.Timestamp
-	17, // 23: moisson.v1.HarvestError.at:type_name -> google.protobuf.Timestamp
-	24, // [24:24] is the sub-list for method output_type
-	24, // [24:24] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	6,  // 0: moisson.v1.Dataset.publisher:type_name -> moisson.v1.Publisher
+	7,  // 1: moisson.v1.Dataset.contact_point:type_name -> moisson.v1.ContactPoint
+	8,  // 2: moisson.v1.Dataset.license:type_name -> moisson.v1.License
+	18, // 3: moisson.v1.Dataset.issued:type_name -> google.protobuf.Timestamp
+	18, // 4: moisson.v1.Dataset.modified:type_name -> google.protobuf.Timestamp
+	17, // 5: moisson.v1.Dataset.raw_dates:type_name -> moisson.v1.Dataset.RawDatesEntry
+	9,  // 6: moisson.v1.Dataset.temporal:type_name -> moisson.v1.Temporal
+	10, // 7: moisson.v1.Dataset.spatial:type_name -> moisson.v1.Spatial
+	12, // 8: moisson.v1.Dataset.distributions:type_name -> moisson.v1.Distribution
+	13, // 9: moisson.v1.Dataset.scdl:type_name -> moisson.v1.ScdlMatch
+	18, // 10: moisson.v1.Dataset.harvested_at:type_name -> google.protobuf.Timestamp
+	4,  // 11: moisson.v1.Dataset.quality:type_name -> moisson.v1.Quality
+	18, // 12: moisson.v1.Dataset.first_seen:type_name -> google.protobuf.Timestamp
+	3,  // 13: moisson.v1.Dataset.collectivite:type_name -> moisson.v1.CollectiviteRef
+	5,  // 14: moisson.v1.Quality.indicators:type_name -> moisson.v1.QualityIndicators
+	18, // 15: moisson.v1.Temporal.start:type_name -> google.protobuf.Timestamp
+	18, // 16: moisson.v1.Temporal.end:type_name -> google.protobuf.Timestamp
+	11, // 17: moisson.v1.Spatial.bbox:type_name -> moisson.v1.BBox
+	0,  // 18: moisson.v1.RecordEnvelope.op:type_name -> moisson.v1.RecordEnvelope.Op
+	2,  // 19: moisson.v1.RecordEnvelope.dataset:type_name -> moisson.v1.Dataset
+	18, // 20: moisson.v1.HarvestRun.started_at:type_name -> google.protobuf.Timestamp
+	18, // 21: moisson.v1.HarvestRun.finished_at:type_name -> google.protobuf.Timestamp
+	1,  // 22: moisson.v1.HarvestRun.status:type_name -> moisson.v1.HarvestRun.Status
+	16, // 23: moisson.v1.HarvestRun.errors:type_name -> moisson.v1.HarvestError
+	18, // 24: moisson.v1.HarvestRun.heartbeat_at:type_name -> google.protobuf.Timestamp
+	18, // 25: moisson.v1.HarvestError.at:type_name -> google.protobuf.Timestamp
+	26, // [26:26] is the sub-list for method output_type
+	26, // [26:26] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_moisson_v1_record_proto_init() }
@@ -2026,7 +2154,7 @@ func file_moisson_v1_record_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_moisson_v1_record_proto_rawDesc), len(file_moisson_v1_record_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

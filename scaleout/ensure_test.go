@@ -1,0 +1,106 @@
+package scaleout
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/opendatafrance/moisson/proto/bus"
+)
+
+// natsCluster starts three clustered JetStream servers in this process.
+func natsCluster(t *testing.T) string {
+	t.Helper()
+	var routes []*url.URL
+	cports := []int{freePort(t), freePort(t), freePort(t)}
+	for _, p := range cports {
+		routes = append(routes, &url.URL{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", p)})
+	}
+	var urls string
+	var servers []*server.Server
+	for i, p := range cports {
+		opts := &server.Options{
+			ServerName: fmt.Sprintf("n%d", i+1), Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
+			Cluster: server.ClusterOpts{Name: "ensure", Host: "127.0.0.1", Port: p},
+			Routes:  routes, NoLog: true, NoSigs: true,
+		}
+		s, err := server.NewServer(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go s.Start()
+		servers = append(servers, s)
+		t.Cleanup(s.Shutdown)
+	}
+	for _, s := range servers {
+		if !s.ReadyForConnections(10 * time.Second) {
+			t.Fatal("a NATS server did not start")
+		}
+		if urls != "" {
+			urls += ","
+		}
+		urls += s.ClientURL()
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !servers[0].JetStreamIsLeader() && !servers[1].JetStreamIsLeader() && !servers[2].JetStreamIsLeader() {
+		if time.Now().After(deadline) {
+			t.Fatal("no JetStream meta leader")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return urls
+}
+
+// TestConcurrentStart: six services opening the streams, buckets and the
+// consumer at once on a three-node cluster. A cluster leaves concurrent
+// create-or-update requests for one stream unanswered: each service waited
+// 5 s per stream and bucket and retried (a minute to start on three
+// nodes). Twice: the first start creates, the second finds.
+func TestConcurrentStart(t *testing.T) {
+	urls := natsCluster(t)
+	for _, round := range []string{"first start", "restart"} {
+		start := time.Now()
+		var wg sync.WaitGroup
+		errs := make(chan error, 6)
+		for i := range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				nc, js, err := bus.Connect(urls, fmt.Sprint("svc", i))
+				if err != nil {
+					errs <- err
+					return
+				}
+				defer nc.Close()
+				// One attempt each (the services retry, but must not
+				// need to): an unanswered request used to fail it.
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				if err := bus.EnsureStreams(ctx, js, bus.Options{Replicas: 3}); err != nil {
+					errs <- fmt.Errorf("svc%d streams: %w", i, err)
+					return
+				}
+				if _, err := bus.OpenBuckets(ctx, js, 30*time.Second, 3); err != nil {
+					errs <- fmt.Errorf("svc%d buckets: %w", i, err)
+					return
+				}
+				if _, err := bus.EnsureConsumer(ctx, js, bus.RecordsStream, jetstream.ConsumerConfig{
+					Durable: "indexer", AckPolicy: jetstream.AckExplicitPolicy, AckWait: 15 * time.Second,
+				}); err != nil {
+					errs <- fmt.Errorf("svc%d consumer: %w", i, err)
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("%s: %v", round, err)
+		}
+		t.Logf("%s: six services ready in %s", round, time.Since(start).Round(time.Millisecond))
+	}
+}
