@@ -49,7 +49,8 @@ type Row struct {
 	Records  int64    `json:"records"`
 	Portals  []string `json:"portals"`
 	SCDL     []SCDL   `json:"scdl"`
-	// LastModified: the month of its latest modification (YYYY-MM).
+	// LastModified: the month of its latest modification (YYYY-MM; the
+	// year, YYYY, when it is more than three years old).
 	LastModified string `json:"last_modified,omitempty"`
 	// Freshness: the share of its records modified in the last 12 months.
 	Freshness float64 `json:"freshness"`
@@ -194,8 +195,29 @@ func Compute(ctx context.Context, x index.Searcher, territories Territories, now
 	total := Summary{Name: "Total", ByKind: map[string]Tip{}}
 	seen := map[string]bool{} // the total counts a collectivité once
 	since := now.AddDate(-1, 0, 0).Format("2006-01")
-	for _, t := range infos {
-		rows, sum, tl, err := territory(ctx, x, ref, t, since)
+	// Territories are computed four at a time (each is two searches).
+	type result struct {
+		rows []Row
+		sum  Summary
+		tl   Timeline
+		err  error
+	}
+	results := make([]result, len(infos))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for i, t := range infos {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			r := &results[i]
+			r.rows, r.sum, r.tl, r.err = territory(ctx, x, ref, t, since)
+		}()
+	}
+	wg.Wait()
+	for i, t := range infos {
+		rows, sum, tl, err := results[i].rows, results[i].sum, results[i].tl, results[i].err
 		if err != nil {
 			return nil, fmt.Errorf("territory %s: %w", t.ID, err)
 		}

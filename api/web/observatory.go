@@ -96,7 +96,7 @@ func pct(f float64) string {
 	return strings.Replace(strconv.FormatFloat(f*100, 'f', 1, 64), ".", ",", 1) + "\u00a0%"
 }
 
-// frMonth is "2026-11" → "novembre 2026".
+// frMonth is "2026-11" → "novembre 2026" ("2019" stays).
 func frMonth(m string) string {
 	t, err := time.Parse("2006-01", m)
 	if err != nil {

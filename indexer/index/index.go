@@ -154,7 +154,7 @@ const Sep = "\x1f"
 const (
 	ObsPortal   = "p" // value: the portal URL
 	ObsSCDL     = "s" // value: "<item> <evidence>"
-	ObsModified = "m" // value: the month of modification, YYYY-MM
+	ObsModified = "m" // value: the month of modification, YYYY-MM (the year, YYYY, before the last three years)
 	ObsQuality  = "q" // value: the quality score
 )
 
@@ -446,7 +446,13 @@ func ObservatoryValues(key string, d *moissonv1.Dataset, doc *Document) []string
 		out = append(out, key+Sep+ObsPortal+Sep+doc.Portal)
 	}
 	if !doc.Modified.IsZero() {
-		out = append(out, key+Sep+ObsModified+Sep+doc.Modified.Format("2006-01"))
+		// The month for the last three years (freshness is counted over
+		// twelve months), the year before: fewer values to count.
+		m := doc.Modified.Format("2006-01")
+		if doc.Modified.Before(time.Now().AddDate(-3, 0, 0)) {
+			m = doc.Modified.Format("2006")
+		}
+		out = append(out, key+Sep+ObsModified+Sep+m)
 	}
 	for _, ev := range doc.Evidence {
 		out = append(out, key+Sep+ObsSCDL+Sep+ev)
