@@ -15,7 +15,8 @@ package scaleout
 // by source (nothing indexed twice under two ids, nothing lost), no run
 // deleted anything, every source's last run SUCCEEDED (or PARTIAL with its
 // errors said), and a client polling both APIs throughout saw them answer.
-// Each fault's time to recover is logged. MOISSON_CLUSTER_TESTS=1 runs it
+// Each fault's time to recover is logged; the logs stay after a failure
+// (or with MOISSON_CLUSTER_KEEP=1). MOISSON_CLUSTER_TESTS=1 runs it
 // (.ci/run does, in its own step): it starts 3 NATS and 3 Elasticsearch
 // nodes and takes a few minutes.
 
@@ -376,7 +377,7 @@ func TestClusterFaults(t *testing.T) {
 				t.Logf("---- %s\n%s", n, tail(filepath.Join(c.dir, "logs", n+".log"), 15))
 			}
 		}
-		if t.Failed() {
+		if t.Failed() || os.Getenv("MOISSON_CLUSTER_KEEP") == "1" {
 			c.script("down")
 			t.Logf("the cluster's logs are kept in %s/logs", c.dir)
 			return

@@ -186,7 +186,7 @@ func (g *genCtx) area() string {
 		case "departement":
 			return deDepartement(c.Name)
 		case "region":
-			return "de la région " + c.Name
+			return deCommune(c.Name)
 		}
 	}
 	return g.de()
@@ -237,8 +237,8 @@ var elections = []struct {
 	{"régionales", []int{2015, 2021}}, {"départementales", []int{2015, 2021}},
 }
 
-// election picks an election held by today (first round in March at the
-// earliest).
+// election picks an election held by today (its results published by July
+// of its year).
 func (g *genCtx) election() (string, int) {
 	for {
 		e := elections[g.r.intn(len(elections))]

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -125,7 +126,8 @@ func PublishConfig(ctx context.Context, js jetstream.JetStream, replicas int, cf
 		return err
 	}
 	for k := range keys.Keys() {
-		if !keep[k] {
+		// Keys with a dot are the indexers' (their resolution stamps).
+		if !keep[k] && !strings.Contains(k, ".") {
 			if err := territories.Delete(ctx, k); err != nil {
 				return err
 			}
