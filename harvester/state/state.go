@@ -150,7 +150,27 @@ func OpenJetStream(ctx context.Context, js jetstream.JetStream, replicas int) (*
 }
 
 // Load reads a source's state; a source never harvested gets an empty one.
+// A JetStream cluster electing a leader answers "temporarily unavailable"
+// for a few seconds: the read is tried again, for up to half a minute,
+// before the run fails.
 func (j *JetStream) Load(ctx context.Context, sourceID string) (*Source, error) {
+	wait := loadRetryWait
+	for attempt := 0; ; attempt++ {
+		s, err := j.load(ctx, sourceID)
+		var bad badState
+		if err == nil || errors.As(err, &bad) || attempt == 4 || ctx.Err() != nil {
+			return s, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+}
+
+func (j *JetStream) load(ctx context.Context, sourceID string) (*Source, error) {
 	r, err := j.os.Get(ctx, sourceID)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return New(sourceID), nil
@@ -159,8 +179,22 @@ func (j *JetStream) Load(ctx context.Context, sourceID string) (*Source, error) 
 		return nil, err
 	}
 	defer r.Close()
-	return Read(r)
+	st, err := Read(r)
+	if err != nil && ctx.Err() == nil {
+		// Unreadable, not unreachable: no use reading it again.
+		return nil, badState{err}
+	}
+	return st, err
 }
+
+// loadRetryWait is the first wait before reading a state again; it doubles
+// at each attempt.
+var loadRetryWait = time.Second
+
+// badState is a state that was read and could not be parsed.
+type badState struct{ error }
+
+func (b badState) Unwrap() error { return b.error }
 
 // Save writes a source's state.
 func (j *JetStream) Save(ctx context.Context, s *Source) error {

@@ -2,10 +2,13 @@ package state
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 func TestWriteRead(t *testing.T) {
@@ -68,5 +71,56 @@ func TestMemoryStore(t *testing.T) {
 	s2, _ := m.Load(ctx, "x")
 	if s2.Hashes["a"] != "1" {
 		t.Error("not saved")
+	}
+}
+
+// flakyStore answers Get with an error a number of times, then with body
+// (or "not found" when body is empty).
+type flakyStore struct {
+	jetstream.ObjectStore
+	fails int
+	body  string
+	gets  int
+}
+
+func (f *flakyStore) Get(ctx context.Context, name string, _ ...jetstream.GetObjectOpt) (jetstream.ObjectResult, error) {
+	f.gets++
+	if f.gets <= f.fails {
+		return nil, errors.New("nats: JetStream system temporarily unavailable")
+	}
+	if f.body == "" {
+		return nil, jetstream.ErrObjectNotFound
+	}
+	return stringResult{strings.NewReader(f.body)}, nil
+}
+
+type stringResult struct{ *strings.Reader }
+
+func (stringResult) Info() (*jetstream.ObjectInfo, error) { return nil, nil }
+func (stringResult) Close() error                         { return nil }
+func (stringResult) Error() error                         { return nil }
+
+// A cluster electing a leader answers "temporarily unavailable" for a few
+// seconds: Load tries again instead of failing the run; a state that
+// cannot be parsed is not read again; a store that never answers fails.
+func TestJetStreamLoadRetries(t *testing.T) {
+	defer func(w time.Duration) { loadRetryWait = w }(loadRetryWait)
+	loadRetryWait = time.Millisecond
+	ctx := context.Background()
+
+	f := &flakyStore{fails: 2}
+	s, err := (&JetStream{os: f}).Load(ctx, "src")
+	if err != nil || s.SourceID != "src" || f.gets != 3 {
+		t.Fatalf("after two unavailable answers: %v, %v, %d gets", s, err, f.gets)
+	}
+
+	f = &flakyStore{body: "not json\n"}
+	if _, err := (&JetStream{os: f}).Load(ctx, "src"); err == nil || f.gets != 1 {
+		t.Fatalf("unparsable state: %v after %d gets, want an error after 1", err, f.gets)
+	}
+
+	f = &flakyStore{fails: 100}
+	if _, err := (&JetStream{os: f}).Load(ctx, "src"); err == nil || f.gets != 5 {
+		t.Fatalf("store never answering: %v after %d gets, want an error after 5", err, f.gets)
 	}
 }

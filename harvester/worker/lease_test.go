@@ -56,6 +56,13 @@ func TestLeaseAnswerLost(t *testing.T) {
 		t.Fatalf("the lease is still there after release: %v", err)
 	}
 
+	// A lease not found (a replica catching up after a leader change
+	// answers reads) is no proof another worker has it: the renewal is
+	// to be retried, not the run stopped.
+	if _, err := w.renew(ctx, "src", l, nrev); err == nil || errors.Is(err, errLeaseTaken) {
+		t.Fatalf("renewing a lease not found: %v, want an error to retry", err)
+	}
+
 	// Another worker's lease is not renewed, nor released.
 	other := &Worker{Buckets: b, Name: "h2", Log: zap.NewNop()}
 	ol, orev, ok := other.lease(ctx, "src")

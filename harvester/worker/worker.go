@@ -328,8 +328,8 @@ func (w *Worker) release(id string, rev uint64, runID string) {
 	}
 }
 
-// errLeaseTaken: the lease is gone or another worker's.
-var errLeaseTaken = errors.New("the lease expired or another worker took it")
+// errLeaseTaken: another worker holds the lease.
+var errLeaseTaken = errors.New("another worker took the lease")
 
 // ours reads the lease: its revision, and whether this worker holds it
 // for runID.
@@ -347,19 +347,22 @@ func (w *Worker) ours(ctx context.Context, id, runID string) (uint64, bool) {
 
 // renew writes the lease again at revision rev. An update whose answer was
 // lost may have been applied: a lease still ours is renewed at its actual
-// revision. errLeaseTaken says it is certainly lost; other errors
-// (timeouts while NATS elects a leader) may pass.
+// revision. errLeaseTaken says another worker holds it; other errors
+// (timeouts while NATS elects a leader, a lease not found on a replica
+// catching up) may pass: the caller gives up once the lease could have
+// expired.
 func (w *Worker) renew(ctx context.Context, id string, lease Lease, rev uint64) (uint64, error) {
 	v, _ := json.Marshal(lease)
 	nrev, err := w.Buckets.Leases.Update(ctx, id, v, rev)
 	if err == nil {
 		return nrev, nil
 	}
+	// A lease not found is no proof it is gone: the bucket's reads may be
+	// answered by a replica catching up after a leader change (direct
+	// gets). Only another holder seen is; else the renewal is retried
+	// until the lease could have expired.
 	e, gerr := w.Buckets.Leases.Get(ctx, id)
-	switch {
-	case errors.Is(gerr, jetstream.ErrKeyNotFound) || errors.Is(gerr, jetstream.ErrKeyDeleted):
-		return rev, errLeaseTaken
-	case gerr != nil:
+	if gerr != nil {
 		return rev, err
 	}
 	var l Lease

@@ -208,6 +208,12 @@ func Connect(urls, name string) (*nats.Conn, jetstream.JetStream, error) {
 		nats.ReconnectWait(500*time.Millisecond),
 		nats.RetryOnFailedConnect(true),
 		nats.Timeout(10*time.Second),
+		// A server that froze (a stopped process, a partition) keeps its
+		// TCP connection open: pings find it out in about 15 s (the
+		// default, 2 min × 2, kept a client on it for minutes) and the
+		// client moves to another server of the cluster.
+		nats.PingInterval(5*time.Second),
+		nats.MaxPingsOutstanding(3),
 	)
 	if err != nil {
 		return nil, nil, fmt.Errorf("nats %s: %w", urls, err)
