@@ -151,7 +151,7 @@ func OpenJetStream(ctx context.Context, js jetstream.JetStream, replicas int) (*
 
 // Load reads a source's state; a source never harvested gets an empty one.
 // A JetStream cluster electing a leader answers "temporarily unavailable"
-// for a few seconds: the read is tried again, for up to half a minute,
+// for a few seconds: the read is tried again, five times over some 15 s,
 // before the run fails.
 func (j *JetStream) Load(ctx context.Context, sourceID string) (*Source, error) {
 	wait := loadRetryWait
