@@ -154,13 +154,23 @@ func ckanSearch(src *source, p url.Values, help string) *reply {
 	if err != nil {
 		return ckanQueryError(help, err.Error())
 	}
-	var idx []int
-	for i := range ds {
-		if match(&ds[i]) {
-			idx = append(idx, i)
+	order := func() any {
+		var idx []int
+		for i := range ds {
+			if match(&ds[i]) {
+				idx = append(idx, i)
+			}
 		}
+		sort.SliceStable(idx, func(a, b int) bool { return less(idx[a], idx[b]) })
+		return idx
 	}
-	sort.SliceStable(idx, func(a, b int) bool { return less(idx[a], idx[b]) })
+	var idx []int
+	if p.Get("q") == "" && p.Get("fq") == "" && len(sortSpec) <= 200 {
+		// A harvest: every page of one order, computed once.
+		idx = src.derived(ds, "ckan "+sortSpec, order).([]int)
+	} else {
+		idx = order().([]int)
+	}
 	count := len(idx)
 	page := idx[min(start, count):min(start+rows, count)]
 	var lastMod time.Time

@@ -77,11 +77,14 @@ func dfList(src *source, r *http.Request) *reply {
 		return dfError(http.StatusBadRequest, `"size + skip" cannot be more than 10000`)
 	}
 	ds := src.datasets()
-	docs := make([]dfDoc, len(ds))
-	for i := range ds {
-		docs[i] = dfDataset(src, &ds[i])
-	}
-	idx, msg := dfSort(docs, q.Get("sort"))
+	docs := src.derived(ds, "datafair docs", func() any {
+		docs := make([]dfDoc, len(ds))
+		for i := range ds {
+			docs[i] = dfDataset(src, &ds[i])
+		}
+		return docs
+	}).([]dfDoc)
+	idx, msg := dfSort(src, ds, docs, q.Get("sort"))
 	if msg != "" {
 		return dfError(http.StatusBadRequest, msg)
 	}
@@ -143,7 +146,8 @@ func dfList(src *source, r *http.Request) *reply {
 }
 
 // dfSort parses "createdAt:1", "-createdAt", "title:-1" (one key; ties by id).
-func dfSort(docs []dfDoc, spec string) ([]int, string) {
+// dfSort orders docs (made from ds) by spec, once per source and spec.
+func dfSort(src *source, ds []Dataset, docs []dfDoc, spec string) ([]int, string) {
 	if spec == "" {
 		spec = "-createdAt"
 	}
@@ -165,18 +169,20 @@ func dfSort(docs []dfDoc, spec string) ([]int, string) {
 	if key == nil {
 		return nil, fmt.Sprintf("cannot sort on %q", field)
 	}
-	idx := make([]int, len(docs))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool {
-		c := strings.Compare(key(&docs[idx[a]]), key(&docs[idx[b]])) * dir
-		if c == 0 {
-			return docs[idx[a]].ID < docs[idx[b]].ID
+	return src.derived(ds, fmt.Sprintf("datafair %s %d", field, dir), func() any {
+		idx := make([]int, len(docs))
+		for i := range idx {
+			idx[i] = i
 		}
-		return c < 0
-	})
-	return idx, ""
+		sort.SliceStable(idx, func(a, b int) bool {
+			c := strings.Compare(key(&docs[idx[a]]), key(&docs[idx[b]])) * dir
+			if c == 0 {
+				return docs[idx[a]].ID < docs[idx[b]].ID
+			}
+			return c < 0
+		})
+		return idx
+	}).([]int), ""
 }
 
 var dfKeys = map[string]func(*dfDoc) string{

@@ -59,8 +59,9 @@ func odsWindow(src *source) int {
 	return 10000
 }
 
-// odsOrder returns the datasets in the order asked (order_by), or an error message.
-func odsOrder(ds []Dataset, orderBy string) ([]int, string) {
+// odsOrder returns the datasets in the order asked (order_by), or an error
+// message. The order is computed once per source and order.
+func odsOrder(src *source, ds []Dataset, orderBy string) ([]int, string) {
 	idx := make([]int, len(ds))
 	for i := range idx {
 		idx[i] = i
@@ -84,17 +85,20 @@ func odsOrder(ds []Dataset, orderBy string) ([]int, string) {
 	default:
 		return nil, "Unknown field in order_by: " + f[0]
 	}
-	sort.SliceStable(idx, func(i, j int) bool {
-		c := cmp(&ds[idx[i]], &ds[idx[j]])
-		if desc {
-			c = -c
-		}
-		if c == 0 {
-			return ds[idx[i]].ID < ds[idx[j]].ID
-		}
-		return c < 0
-	})
-	return idx, ""
+	key := fmt.Sprintf("ods %s %t", f[0], desc)
+	return src.derived(ds, key, func() any {
+		sort.SliceStable(idx, func(i, j int) bool {
+			c := cmp(&ds[idx[i]], &ds[idx[j]])
+			if desc {
+				c = -c
+			}
+			if c == 0 {
+				return ds[idx[i]].ID < ds[idx[j]].ID
+			}
+			return c < 0
+		})
+		return idx
+	}).([]int), ""
 }
 
 func odsList(src *source, r *http.Request) *reply {
@@ -117,7 +121,7 @@ func odsList(src *source, r *http.Request) *reply {
 			fmt.Sprintf("Invalid value for limit and offset API parameters: offset (%d) + limit (%d) should be lower or equal to %d. Use the export endpoint to retrieve more.", offset, limit, w))
 	}
 	ds := src.datasets()
-	idx, msg := odsOrder(ds, q.Get("order_by"))
+	idx, msg := odsOrder(src, ds, q.Get("order_by"))
 	if msg != "" {
 		return odsError(http.StatusBadRequest, "ODSQLError", msg)
 	}
@@ -147,7 +151,7 @@ func odsList(src *source, r *http.Request) *reply {
 
 func odsExport(src *source, r *http.Request) *reply {
 	ds := src.datasets()
-	idx, msg := odsOrder(ds, r.URL.Query().Get("order_by"))
+	idx, msg := odsOrder(src, ds, r.URL.Query().Get("order_by"))
 	if msg != "" {
 		return odsError(http.StatusBadRequest, "ODSQLError", msg)
 	}

@@ -117,6 +117,42 @@ type source struct {
 	all   []Dataset // generated so far (never modified, only appended)
 	n     int       // datasets served
 	fault *Fault
+	memos map[string]memo
+}
+
+// memo is what a request derived from a source's datasets (a sort order,
+// Data Fair's documents), with the datasets it was derived from: the
+// address of the first and their number. Touch copies on write, so the
+// same address and number mean the same datasets.
+type memo struct {
+	first *Dataset
+	n     int
+	v     any
+}
+
+// derived returns compute's result for ds, computed once while the source
+// serves the same datasets: a harvest asks for page after page of one
+// order, and sorting the whole catalogue again for every page made the
+// simulator's cost quadratic in a source's size. At most 16 are kept.
+func (src *source) derived(ds []Dataset, key string, compute func() any) any {
+	var first *Dataset
+	if len(ds) > 0 {
+		first = &ds[0]
+	}
+	src.mu.Lock()
+	m, ok := src.memos[key]
+	src.mu.Unlock()
+	if ok && m.first == first && m.n == len(ds) {
+		return m.v
+	}
+	v := compute()
+	src.mu.Lock()
+	if src.memos == nil || len(src.memos) >= 16 {
+		src.memos = map[string]memo{}
+	}
+	src.memos[key] = memo{first, len(ds), v}
+	src.mu.Unlock()
+	return v
 }
 
 type payload struct {

@@ -33,31 +33,14 @@ func (udataProtocol) serve(src *source, r *http.Request, rest string) *reply {
 	switch {
 	case len(parts) == 3 && parts[0] == "organizations" && parts[2] == "datasets":
 		org, _ := url.PathUnescape(parts[1])
-		var sel []int
-		known := false
-		for i := range ds {
-			if ds[i].OrgSlug == org || udataObjectID(src.sim.opts.Seed, "org:"+ds[i].OrgSlug) == org {
-				sel = append(sel, i)
-				known = true
-			}
-		}
-		if !known && org != src.cfg.Params["organization"] {
+		sel := udataSelect(src, ds, org, "", true)
+		if len(sel) == 0 && org != src.cfg.Params["organization"] {
 			return udataNotFound()
 		}
 		return udataList(src, r, ds, sel)
 	case len(parts) == 1 && parts[0] == "datasets":
 		q := r.URL.Query()
-		var sel []int
-		for i := range ds {
-			if o := q.Get("organization"); o != "" && o != ds[i].OrgSlug && o != udataObjectID(src.sim.opts.Seed, "org:"+ds[i].OrgSlug) {
-				continue
-			}
-			if s := q.Get("schema"); s != "" && ds[i].SCDL != s || s != "" && ds[i].Evidence != "declared" {
-				continue
-			}
-			sel = append(sel, i)
-		}
-		return udataList(src, r, ds, sel)
+		return udataList(src, r, ds, udataSelect(src, ds, q.Get("organization"), q.Get("schema"), false))
 	case len(parts) == 2 && parts[0] == "datasets":
 		for i := range ds {
 			if ds[i].Name == parts[1] || udataDatasetID(src, &ds[i]) == parts[1] {
@@ -75,6 +58,29 @@ func (udataProtocol) serve(src *source, r *http.Request, rest string) *reply {
 		return udataNotFound()
 	}
 	return nil
+}
+
+// udataSelect is the datasets of an organisation (its slug or id; all
+// with "" unless strict) declaring a schema (any with ""), computed once
+// per source and selection: each page asked for them again.
+func udataSelect(src *source, ds []Dataset, org, schema string, strict bool) []int {
+	sel := func() any {
+		var sel []int
+		for i := range ds {
+			if (org != "" || strict) && org != ds[i].OrgSlug && org != udataObjectID(src.sim.opts.Seed, "org:"+ds[i].OrgSlug) {
+				continue
+			}
+			if schema != "" && (ds[i].SCDL != schema || ds[i].Evidence != "declared") {
+				continue
+			}
+			sel = append(sel, i)
+		}
+		return sel
+	}
+	if len(org)+len(schema) > 200 {
+		return sel().([]int)
+	}
+	return src.derived(ds, fmt.Sprintf("udata %q %q %t", org, schema, strict), sel).([]int)
 }
 
 func udataNotFound() *reply {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/opendatafrance/moisson/indexer/index"
 	"github.com/opendatafrance/moisson/indexer/index/indextest"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
@@ -62,6 +64,48 @@ func TestRebuildOnOldMapping(t *testing.T) {
 	res, err := x.Search(context.Background(), index.Query{Filters: map[string][]string{index.FieldHasData: {"true", "false"}}, Size: 1})
 	if err != nil || res.Total != int64(len(ds)) {
 		t.Errorf("has_data after rebuild: %v, %v", res, err)
+	}
+}
+
+// Indexes made before mapping 6 kept each record as JSON: a rebuild reads
+// them, and the records come back whole.
+func TestRebuildFromJSONRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "index")
+	x, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := indextest.Datasets()
+	batch := x.idx.NewBatch()
+	for _, d := range ds {
+		doc, err := index.NewDocument(d, 3) // raw as protojson, as mapping 5 did
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := batch.Index(d.GetId(), doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := x.idx.Batch(batch); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.idx.SetInternal(mappingKey, []byte("5")); err != nil {
+		t.Fatal(err)
+	}
+	x.Close()
+	if x, err = Open(path); err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	for _, d := range ds {
+		got, err := x.Get(context.Background(), d.GetId())
+		if err != nil || !proto.Equal(got, d) {
+			t.Fatalf("%s after rebuild: %v, %v", d.GetId(), got, err)
+		}
+	}
+	res, err := x.idx.GetInternal(mappingKey)
+	if err != nil || string(res) != strconv.Itoa(MappingVersion) {
+		t.Errorf("mapping after rebuild %q, %v", res, err)
 	}
 }
 
