@@ -145,8 +145,8 @@ func dfList(src *source, r *http.Request) *reply {
 		}}
 }
 
-// dfSort parses "createdAt:1", "-createdAt", "title:-1" (one key; ties by id).
-// dfSort orders docs (made from ds) by spec, once per source and spec.
+// dfSort orders docs (made from ds) by spec, once per source and spec:
+// "createdAt:1", "-createdAt", "title:-1" (one key; ties by id).
 func dfSort(src *source, ds []Dataset, docs []dfDoc, spec string) ([]int, string) {
 	if spec == "" {
 		spec = "-createdAt"
