@@ -311,7 +311,9 @@ type Result struct {
 }
 
 // Document is the flat form both backends index. Raw keeps the whole record
-// (protojson) so Get and Search return it as it was harvested.
+// so Get and Search return it as it was harvested: protojson from
+// NewDocument (Elasticsearch keeps it in _source); the embedded index
+// stores the protobuf binary encoding instead.
 type Document struct {
 	ID          string   `json:"id"`
 	Title       string   `json:"title"`
