@@ -83,3 +83,64 @@ func TestLeaseAnswerLost(t *testing.T) {
 		t.Fatalf("lease holder %q", got.Worker)
 	}
 }
+
+// staleLeases answers Get with an old entry, as a replica still catching
+// up after a leader change does.
+type staleLeases struct {
+	jetstream.KeyValue
+	old jetstream.KeyValueEntry
+}
+
+func (s staleLeases) Get(context.Context, string) (jetstream.KeyValueEntry, error) { return s.old, nil }
+
+// A stale read showing a previous run's lease (here another worker's) is
+// no proof the lease was taken: the renewal is retried, not the run
+// stopped. (Cluster test: runs INTERRUPTED after a RECORDS leader change,
+// and their sources idle until the lease expired.)
+func TestLeaseStaleRead(t *testing.T) {
+	srv := natstest.Start(t)
+	_, js := srv.Connect()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	b, err := OpenBuckets(ctx, js, time.Minute, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// h2's earlier run, then its release.
+	h2 := &Worker{Buckets: b, Name: "h2", Log: zap.NewNop()}
+	h2.defaults()
+	ol, orev, ok := h2.lease(ctx, "src")
+	if !ok {
+		t.Fatal("lease not taken by h2")
+	}
+	ol.RunID = "old-run"
+	if orev, err = h2.renew(ctx, "src", ol, orev); err != nil {
+		t.Fatal(err)
+	}
+	old, err := b.Leases.Get(ctx, "src")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2.release("src", orev, "old-run")
+
+	// h1's run, with a renewal whose answer was lost.
+	h1 := &Worker{Buckets: b, Name: "h1", Log: zap.NewNop()}
+	h1.defaults()
+	l, rev, ok := h1.lease(ctx, "src")
+	if !ok {
+		t.Fatal("lease not taken by h1")
+	}
+	l.RunID = "run-1"
+	if rev, err = h1.renew(ctx, "src", l, rev); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := json.Marshal(l)
+	if _, err := b.Leases.Update(ctx, "src", v, rev); err != nil {
+		t.Fatal(err)
+	}
+
+	h1.Buckets.Leases = staleLeases{KeyValue: b.Leases, old: old}
+	if _, err := h1.renew(ctx, "src", l, rev); err == nil || errors.Is(err, errLeaseTaken) {
+		t.Fatalf("renewing after a stale read of h2's old lease: %v, want an error to retry", err)
+	}
+}

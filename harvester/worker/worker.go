@@ -357,20 +357,19 @@ func (w *Worker) renew(ctx context.Context, id string, lease Lease, rev uint64) 
 	if err == nil {
 		return nrev, nil
 	}
-	// A lease not found is no proof it is gone: the bucket's reads may be
-	// answered by a replica catching up after a leader change (direct
-	// gets). Only another holder seen is; else the renewal is retried
-	// until the lease could have expired.
+	// The bucket's reads may be answered by a replica catching up after
+	// a leader change (direct gets): a lease not found, or one older than
+	// the revision this worker wrote last (a previous run's, another
+	// worker's), is no proof the lease is gone. Only another holder at a
+	// newer revision is; else the renewal is retried until the lease
+	// could have expired.
 	e, gerr := w.Buckets.Leases.Get(ctx, id)
-	if gerr != nil {
+	if gerr != nil || e.Revision() <= rev {
 		return rev, err
 	}
 	var l Lease
 	if json.Unmarshal(e.Value(), &l) != nil || l.Worker != w.Name || l.RunID != lease.RunID {
 		return rev, errLeaseTaken
-	}
-	if e.Revision() == rev {
-		return rev, err
 	}
 	return w.Buckets.Leases.Update(ctx, id, v, e.Revision())
 }
