@@ -179,12 +179,29 @@ func (j *JetStream) load(ctx context.Context, sourceID string) (*Source, error) 
 		return nil, err
 	}
 	defer r.Close()
-	st, err := Read(r)
-	if err != nil && ctx.Err() == nil {
-		// Unreadable, not unreachable: no use reading it again.
+	// The object's chunks come from a consumer that a leader change may
+	// stop: the read then times out (nats.go bounds it), which is worth
+	// another attempt, where a state that cannot be parsed is not.
+	er := &errReader{r: r}
+	st, err := Read(er)
+	if err != nil && er.err == nil && ctx.Err() == nil {
 		return nil, badState{err}
 	}
 	return st, err
+}
+
+// errReader keeps the first error of r other than io.EOF.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // loadRetryWait is the first wait before reading a state again; it doubles

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -78,9 +79,10 @@ func TestMemoryStore(t *testing.T) {
 // (or "not found" when body is empty).
 type flakyStore struct {
 	jetstream.ObjectStore
-	fails int
-	body  string
-	gets  int
+	fails    int
+	timeouts int // reads cut by a timeout after the failures
+	body     string
+	gets     int
 }
 
 func (f *flakyStore) Get(ctx context.Context, name string, _ ...jetstream.GetObjectOpt) (jetstream.ObjectResult, error) {
@@ -91,10 +93,18 @@ func (f *flakyStore) Get(ctx context.Context, name string, _ ...jetstream.GetObj
 	if f.body == "" {
 		return nil, jetstream.ErrObjectNotFound
 	}
+	if f.gets <= f.fails+f.timeouts {
+		// The first chunk, then a read that times out.
+		return stringResult{io.MultiReader(strings.NewReader(f.body[:len(f.body)/2]), timeoutReader{})}, nil
+	}
 	return stringResult{strings.NewReader(f.body)}, nil
 }
 
-type stringResult struct{ *strings.Reader }
+type timeoutReader struct{}
+
+func (timeoutReader) Read([]byte) (int, error) { return 0, errors.New("nats: timeout") }
+
+type stringResult struct{ io.Reader }
 
 func (stringResult) Info() (*jetstream.ObjectInfo, error) { return nil, nil }
 func (stringResult) Close() error                         { return nil }
@@ -117,6 +127,19 @@ func TestJetStreamLoadRetries(t *testing.T) {
 	f = &flakyStore{body: "not json\n"}
 	if _, err := (&JetStream{os: f}).Load(ctx, "src"); err == nil || f.gets != 1 {
 		t.Fatalf("unparsable state: %v after %d gets, want an error after 1", err, f.gets)
+	}
+
+	// A read cut by a timeout (the chunks' consumer lost with a leader)
+	// is tried again, not taken for a bad state.
+	good := New("src")
+	good.Hashes["a"] = "h"
+	var b strings.Builder
+	if err := Write(&b, good); err != nil {
+		t.Fatal(err)
+	}
+	f = &flakyStore{timeouts: 1, body: b.String()}
+	if s, err := (&JetStream{os: f}).Load(ctx, "src"); err != nil || s.Hashes["a"] != "h" || f.gets != 2 {
+		t.Fatalf("after a read timeout: %v, %v after %d gets, want the state after 2", s, err, f.gets)
 	}
 
 	f = &flakyStore{fails: 100}
