@@ -24,6 +24,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -192,13 +193,37 @@ func (c *cluster) harvestAll() time.Time {
 	return asked
 }
 
+// dumpWorkers writes the goroutines of both workers (their ops address's
+// /debug/pprof/goroutine) beside the cluster's logs.
+func (c *cluster) dumpWorkers(phase string) {
+	for i := 1; i <= 2; i++ {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/goroutine?debug=2", c.port(9110+i)))
+		if err != nil {
+			c.t.Logf("%s: goroutines of h%d: %v", phase, i, err)
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		f := filepath.Join(c.dir, "logs", fmt.Sprintf("h%d-goroutines-%s.txt", i, strings.ReplaceAll(phase, " ", "-")))
+		if err := os.WriteFile(f, b, 0o644); err == nil {
+			c.t.Logf("%s: slow to settle; goroutines of h%d in %s", phase, i, f)
+		}
+	}
+}
+
 // settle waits until every source's last run after since has ended, the
 // indexers have nothing left and the index holds what the simulator
 // serves; then checks it all.
 func (c *cluster) settle(phase string, since time.Time) {
 	c.t.Helper()
 	start := time.Now()
+	dumped := false
 	waitFor(c.t, 6*time.Minute, phase+": the harvest and the indexing did not settle", func() (bool, string) {
+		if !dumped && time.Since(start) > time.Minute {
+			// Slow: what the workers are doing, for the logs.
+			dumped = true
+			c.dumpWorkers(phase)
+		}
 		for _, s := range c.sources() {
 			if s.Disabled != "" {
 				continue

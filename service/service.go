@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"syscall"
@@ -135,7 +136,7 @@ func Retry(ctx context.Context, what string, log *zap.Logger, fn func(ctx contex
 	}
 }
 
-// ServeOps serves /metrics and /healthz (and whatever extra registers) on
+// ServeOps serves /metrics, /healthz, /debug/pprof/ (and whatever extra registers) on
 // addr until ctx ends; healthy reports what is wrong ("" when nothing).
 // An empty addr serves nothing.
 func ServeOps(ctx context.Context, addr string, healthy func() error, log *zap.Logger, extra func(*http.ServeMux)) error {
@@ -157,6 +158,12 @@ func ServeOps(ctx context.Context, addr string, healthy func() error, log *zap.L
 		}
 		fmt.Fprintln(w, "ok")
 	})
+	// Profiles and goroutine dumps, as nats-server's profiling port: what
+	// a process stuck in a cluster is doing (the ops address is not the
+	// public one).
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	if extra != nil {
 		extra(mux)
 	}

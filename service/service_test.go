@@ -1,0 +1,49 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// The ops address answers /healthz, /metrics and a goroutine dump.
+func TestServeOps(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := ServeOps(ctx, addr, nil, zap.NewNop(), nil); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		"/healthz":                       "ok",
+		"/metrics":                       "go_goroutines",
+		"/debug/pprof/goroutine?debug=2": "goroutine ",
+	} {
+		var body string
+		for i := 0; i < 50; i++ {
+			resp, err := http.Get(fmt.Sprintf("http://%s%s", addr, path))
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				body = string(b)
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !strings.Contains(body, want) {
+			t.Errorf("%s: %.200q, want %q in it", path, body, want)
+		}
+	}
+}
