@@ -394,7 +394,10 @@ func TestClusterFaults(t *testing.T) {
 	}
 	os.Chmod(dir, 0o755)
 	// The directory stays after a failure, with every process's log.
-	c := &cluster{t: t, dir: dir, base: 10000 + freePort(t)%2000*10}
+	// Every port (base + 4222 … base + 9303) below 32768, where Linux
+	// starts picking ephemeral ports for outgoing connections: a port
+	// taken by one of those made nats-server exit.
+	c := &cluster{t: t, dir: dir, base: 10000 + freePort(t)%1300*10}
 	c.script("up")
 	defer func() {
 		if t.Failed() {
