@@ -310,10 +310,19 @@ func (j *JetStream) SaveDiff(ctx context.Context, sourceID, runID string, write 
 	if err := j.put(ctx, DiffName(sourceID, runID), write); err != nil {
 		return err
 	}
-	return j.prune(ctx, sourceID)
+	// A prune that did not happen is the next run's.
+	_ = j.prune(ctx, sourceID)
+	return nil
 }
 
+// pruneLimit bounds a prune. Listing the store makes a consumer, a request
+// a JetStream cluster that lost its meta leader may never answer: the
+// run's end waited on it until its own deadline, two minutes.
+var pruneLimit = 15 * time.Second
+
 func (j *JetStream) prune(ctx context.Context, sourceID string) error {
+	ctx, cancel := context.WithTimeout(ctx, pruneLimit)
+	defer cancel()
 	list, err := j.os.List(ctx)
 	if err != nil {
 		return nil // nothing listed

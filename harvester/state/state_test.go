@@ -147,3 +147,41 @@ func TestJetStreamLoadRetries(t *testing.T) {
 		t.Fatalf("store never answering: %v after %d gets, want an error after 5", err, f.gets)
 	}
 }
+
+// stuckList answers Put, and never answers List (a consumer request lost
+// with a meta leader) until its context ends.
+type stuckList struct {
+	jetstream.ObjectStore
+	puts int
+}
+
+func (s *stuckList) Put(ctx context.Context, meta jetstream.ObjectMeta, r io.Reader) (*jetstream.ObjectInfo, error) {
+	s.puts++
+	_, err := io.Copy(io.Discard, r)
+	return &jetstream.ObjectInfo{ObjectMeta: meta}, err
+}
+
+func (s *stuckList) List(ctx context.Context, _ ...jetstream.ListObjectsOpt) ([]*jetstream.ObjectInfo, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// A prune that cannot list the store gives up on its own, before the run's
+// deadline, and the diff counts as saved.
+func TestSaveDiffPruneBounded(t *testing.T) {
+	defer func(d time.Duration) { pruneLimit = d }(pruneLimit)
+	pruneLimit = 10 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	s := &stuckList{}
+	err := (&JetStream{os: s}).SaveDiff(ctx, "src", "run-1", func(w io.Writer) error {
+		_, err := io.WriteString(w, "created\ta\n")
+		return err
+	})
+	if err != nil || s.puts != 1 {
+		t.Fatalf("SaveDiff: %v after %d puts", err, s.puts)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the prune waited for the run's deadline")
+	}
+}
