@@ -150,10 +150,9 @@ func (a *Area) Obliged(threshold int) []Obligation {
 	for _, g := range a.Regions {
 		out = append(out, Obligation{g, "région"})
 	}
-	rank := map[Kind]int{Commune: 0, EPCI: 1, Departement: 2, Region: 3}
 	sort.Slice(out, func(i, j int) bool {
-		if rank[out[i].Kind] != rank[out[j].Kind] {
-			return rank[out[i].Kind] < rank[out[j].Kind]
+		if ri, rj := out[i].Kind.Rank(), out[j].Kind.Rank(); ri != rj {
+			return ri < rj
 		}
 		if out[i].Population != out[j].Population {
 			return out[i].Population > out[j].Population

@@ -18,6 +18,7 @@ import (
 	"compress/gzip"
 	_ "embed"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +40,9 @@ const (
 
 // Kinds lists them, the smallest first.
 var Kinds = []Kind{Commune, EPCI, Departement, Region}
+
+// Rank is a kind's place in Kinds (-1 for none of them).
+func (k Kind) Rank() int { return slices.Index(Kinds, k) }
 
 // Collectivite is one collectivité of the table.
 type Collectivite struct {

@@ -376,15 +376,17 @@ func territory(ctx context.Context, x index.Searcher, ref *referential.Referenti
 	}
 	var rows []Row
 	listed := map[string]bool{}
-	var area *referential.Area
+	obligedCommunes := map[string]int{} // code → population
 	if sum.Configured {
-		area = ref.Area(t.Geography)
-		for _, ob := range area.Obliged(t.ObligedFrom) {
+		for _, ob := range ref.Area(t.Geography).Obliged(t.ObligedFrom) {
 			r := rowOf(ob.Collectivite, t.ID)
 			r.Obliged, r.ObligedWhy = true, ob.Why
 			fill(&r)
 			rows = append(rows, r)
 			listed[r.Key] = true
+			if ob.Kind == referential.Commune {
+				obligedCommunes[ob.Code] = ob.Population
+			}
 		}
 	}
 	// Collectivités not obliged (or outside the area) that publish here.
@@ -404,7 +406,7 @@ func territory(ctx context.Context, x index.Searcher, ref *referential.Referenti
 	covered := map[string]bool{} // communes whose population is covered
 	for _, r := range rows {
 		addRow(&sum, r)
-		if !r.Publishes || area == nil {
+		if !r.Publishes {
 			continue
 		}
 		for _, code := range communesOf(ref, r) {
@@ -412,20 +414,11 @@ func territory(ctx context.Context, x index.Searcher, ref *referential.Referenti
 		}
 	}
 	for code := range covered {
-		if c := area.Communes[code]; c != nil && c.Population >= obligedFrom(t) {
-			sum.CoveredPopulation += int64(c.Population)
-		}
+		sum.CoveredPopulation += int64(obligedCommunes[code])
 	}
 	sum.SCDLItems = countSCDL(rows)
 	finish(&sum)
 	return rows, sum, tl, nil
-}
-
-func obligedFrom(t bus.TerritoryInfo) int {
-	if t.ObligedFrom > 0 {
-		return t.ObligedFrom
-	}
-	return referential.DefaultThreshold
 }
 
 // communesOf are the communes whose inhabitants a publishing collectivité
@@ -452,7 +445,6 @@ var Sorts = []string{"kind", "name", "population", "datasets", "scdl", "freshnes
 // sortRows orders rows by a Sorts key ("" is kind, then population), desc
 // reversing it; ties by name, then key.
 func sortRows(rows []Row, by string, desc bool) {
-	rank := map[string]int{"commune": 0, "epci": 1, "departement": 2, "region": 3}
 	slices.SortStableFunc(rows, func(a, b Row) int {
 		var c int
 		switch by {
@@ -471,7 +463,7 @@ func sortRows(rows []Row, by string, desc bool) {
 		case "last_modified":
 			c = cmp.Compare(a.LastModified, b.LastModified)
 		default:
-			if c = cmp.Compare(rank[a.Kind], rank[b.Kind]); c == 0 {
+			if c = cmp.Compare(referential.Kind(a.Kind).Rank(), referential.Kind(b.Kind).Rank()); c == 0 {
 				c = -cmp.Compare(a.Population, b.Population)
 			}
 		}

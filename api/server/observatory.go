@@ -51,7 +51,7 @@ func (s *Server) territories(ctx context.Context) ([]bus.TerritoryInfo, error) {
 	}
 	var out []bus.TerritoryInfo
 	for k := range keys.Keys() {
-		if strings.Contains(k, ".") { // resolution stamps
+		if bus.IsStamp(k) {
 			continue
 		}
 		e, err := kv.Get(ctx, k)
@@ -93,17 +93,17 @@ func (s *Server) Background(ctx context.Context) {
 	s.observatory().KeepSnapshots(ctx, st, log)
 }
 
-var kinds = []string{string(referential.Commune), string(referential.EPCI), string(referential.Departement), string(referential.Region)}
+var kinds = func() (out []string) {
+	for _, k := range referential.Kinds {
+		out = append(out, string(k))
+	}
+	return out
+}()
 
 // observatoryFilter reads territory, kind, obliged, publishes and sort.
 func observatoryFilter(r *http.Request) (observatory.Filter, error) {
 	var f observatory.Filter
 	v := r.URL.Query()
-	for k := range v {
-		if !slices.Contains([]string{"territory", "kind", "obliged", "publishes", "sort", "format", "dialect"}, k) {
-			return f, fmt.Errorf("unknown parameter %q (territory, kind, obliged, publishes, sort, format, dialect)", k)
-		}
-	}
 	// An empty value is no filter (what a form sends for "all").
 	for _, t := range v["territory"] {
 		if t != "" {
@@ -142,6 +142,9 @@ func observatoryFilter(r *http.Request) (observatory.Filter, error) {
 // the summaries per territory and in total, the timelines and the daily
 // snapshots; CSV: one row per collectivité.
 func (s *Server) observatoryList(w http.ResponseWriter, r *http.Request) {
+	if !onlyParams(w, r, append([]string{"territory", "kind", "obliged", "publishes", "sort"}, listParams...)...) {
+		return
+	}
 	f, err := observatoryFilter(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_parameter", err.Error())
@@ -193,19 +196,15 @@ func (s *Server) observatoryList(w http.ResponseWriter, r *http.Request) {
 // their record counts and the source they came from (what an override in
 // the configuration maps), most records first.
 func (s *Server) unresolvedList(w http.ResponseWriter, r *http.Request) {
-	v := r.URL.Query()
-	for k := range v {
-		if !slices.Contains([]string{"territory", "format", "dialect"}, k) {
-			writeError(w, http.StatusBadRequest, "bad_parameter", fmt.Sprintf("unknown parameter %q (territory, format, dialect)", k))
-			return
-		}
+	if !onlyParams(w, r, append([]string{"territory"}, listParams...)...) {
+		return
 	}
 	lf, _, err := parseListFormat(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_parameter", err.Error())
 		return
 	}
-	list, err := s.unresolved(r.Context(), v["territory"])
+	list, err := s.unresolved(r.Context(), r.URL.Query()["territory"])
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -75,17 +75,13 @@ func (s *Server) natsHealth(ctx context.Context) natsHealth {
 	if s.NATSConnected != nil {
 		h.Connected = s.NATSConnected()
 	}
+	// Stream asks the server for the stream's info: no second request.
 	st, err := s.JS.Stream(ctx, bus.RecordsStream)
 	if err != nil {
 		h.Detail = err.Error()
 		return h
 	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		h.Detail = err.Error()
-		return h
-	}
-	c := info.Cluster
+	c := st.CachedInfo().Cluster
 	if c == nil { // a single server without clustering
 		h.Status, h.Detail = "green", "one server, no cluster"
 		return h

@@ -15,6 +15,7 @@ import (
 
 	"github.com/opendatafrance/moisson/api/observatory"
 	"github.com/opendatafrance/moisson/indexer/index"
+	"github.com/opendatafrance/moisson/referential"
 )
 
 // obsPageSize is how many collectivités a page of the table shows.
@@ -181,7 +182,8 @@ func (u *UI) observatory(w http.ResponseWriter, r *http.Request) {
 			os.PublishingNotURL = "/observatoire?territory=" + url.QueryEscape(s.Territory) + "&obliged=true&publishes=false"
 		}
 		var kinds []string
-		for _, k := range []string{"commune", "epci", "departement", "region"} {
+		for _, kind := range referential.Kinds {
+			k := string(kind)
 			if t, ok := s.ByKind[k]; ok && t.Obliged > 0 {
 				kinds = append(kinds, fmt.Sprintf("%s %s/%s", kindPlural(k, t.Obliged), frInt(int64(t.Publishing)), frInt(int64(t.Obliged))))
 			}
@@ -242,8 +244,8 @@ func (u *UI) observatory(w http.ResponseWriter, r *http.Request) {
 	for _, s := range rep.Summaries {
 		v.Territories = append(v.Territories, struct{ ID, Label string }{s.Territory, valueLabel(index.FieldTerritory, s.Territory)})
 	}
-	for _, k := range []string{"commune", "epci", "departement", "region"} {
-		v.Kinds = append(v.Kinds, struct{ ID, Label string }{k, kindLabels[k]})
+	for _, k := range referential.Kinds {
+		v.Kinds = append(v.Kinds, struct{ ID, Label string }{string(k), kindLabels[string(k)]})
 	}
 	v.Sorts = obsSortLabels
 	api := "/v1/observatory"

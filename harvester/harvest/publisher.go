@@ -111,41 +111,38 @@ func (p *JetStreamPublisher) Flush(ctx context.Context) error {
 }
 
 func (p *JetStreamPublisher) publishSync(ctx context.Context, m *nats.Msg) error {
+	// A message can be re-sent as is: same data, same Nats-Msg-Id.
+	err := p.retry(ctx, func(actx context.Context) error {
+		_, err := p.js.PublishMsg(actx, m)
+		return err
+	})
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("publishing %s: %w", m.Subject, err)
+	}
+	return err
+}
+
+// Run publishes a harvest run event, retrying like records.
+func (p *JetStreamPublisher) Run(ctx context.Context, run *moissonv1.HarvestRun) error {
+	return p.retry(ctx, func(actx context.Context) error { return bus.PublishRun(actx, p.js, run) })
+}
+
+// retry runs do until it succeeds, Retries more times at most, waiting
+// Backoff (doubled each time) in between. Each attempt has its own
+// timeout: an ack lost with a stream leader would otherwise hold the first
+// attempt until ctx ends.
+func (p *JetStreamPublisher) retry(ctx context.Context, do func(context.Context) error) error {
 	wait := p.Backoff
 	var err error
 	for i := 0; i <= p.Retries; i++ {
-		// A message can be re-sent as is: same data, same Nats-Msg-Id.
-		// Each attempt has its own timeout: an ack lost with a stream
-		// leader would otherwise hold the first attempt until ctx ends.
 		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
-		_, err = p.js.PublishMsg(actx, m)
+		err = do(actx)
 		cancel()
 		if err == nil {
 			return nil
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-		wait *= 2
-	}
-	return fmt.Errorf("publishing %s: %w", m.Subject, err)
-}
-
-// Run publishes a harvest run event, retrying like records.
-func (p *JetStreamPublisher) Run(ctx context.Context, run *moissonv1.HarvestRun) error {
-	wait := p.Backoff
-	var err error
-	for i := 0; i <= p.Retries; i++ {
-		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
-		err = bus.PublishRun(actx, p.js, run)
-		cancel()
-		if err == nil {
-			return nil
 		}
 		select {
 		case <-ctx.Done():

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -126,8 +125,7 @@ func PublishConfig(ctx context.Context, js jetstream.JetStream, replicas int, cf
 		return err
 	}
 	for k := range keys.Keys() {
-		// Keys with a dot are the indexers' (their resolution stamps).
-		if !keep[k] && !strings.Contains(k, ".") {
+		if !keep[k] && !bus.IsStamp(k) {
 			if err := territories.Delete(ctx, k); err != nil {
 				return err
 			}
@@ -363,15 +361,14 @@ func (w *Worker) renew(ctx context.Context, id string, lease Lease, rev uint64) 
 	// worker's), is no proof the lease is gone. Only another holder at a
 	// newer revision is; else the renewal is retried until the lease
 	// could have expired.
-	e, gerr := w.Buckets.Leases.Get(ctx, id)
-	if gerr != nil || e.Revision() <= rev {
+	cur, mine := w.ours(ctx, id, lease.RunID)
+	switch {
+	case cur <= rev: // not found, or not yet what this worker wrote
 		return rev, err
-	}
-	var l Lease
-	if json.Unmarshal(e.Value(), &l) != nil || l.Worker != w.Name || l.RunID != lease.RunID {
+	case !mine:
 		return rev, errLeaseTaken
 	}
-	return w.Buckets.Leases.Update(ctx, id, v, e.Revision())
+	return w.Buckets.Leases.Update(ctx, id, v, cur)
 }
 
 // harvest runs one source under its lease, renewing it; losing the lease

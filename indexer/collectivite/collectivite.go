@@ -45,10 +45,6 @@ var (
 	}, []string{"territory"})
 )
 
-// stampPrefix marks the keys of the territories bucket that say what a
-// territory's records were last resolved with.
-const stampPrefix = "resolved."
-
 // Resolvers holds a resolver per configured territory.
 type Resolvers struct {
 	ref  *referential.Referential
@@ -201,7 +197,7 @@ func (k *Keeper) Run(ctx context.Context) error {
 				continue
 			}
 			key := e.Key()
-			if id, ok := strings.CutPrefix(key, stampPrefix); ok {
+			if id, ok := strings.CutPrefix(key, bus.StampPrefix); ok {
 				stamps[id] = string(e.Value())
 				continue
 			}
@@ -242,7 +238,7 @@ func (k *Keeper) redoLoop(ctx context.Context, kv jetstream.KeyValue) {
 				continue
 			}
 			log.Info("records resolved again")
-			if _, err := kv.PutString(ctx, stampPrefix+id, stamp); err != nil {
+			if _, err := kv.PutString(ctx, bus.StampPrefix+id, stamp); err != nil {
 				log.Warn("resolution stamp not saved", zap.Error(err))
 			}
 		}

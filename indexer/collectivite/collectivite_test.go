@@ -115,7 +115,7 @@ func TestOverrideWithoutHarvest(t *testing.T) {
 	// The stamp says it is done: a restarted keeper does not redo it.
 	deadline = time.Now().Add(10 * time.Second)
 	for {
-		e, err := kv.Get(ctx, stampPrefix+"bretagne")
+		e, err := kv.Get(ctx, bus.StampPrefix+"bretagne")
 		if err == nil && string(e.Value()) == k.Resolvers.Stamp("bretagne") {
 			break
 		}

@@ -128,7 +128,7 @@ const (
 	// resolved, "<source>\x1f<why>\x1f<publisher>" (UnresolvedValue).
 	FieldUnresolved = "unresolved"
 	// FieldObservatory holds what the observatory counts per collectivité,
-	// "<collectivité>\x1f<what>\x1f<value>" (ObservatoryValues): its
+	// "<collectivité>\x1f<what>\x1f<value>" (observatoryValues): its
 	// portals, SCDL items with their evidence, months of modification,
 	// quality scores.
 	FieldObservatory = "observatory"
@@ -429,7 +429,7 @@ func Flatten(d *moissonv1.Dataset, version int64) *Document {
 			doc.Unresolved = []string{UnresolvedValue(d.GetSourceId(), c.GetHow(), c.GetPublisher())}
 		} else {
 			doc.Collectivite = []string{c.GetKey()}
-			doc.Observatory = ObservatoryValues(c.GetKey(), d, doc)
+			doc.Observatory = observatoryValues(c.GetKey(), doc)
 		}
 	}
 	return doc
@@ -440,9 +440,9 @@ func UnresolvedValue(source, why, publisher string) string {
 	return source + Sep + why + Sep + publisher
 }
 
-// ObservatoryValues are the FieldObservatory values of a record attributed
+// observatoryValues are the FieldObservatory values of a record attributed
 // to the collectivité key.
-func ObservatoryValues(key string, d *moissonv1.Dataset, doc *Document) []string {
+func observatoryValues(key string, doc *Document) []string {
 	out := []string{key + Sep + ObsQuality + Sep + doc.ScoreKey}
 	if doc.Portal != "" {
 		out = append(out, key+Sep+ObsPortal+Sep+doc.Portal)

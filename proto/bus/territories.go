@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
@@ -12,6 +13,14 @@ import (
 // TerritoryInfo) as the harvester workers run them: the indexer resolves
 // publishers with them, the API computes the observatory from them.
 const TerritoriesBucket = "moisson-territories"
+
+// StampPrefix starts the keys the indexers add to the territories bucket:
+// what each territory's records were last resolved with
+// ("resolved.<territory>"; territory ids have no dot).
+const StampPrefix = "resolved."
+
+// IsStamp tells a resolution stamp's key from a territory's.
+func IsStamp(key string) bool { return strings.HasPrefix(key, StampPrefix) }
 
 // TerritoryInfo is a configured territory: its geography, obligation
 // threshold, publishers overrides and members' collectivités.
