@@ -3,16 +3,17 @@ package rdf
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/opendatafrance/moisson/harvester/xmltok"
 )
 
 const xmlNS = "http://www.w3.org/XML/1998/namespace"
-
-var errTokenTooLarge = errors.New("token too large")
 
 type nsBinding struct{ prefix, uri string }
 
@@ -32,7 +33,7 @@ type xattr struct {
 
 type xframe struct {
 	kind   frameKind
-	name   xname // raw (prefix, local) to check the end tag
+	name   xmltok.Name // raw (prefix, local) to check the end tag
 	nsMark int
 	base   string
 	lang   string
@@ -71,7 +72,7 @@ type Options struct {
 
 type xmlParser struct {
 	opt    Options
-	z      *xmlTokenizer
+	z      *xmltok.Tokenizer
 	h      Handler
 	bn     *bnodeScope
 	base   string
@@ -112,7 +113,7 @@ func ParseRDFXML(r io.Reader, base string, h Handler) error {
 
 // ParseRDFXMLOpts is ParseRDFXML with options (lenient mode).
 func ParseRDFXMLOpts(r io.Reader, base string, opt Options, h Handler) error {
-	p := &xmlParser{opt: opt, z: newXMLTokenizer(r), h: h, bn: newBnodeScope(), base: base,
+	p := &xmlParser{opt: opt, z: xmltok.New(r), h: h, bn: newBnodeScope(), base: base,
 		strs: map[string]string{}}
 	return p.parse()
 }
@@ -125,7 +126,8 @@ func (p *xmlParser) warn(format string, args ...any) {
 }
 
 func (p *xmlParser) errorf(format string, args ...any) *ParseError {
-	return p.z.errorf(format, args...)
+	line, col := p.z.Position()
+	return &ParseError{Syntax: "rdf/xml", Line: line, Col: col, Msg: fmt.Sprintf(format, args...)}
 }
 
 func (p *xmlParser) emit(s, pr, o Term) error { return p.h(Triple{S: s, P: pr, O: o}) }
@@ -133,40 +135,44 @@ func (p *xmlParser) emit(s, pr, o Term) error { return p.h(Triple{S: s, P: pr, O
 func (p *xmlParser) parse() error {
 	z := p.z
 	for {
-		kind, err := z.next()
+		kind, err := z.Next()
 		if err != nil {
+			var se *xmltok.SyntaxError
+			if errors.As(err, &se) {
+				return &ParseError{Syntax: "rdf/xml", Line: se.Line, Col: se.Col, Msg: se.Msg}
+			}
 			return err
 		}
 		switch kind {
-		case tokEOF:
+		case xmltok.EOF:
 			if len(p.stack) > 0 {
-				return p.errorf("unexpected end of input: element <%s> not closed", qname(p.stack[len(p.stack)-1].name))
+				return p.errorf("unexpected end of input: element <%s> not closed", p.stack[len(p.stack)-1].name.String())
 			}
 			if !p.seenEl {
 				return p.errorf("no root element")
 			}
 			return nil
-		case tokStart:
+		case xmltok.Start:
 			err = p.start()
-			if err == nil && z.selfClose {
-				err = p.end(z.name)
+			if err == nil && z.SelfClose {
+				err = p.end(z.Name)
 			}
-		case tokEnd:
-			err = p.end(z.name)
-		case tokText:
-			err = p.text(z.text)
-		case tokPI:
+		case xmltok.End:
+			err = p.end(z.Name)
+		case xmltok.CharData:
+			err = p.text(z.Text)
+		case xmltok.ProcInst:
 			if len(p.stack) > 0 && p.stack[len(p.stack)-1].kind == fLiteral {
 				p.lit = append(p.lit, "<?"...)
-				p.lit = append(p.lit, z.name.local...)
-				if len(z.text) > 0 {
+				p.lit = append(p.lit, z.Name.Local...)
+				if len(z.Text) > 0 {
 					p.lit = append(p.lit, ' ')
-					p.lit = append(p.lit, z.text...)
+					p.lit = append(p.lit, z.Text...)
 				}
 				p.lit = append(p.lit, "?>"...)
 			}
-		case tokDirective:
-			if bytes.Contains(z.text, []byte("ENTITY")) {
+		case xmltok.Directive:
+			if bytes.Contains(z.Text, []byte("ENTITY")) {
 				return p.errorf("DTD entity declarations are not supported (refusing to expand custom entities)")
 			}
 		}
@@ -188,13 +194,6 @@ func (p *xmlParser) lookupNS(prefix string) (string, bool) {
 	return "", prefix == ""
 }
 
-func qname(n xname) string {
-	if n.prefix == "" {
-		return n.local
-	}
-	return n.prefix + ":" + n.local
-}
-
 func (p *xmlParser) top() *xframe {
 	if len(p.stack) == 0 {
 		return nil
@@ -212,18 +211,18 @@ func (p *xmlParser) start() error {
 	}
 	p.seenEl = true
 	nsMark := len(p.ns)
-	for i := range z.attrs {
-		a := &z.attrs[i]
-		if a.name.prefix == "xmlns" {
-			if a.name.local == "xml" || a.name.local == "xmlns" {
+	for i := range z.Attrs {
+		a := &z.Attrs[i]
+		if a.Name.Prefix == "xmlns" {
+			if a.Name.Local == "xml" || a.Name.Local == "xmlns" {
 				continue
 			}
-			if a.start == a.end {
-				return p.errorf("empty namespace name for prefix %q", a.name.local)
+			if len(z.Value(a)) == 0 {
+				return p.errorf("empty namespace name for prefix %q", a.Name.Local)
 			}
-			p.ns = append(p.ns, nsBinding{a.name.local, p.intern(z.val(a))})
-		} else if a.name.prefix == "" && a.name.local == "xmlns" {
-			p.ns = append(p.ns, nsBinding{"", p.intern(z.val(a))})
+			p.ns = append(p.ns, nsBinding{a.Name.Local, p.intern(z.Value(a))})
+		} else if a.Name.Prefix == "" && a.Name.Local == "xmlns" {
+			p.ns = append(p.ns, nsBinding{"", p.intern(z.Value(a))})
 		}
 	}
 	parent := p.top()
@@ -233,58 +232,58 @@ func (p *xmlParser) start() error {
 	}
 	// Resolve attributes.
 	p.attrs = p.attrs[:0]
-	for i := range z.attrs {
-		a := &z.attrs[i]
-		if a.name.prefix == "xmlns" || a.name.prefix == "" && a.name.local == "xmlns" {
+	for i := range z.Attrs {
+		a := &z.Attrs[i]
+		if a.Name.Prefix == "xmlns" || a.Name.Prefix == "" && a.Name.Local == "xmlns" {
 			continue
 		}
-		ns, ok := p.lookupNS(a.name.prefix)
+		ns, ok := p.lookupNS(a.Name.Prefix)
 		if !ok {
-			return p.errorf("undeclared namespace prefix %q in attribute %s", a.name.prefix, qname(a.name))
+			return p.errorf("undeclared namespace prefix %q in attribute %s", a.Name.Prefix, a.Name.String())
 		}
-		if a.name.prefix == "" {
+		if a.Name.Prefix == "" {
 			ns = ""
 		}
 		var value string
 		switch {
 		case ns == xmlNS:
-			switch a.name.local {
+			switch a.Name.Local {
 			case "base":
-				value = string(z.val(a))
+				value = string(z.Value(a))
 				base = resolveIRI(base, value)
 				if i := strings.IndexByte(base, '#'); i >= 0 {
 					base = base[:i]
 				}
 			case "lang":
-				value = p.intern(z.val(a))
+				value = p.intern(z.Value(a))
 				lang = value
 			default:
-				value = string(z.val(a))
+				value = string(z.Value(a))
 			}
-		case ns == rdfNS && (a.name.local == "datatype" || a.name.local == "parseType"):
-			value = p.intern(z.val(a)) // a handful of values, on many elements
+		case ns == rdfNS && (a.Name.Local == "datatype" || a.Name.Local == "parseType"):
+			value = p.intern(z.Value(a)) // a handful of values, on many elements
 		default:
-			value = string(z.val(a))
+			value = string(z.Value(a))
 		}
-		p.attrs = append(p.attrs, xattr{prefix: a.name.prefix, ns: ns, local: a.name.local, value: value})
+		p.attrs = append(p.attrs, xattr{prefix: a.Name.Prefix, ns: ns, local: a.Name.Local, value: value})
 	}
-	name := z.name
-	elNS, ok := p.lookupNS(name.prefix)
+	name := z.Name
+	elNS, ok := p.lookupNS(name.Prefix)
 	if !ok {
-		return p.errorf("undeclared namespace prefix %q in element <%s>", name.prefix, qname(name))
+		return p.errorf("undeclared namespace prefix %q in element <%s>", name.Prefix, name.String())
 	}
 	f := xframe{name: name, nsMark: nsMark, base: base, lang: lang, textStart: len(p.tbuf)}
 	if parent != nil && parent.kind == fLiteral {
 		return p.literalStart(f, name, elNS)
 	}
 	if elNS == "" {
-		return p.errorf("element <%s> has no namespace", qname(name))
+		return p.errorf("element <%s> has no namespace", name.String())
 	}
-	e := z.entry
-	if e.ns != elNS || e.uri == "" {
-		e.ns, e.uri = elNS, elNS+name.local
+	e := z.Entry
+	if e.NS != elNS || e.URI == "" {
+		e.NS, e.URI = elNS, elNS+name.Local
 	}
-	uri := e.uri
+	uri := e.URI
 	if parent == nil && uri == rdfNS+"RDF" {
 		for _, a := range p.attrs {
 			if a.ns == rdfNS {
@@ -317,13 +316,13 @@ func (p *xmlParser) linkChild(parent *xframe, subj Term) error {
 	switch parent.kind {
 	case fProp:
 		if parent.hasChild {
-			return p.errorf("property element <%s> has more than one node element", qname(parent.name))
+			return p.errorf("property element <%s> has more than one node element", parent.name.String())
 		}
 		if len(bytes.TrimSpace(p.tbuf[parent.textStart:])) > 0 {
-			return p.errorf("property element <%s> mixes text and elements", qname(parent.name))
+			return p.errorf("property element <%s> mixes text and elements", parent.name.String())
 		}
 		if parent.object.Kind != 0 || len(parent.pattrs) > 0 || parent.hasDatatype {
-			return p.errorf("property element <%s> with rdf:resource, rdf:nodeID, rdf:datatype or property attributes must be empty", qname(parent.name))
+			return p.errorf("property element <%s> with rdf:resource, rdf:nodeID, rdf:datatype or property attributes must be empty", parent.name.String())
 		}
 		parent.hasChild = true
 		return p.emitReified(parent.subj, parent.pred, subj, parent.reify)
@@ -495,7 +494,7 @@ func (p *xmlParser) propertyAttr(subj Term, a *xattr, f *xframe) error {
 
 func (p *xmlParser) propertyElement(f xframe, parent *xframe, uri string) error {
 	if parent.kind != fNode {
-		return p.errorf("unexpected element <%s>", qname(f.name))
+		return p.errorf("unexpected element <%s>", f.name.String())
 	}
 	if strings.HasPrefix(uri, rdfNS) {
 		l := uri[len(rdfNS):]
@@ -591,7 +590,7 @@ func (p *xmlParser) text(t []byte) error {
 	switch f.kind {
 	case fProp:
 		if f.hasChild && len(bytes.TrimSpace(t)) > 0 {
-			return p.errorf("property element <%s> mixes text and elements", qname(f.name))
+			return p.errorf("property element <%s> mixes text and elements", f.name.String())
 		}
 		if len(p.tbuf)-f.textStart+len(t) > maxTokenSize {
 			return p.errorf("literal exceeds %d bytes limit", maxTokenSize)
@@ -604,7 +603,7 @@ func (p *xmlParser) text(t []byte) error {
 		p.lit = appendEscapedText(p.lit, t)
 	default:
 		if len(bytes.TrimSpace(t)) > 0 {
-			return p.errorf("unexpected text %q in <%s>", truncate(string(bytes.TrimSpace(t)), 40), qname(f.name))
+			return p.errorf("unexpected text %q in <%s>", truncate(string(bytes.TrimSpace(t)), 40), f.name.String())
 		}
 	}
 	return nil
@@ -617,10 +616,10 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-func (p *xmlParser) end(name xname) error {
+func (p *xmlParser) end(name xmltok.Name) error {
 	f := p.top()
 	if f == nil || f.name != name {
-		return p.errorf("unexpected end element </%s>", qname(name))
+		return p.errorf("unexpected end element </%s>", name.String())
 	}
 	var err error
 	switch f.kind {
@@ -638,7 +637,7 @@ func (p *xmlParser) end(name xname) error {
 			err = p.emitReified(f.subj, f.pred, o, f.reify)
 		} else {
 			p.lit = append(p.lit, "</"...)
-			p.lit = append(p.lit, qname(f.name)...)
+			p.lit = append(p.lit, f.name.String()...)
 			p.lit = append(p.lit, '>')
 			p.litNS = p.litNS[:f.litMark]
 		}
@@ -657,9 +656,9 @@ func (p *xmlParser) endProp(f *xframe) error {
 	if f.object.Kind != 0 || len(f.pattrs) > 0 {
 		if len(text) > 0 {
 			if !p.opt.Lenient || f.object.Kind == 0 {
-				return p.errorf("property element <%s> with rdf:resource, rdf:nodeID or property attributes must be empty", qname(f.name))
+				return p.errorf("property element <%s> with rdf:resource, rdf:nodeID or property attributes must be empty", f.name.String())
 			}
-			p.warn("property element <%s> has rdf:resource and text %q: text ignored", qname(f.name), truncate(strings.TrimSpace(string(text)), 40))
+			p.warn("property element <%s> has rdf:resource and text %q: text ignored", f.name.String(), truncate(strings.TrimSpace(string(text)), 40))
 		}
 		o := f.object
 		if o.Kind == 0 {
@@ -686,7 +685,7 @@ func (p *xmlParser) endProp(f *xframe) error {
 
 // literalStart renders a start tag inside an rdf:parseType="Literal" value in
 // exclusive canonical XML form.
-func (p *xmlParser) literalStart(f xframe, name xname, elNS string) error {
+func (p *xmlParser) literalStart(f xframe, name xmltok.Name, elNS string) error {
 	f.kind = fLiteral
 	f.litMark = len(p.litNS)
 	// namespace declarations visibly utilized by the element and attributes
@@ -717,7 +716,7 @@ func (p *xmlParser) literalStart(f xframe, name xname, elNS string) error {
 			decls = append(decls, nsBinding{prefix, uri})
 		}
 	}
-	need(name.prefix, elNS)
+	need(name.Prefix, elNS)
 	for _, a := range p.attrs {
 		if a.prefix != "" {
 			need(a.prefix, a.ns)
@@ -733,7 +732,7 @@ func (p *xmlParser) literalStart(f xframe, name xname, elNS string) error {
 	})
 	b := p.lit
 	b = append(b, '<')
-	b = append(b, qname(name)...)
+	b = append(b, name.String()...)
 	for _, d := range decls {
 		if d.prefix == "" {
 			b = append(b, " xmlns=\""...)

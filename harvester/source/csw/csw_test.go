@@ -5,14 +5,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
-	"github.com/opendatafrance/moisson/harvester/source/sourcetest"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
+
+	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
+	"github.com/opendatafrance/moisson/harvester/source/sourcetest"
 
 	"github.com/opendatafrance/moisson/harvester/config"
 	"github.com/opendatafrance/moisson/harvester/simulator"
@@ -415,4 +418,50 @@ func FuzzReadCSW(f *testing.F) {
 			t.Fatal("a page reported after an error")
 		}
 	})
+}
+
+// rdf:RDF records are cut out of a long answer as written, whatever the
+// reads, with the namespaces their ancestors declare.
+func TestReadManyRDFRecords(t *testing.T) {
+	var doc strings.Builder
+	doc.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
+		`<csw:GetRecordsResponse xmlns:csw="http://www.opengis.net/cat/csw/2.0.2" xmlns:dct="http://purl.org/dc/terms/">` +
+		`<csw:SearchResults numberOfRecordsMatched="600" numberOfRecordsReturned="600" nextRecord="0">`)
+	for i := range 600 {
+		fmt.Fprintf(&doc, "\n<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns:dcat=\"http://www.w3.org/ns/dcat#\">"+
+			"<dcat:Dataset rdf:about=\"http://x.fr/ds/%d\"><dct:title>Délibérations du conseil n°%d</dct:title>"+
+			"<dct:description>Les délibérations &amp; arrêtés, publiés chaque mois depuis 2016.</dct:description></dcat:Dataset></rdf:RDF>", i, i)
+	}
+	doc.WriteString("\n</csw:SearchResults></csw:GetRecordsResponse>\n")
+	for _, r := range []io.Reader{strings.NewReader(doc.String()), iotest.HalfReader(strings.NewReader(doc.String()))} {
+		var titles []string
+		res, err := ReadResponse(r, Options{}, func(rec source.Record) error {
+			titles = append(titles, rec.Dataset.Title)
+			return nil
+		}, func(p source.Problem) { t.Errorf("problem: %v", p) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Records != 600 || len(titles) != 600 || titles[599] != "Délibérations du conseil n°599" {
+			t.Fatalf("%d records, %d read, last %q", res.Records, len(titles), titles[len(titles)-1])
+		}
+	}
+}
+
+// A record larger than maxRecordSize fails the answer, streamed, and the
+// record's text is never all held.
+func TestReadRecordTooLarge(t *testing.T) {
+	text := strings.Repeat("a", 1<<20)
+	var parts []io.Reader
+	parts = append(parts, strings.NewReader(`<csw:GetRecordsResponse xmlns:csw="http://www.opengis.net/cat/csw/2.0.2"><csw:SearchResults>`+
+		`<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">`))
+	for range maxRecordSize>>20 + 2 {
+		parts = append(parts, strings.NewReader("<x>"+text+"</x>"))
+	}
+	parts = append(parts, strings.NewReader(`</rdf:RDF></csw:SearchResults></csw:GetRecordsResponse>`))
+	_, err := ReadResponse(io.MultiReader(parts...), Options{}, func(source.Record) error { return nil }, func(source.Problem) {})
+	var pe *ParseError
+	if !errors.As(err, &pe) || !strings.Contains(pe.Msg, "a record exceeds") {
+		t.Fatalf("got %v, want a record too large", err)
+	}
 }

@@ -1,19 +1,19 @@
 package csw
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/opendatafrance/moisson/harvester/rdf"
 	"github.com/opendatafrance/moisson/harvester/source"
 	"github.com/opendatafrance/moisson/harvester/source/dcat"
+	"github.com/opendatafrance/moisson/harvester/xmltok"
 )
 
 // Namespaces.
@@ -88,351 +88,341 @@ func (e *ExceptionError) Error() string {
 // fn as soon as it is read; records that cannot be normalised go to problem.
 func ReadResponse(r io.Reader, opt Options, fn func(source.Record) error, problem func(source.Problem)) (Result, error) {
 	res := Result{Matched: -1, Returned: -1, Next: -1}
-	br := bufio.NewReaderSize(r, 64<<10)
-	head, _ := br.Peek(512)
-	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
-	var in io.ByteReader = br
-	enc := declaredEncoding(head)
-	switch enc {
-	case "", "utf-8", "utf8":
-	case "iso-8859-1", "latin1", "latin-1", "windows-1252", "cp1252", "us-ascii", "ascii":
-		in = rdf.NewSingleByteReader(br, &rdf.Windows1252)
-	case "iso-8859-15", "latin-9", "latin9":
-		in = rdf.NewSingleByteReader(br, &rdf.Latin9)
-	default:
-		return res, &ParseError{Line: 1, Msg: fmt.Sprintf("unsupported encoding %q (supported: UTF-8, ISO-8859-1/15, windows-1252)", enc)}
-	}
-	rec := &recorder{r: in}
-	d := xml.NewDecoder(rec)
-	d.Strict = true
-	d.CharsetReader = func(label string, input io.Reader) (io.Reader, error) {
-		return input, nil // converted below the decoder already
-	}
-	p := &parser{d: d, rec: rec, opt: opt, fn: fn, problem: problem, res: &res}
+	p := &parser{z: xmltok.New(r), opt: opt, fn: fn, problem: problem, res: &res}
 	err := p.run()
 	return res, err
 }
 
-var encodingRe = regexp.MustCompile(`^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']`)
-
-func declaredEncoding(head []byte) string {
-	if m := encodingRe.FindSubmatch(head); m != nil {
-		return strings.ToLower(string(m[1]))
-	}
-	return ""
-}
-
-// recorder is the decoder's byte source; it keeps the bytes read since the
-// last mark, so that a record's raw text can be cut out of the stream.
-type recorder struct {
-	r    io.ByteReader
-	n    int64  // bytes read
-	buf  []byte // bytes [base, n)
-	base int64
-}
-
-func (x *recorder) ReadByte() (byte, error) {
-	b, err := x.r.ReadByte()
-	if err == nil {
-		x.n++
-		x.buf = append(x.buf, b)
-		if len(x.buf) > maxRecordSize {
-			return 0, fmt.Errorf("a record exceeds %d bytes", maxRecordSize)
-		}
-	}
-	return b, err
-}
-
-func (x *recorder) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		b, err := x.ReadByte()
-		if err != nil {
-			if n > 0 && err == io.EOF {
-				return n, nil
-			}
-			return n, err
-		}
-		p[n] = b
-		n++
-	}
-	return n, nil
-}
-
-// mark drops the bytes before offset off.
-func (x *recorder) mark(off int64) {
-	if off < x.base || off > x.n {
-		return
-	}
-	k := int(off - x.base)
-	x.buf = append(x.buf[:0], x.buf[k:]...)
-	x.base = off
-}
-
-// slice returns bytes [from, to).
-func (x *recorder) slice(from, to int64) []byte {
-	if from < x.base || to > x.n || from > to {
-		return nil
-	}
-	return x.buf[from-x.base : to-x.base]
-}
-
 type nsDecl struct{ prefix, uri string }
 
+// frame is an open element.
+type frame struct {
+	name  xmltok.Name
+	decls int // len(parser.decls) before its own declarations
+}
+
+// element is a start tag, its name resolved.
+type element struct {
+	space, local string
+	self         bool // an empty-element tag: no end tag follows
+	line         int
+}
+
 type parser struct {
-	d       *xml.Decoder
-	rec     *recorder
+	z       *xmltok.Tokenizer
 	opt     Options
 	fn      func(source.Record) error
 	problem func(source.Problem)
 	res     *Result
-	ns      [][]nsDecl // xmlns declarations of the open ancestors
+	open    []frame  // the open elements
+	decls   []nsDecl // the xmlns declarations of the open elements
+	popSelf bool     // the last start tag was an empty-element tag, still on open
+}
+
+func (p *parser) errorf(format string, args ...any) *ParseError {
+	line, _ := p.z.Position()
+	return &ParseError{Line: line, Msg: fmt.Sprintf(format, args...)}
 }
 
 func (p *parser) syntaxErr(err error) error {
-	var se *xml.SyntaxError
+	var se *xmltok.SyntaxError
 	if errors.As(err, &se) {
 		msg := se.Msg
-		if strings.Contains(msg, "UTF-8") {
+		switch {
+		case strings.Contains(msg, "UTF-8"):
 			msg += " (wrong encoding? the XML declaration must name it)"
-		}
-		if strings.Contains(msg, "unexpected EOF") {
+		case strings.Contains(msg, "unexpected EOF"):
 			msg += " (truncated document)"
+		case strings.Contains(msg, "from the mark"):
+			msg = fmt.Sprintf("a record exceeds %d bytes", maxRecordSize)
 		}
 		return &ParseError{Line: se.Line, Msg: "malformed XML: " + msg}
 	}
-	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
-		line, _ := p.d.InputPos()
-		return &ParseError{Line: line, Msg: "truncated document"}
-	}
-	line, _ := p.d.InputPos()
-	return &ParseError{Line: line, Msg: err.Error()}
+	return p.errorf("%v", err)
 }
 
-// token reads the next token, refusing DTDs.
-func (p *parser) token() (xml.Token, error) {
-	tok, err := p.d.Token()
-	if err != nil {
-		return nil, err
+// next reads the next token: comments and processing instructions are
+// skipped, DTDs refused, end tags checked against the open elements.
+func (p *parser) next() (xmltok.Kind, error) {
+	z := p.z
+	if p.popSelf {
+		p.pop()
+		p.popSelf = false
 	}
-	if dir, ok := tok.(xml.Directive); ok {
-		line, _ := p.d.InputPos()
-		s := strings.TrimSpace(string(dir))
-		if len(s) >= 7 && strings.EqualFold(s[:7], "DOCTYPE") || strings.Contains(s, "ENTITY") {
-			return nil, &ParseError{Line: line, Msg: "DTD refused (document type declarations and entities are not accepted)"}
+	for {
+		k, err := z.Next()
+		if err != nil {
+			return k, p.syntaxErr(err)
 		}
+		switch k {
+		case xmltok.ProcInst:
+			continue
+		case xmltok.Directive:
+			s := strings.TrimSpace(string(z.Text))
+			if len(s) >= 7 && strings.EqualFold(s[:7], "DOCTYPE") || strings.Contains(s, "ENTITY") {
+				return k, p.errorf("DTD refused (document type declarations and entities are not accepted)")
+			}
+			continue
+		case xmltok.Start:
+			if len(p.open) >= maxDepth {
+				return k, p.errorf("elements nested deeper than %d levels", maxDepth)
+			}
+			f := frame{name: z.Name, decls: len(p.decls)}
+			for i := range z.Attrs {
+				a := &z.Attrs[i]
+				switch {
+				case a.Name.Prefix == "xmlns":
+					p.decls = append(p.decls, nsDecl{a.Name.Local, string(z.Value(a))})
+				case a.Name.Prefix == "" && a.Name.Local == "xmlns":
+					p.decls = append(p.decls, nsDecl{"", string(z.Value(a))})
+				}
+			}
+			p.open = append(p.open, f)
+			p.popSelf = z.SelfClose
+		case xmltok.End:
+			if len(p.open) == 0 {
+				return k, p.errorf("unexpected end tag </%s>", z.Name)
+			}
+			if top := p.open[len(p.open)-1].name; top != z.Name {
+				return k, p.errorf("element <%s> closed by </%s>", top, z.Name)
+			}
+			p.pop()
+		case xmltok.EOF:
+			if len(p.open) > 0 {
+				return k, p.errorf("unexpected EOF: <%s> not closed (truncated document)", p.open[len(p.open)-1].name)
+			}
+		}
+		return k, nil
 	}
-	return tok, nil
 }
 
-func declsOf(se xml.StartElement) []nsDecl {
-	var out []nsDecl
-	for _, a := range se.Attr {
-		switch {
-		case a.Name.Space == "xmlns":
-			out = append(out, nsDecl{a.Name.Local, a.Value})
-		case a.Name.Space == "" && a.Name.Local == "xmlns":
-			out = append(out, nsDecl{"", a.Value})
+func (p *parser) pop() {
+	f := p.open[len(p.open)-1]
+	p.open = p.open[:len(p.open)-1]
+	p.decls = p.decls[:f.decls]
+}
+
+// space resolves a prefix in the open elements' declarations; an
+// undeclared prefix is kept as it is (as encoding/xml does).
+func (p *parser) space(prefix string) string {
+	if prefix == "xml" {
+		return "http://www.w3.org/XML/1998/namespace"
+	}
+	for i := len(p.decls) - 1; i >= 0; i-- {
+		if p.decls[i].prefix == prefix {
+			return p.decls[i].uri
 		}
 	}
-	return out
+	return prefix
+}
+
+// element is the start tag just read.
+func (p *parser) element() element {
+	line, _ := p.z.Position()
+	return element{space: p.space(p.z.Name.Prefix), local: p.z.Name.Local, self: p.z.SelfClose, line: line}
+}
+
+// attr is the value of the attribute of the start tag just read with a
+// local name, "" when it has none.
+func (p *parser) attr(local string) (string, bool) {
+	z := p.z
+	for i := range z.Attrs {
+		if z.Attrs[i].Name.Local == local && z.Attrs[i].Name.Prefix != "xmlns" {
+			return string(z.Value(&z.Attrs[i])), true
+		}
+	}
+	return "", false
+}
+
+// skip reads through the end of the element whose start tag was just read.
+func (p *parser) skip(el element) error {
+	if el.self {
+		return nil
+	}
+	depth := len(p.open)
+	for len(p.open) >= depth {
+		if _, err := p.next(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (p *parser) run() error {
 	// The root element.
-	var root xml.StartElement
 	for {
-		tok, err := p.token()
-		if err == io.EOF {
+		p.z.Mark(maxRecordSize) // a root rdf:RDF record is cut out from its start tag
+		k, err := p.next()
+		if err != nil {
+			return err
+		}
+		if k == xmltok.EOF {
 			return &ParseError{Line: 1, Msg: "empty document: no root element"}
 		}
-		if err != nil {
-			return p.syntaxErr(err)
+		if k == xmltok.CharData && len(bytes.TrimSpace(p.z.Text)) > 0 {
+			return p.errorf("text before the root element: not XML")
 		}
-		if se, ok := tok.(xml.StartElement); ok {
-			root = se
+		if k == xmltok.Start {
 			break
 		}
-		if cd, ok := tok.(xml.CharData); ok && len(bytes.TrimSpace(cd)) > 0 {
-			line, _ := p.d.InputPos()
-			return &ParseError{Line: line, Msg: "text before the root element: not XML"}
-		}
 	}
-	p.res.Root = root.Name.Local
-	switch root.Name.Local {
+	root := p.element()
+	p.res.Root = root.local
+	switch root.local {
 	case "ExceptionReport":
 		return p.exception(root)
 	case "GetRecordsResponse", "GetRecordByIdResponse":
-		p.ns = append(p.ns, declsOf(root))
 		if err := p.response(root); err != nil {
 			return err
 		}
 	case "MD_Metadata", "RDF", "Record", "SummaryRecord", "BriefRecord":
 		p.res.Records = 1
-		if err := p.record(root, 0); err != nil {
+		if err := p.record(root); err != nil {
 			return err
 		}
 	default:
-		return &ParseError{Line: 1, Msg: fmt.Sprintf("not a CSW answer: the root element is <%s> (%s)", root.Name.Local, root.Name.Space)}
+		return &ParseError{Line: 1, Msg: fmt.Sprintf("not a CSW answer: the root element is <%s> (%s)", root.local, root.space)}
 	}
 	// Nothing but comments and spaces may follow.
 	for {
-		tok, err := p.token()
-		if err == io.EOF {
-			return nil
-		}
+		k, err := p.next()
 		if err != nil {
-			return p.syntaxErr(err)
+			return err
 		}
-		if _, ok := tok.(xml.StartElement); ok {
-			line, _ := p.d.InputPos()
-			return &ParseError{Line: line, Msg: "a second root element"}
+		switch k {
+		case xmltok.EOF:
+			return nil
+		case xmltok.Start:
+			return p.errorf("a second root element")
 		}
 	}
 }
 
 // response reads GetRecordsResponse / GetRecordByIdResponse children.
-func (p *parser) response(root xml.StartElement) error {
-	byID := root.Name.Local == "GetRecordByIdResponse"
-	for {
-		p.rec.mark(p.d.InputOffset())
-		off := p.d.InputOffset()
-		tok, err := p.token()
-		if err != nil {
-			return p.syntaxErr(err)
-		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return nil
-		case xml.StartElement:
-			switch {
-			case t.Name.Local == "SearchResults":
-				if err := p.searchResults(t); err != nil {
-					return err
-				}
-			case byID:
-				p.res.Records++
-				if err := p.record(t, off); err != nil {
-					return err
-				}
-			default:
-				if err := p.d.Skip(); err != nil {
-					return p.syntaxErr(err)
-				}
-			}
-		}
-	}
-}
-
-func attrInt(se xml.StartElement, name string) (int64, bool, error) {
-	for _, a := range se.Attr {
-		if a.Name.Local == name {
-			v, err := strconv.ParseInt(strings.TrimSpace(a.Value), 10, 64)
-			if err != nil || v < 0 {
-				return 0, true, fmt.Errorf("%s=%q is not a count", name, a.Value)
-			}
-			return v, true, nil
-		}
-	}
-	return -1, false, nil
-}
-
-func (p *parser) searchResults(se xml.StartElement) error {
-	line, _ := p.d.InputPos()
-	for _, a := range []struct {
-		name string
-		dst  *int64
-	}{{"numberOfRecordsMatched", &p.res.Matched}, {"numberOfRecordsReturned", &p.res.Returned}, {"nextRecord", &p.res.Next}} {
-		v, _, err := attrInt(se, a.name)
-		if err != nil {
-			return &ParseError{Line: line, Msg: "SearchResults: " + err.Error()}
-		}
-		*a.dst = v
-	}
-	p.ns = append(p.ns, declsOf(se))
-	defer func() { p.ns = p.ns[:len(p.ns)-1] }()
-	for {
-		p.rec.mark(p.d.InputOffset())
-		off := p.d.InputOffset()
-		tok, err := p.token()
-		if err != nil {
-			return p.syntaxErr(err)
-		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return nil
-		case xml.StartElement:
+func (p *parser) response(root element) error {
+	byID := root.local == "GetRecordByIdResponse"
+	return p.children(root, func(el element) error {
+		switch {
+		case el.local == "SearchResults":
+			return p.searchResults(el)
+		case byID:
 			p.res.Records++
-			if err := p.record(t, off); err != nil {
+			return p.record(el)
+		}
+		return p.skip(el)
+	})
+}
+
+// children calls fn with each child element of parent, whose start tag was
+// just read; fn reads it through its end. The input is kept from each
+// child's start tag on, for records to be cut out of it.
+func (p *parser) children(parent element, fn func(element) error) error {
+	if parent.self {
+		return nil
+	}
+	depth := len(p.open)
+	for {
+		p.z.Mark(maxRecordSize)
+		k, err := p.next()
+		if err != nil {
+			return err
+		}
+		switch {
+		case len(p.open) < depth:
+			return nil // parent's end tag
+		case k == xmltok.Start:
+			if err := fn(p.element()); err != nil {
 				return err
 			}
 		}
 	}
 }
 
-// record reads one record whose start tag was just read (at byte offset off).
-func (p *parser) record(se xml.StartElement, off int64) error {
-	line, _ := p.d.InputPos()
-	switch {
-	case se.Name.Local == "RDF" && se.Name.Space == nsRDF:
-		if err := p.d.Skip(); err != nil {
-			return p.syntaxErr(err)
+func (p *parser) searchResults(el element) error {
+	for _, a := range []struct {
+		name string
+		dst  *int64
+	}{{"numberOfRecordsMatched", &p.res.Matched}, {"numberOfRecordsReturned", &p.res.Returned}, {"nextRecord", &p.res.Next}} {
+		v, ok := p.attr(a.name)
+		if !ok {
+			continue
 		}
-		raw := p.rec.slice(off, p.d.InputOffset())
-		return p.rdfRecord(se, raw, line)
-	case se.Name.Local == "MD_Metadata", se.Name.Local == "Record", se.Name.Local == "SummaryRecord", se.Name.Local == "BriefRecord":
-		n, err := p.tree(se)
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n < 0 {
+			return &ParseError{Line: el.line, Msg: fmt.Sprintf("SearchResults: %s=%q is not a count", a.name, v)}
+		}
+		*a.dst = n
+	}
+	return p.children(el, func(rec element) error {
+		p.res.Records++
+		return p.record(rec)
+	})
+}
+
+// record reads one record whose start tag was just read; the input is kept
+// from its start tag on.
+func (p *parser) record(el element) error {
+	switch {
+	case el.local == "RDF" && el.space == nsRDF:
+		mark := p.open[len(p.open)-1].decls
+		own := slices.Clone(p.decls[mark:])
+		ancestors := slices.Clone(p.decls[:mark])
+		if err := p.skip(el); err != nil {
+			return err
+		}
+		return p.rdfRecord(p.z.Kept(), own, ancestors, el.line)
+	case el.local == "MD_Metadata", el.local == "Record", el.local == "SummaryRecord", el.local == "BriefRecord":
+		n, err := p.tree(el)
 		if err != nil {
 			return err
 		}
 		var rec source.Record
 		var nerr error
 		id := ""
-		if se.Name.Local == "MD_Metadata" {
+		if el.local == "MD_Metadata" {
 			id, rec, nerr = isoRecord(n, p.opt)
 		} else {
 			id, rec, nerr = dcRecord(n, p.opt)
 		}
 		if nerr != nil {
-			p.problem(source.Problem{Kind: source.KindNormalise, DatasetID: id, Message: fmt.Sprintf("record at line %d: %v", line, nerr)})
+			p.problem(source.Problem{Kind: source.KindNormalise, DatasetID: id, Message: fmt.Sprintf("record at line %d: %v", el.line, nerr)})
 			return nil
 		}
 		return p.fn(rec)
 	default:
-		if err := p.d.Skip(); err != nil {
-			return p.syntaxErr(err)
+		if err := p.skip(el); err != nil {
+			return err
 		}
 		p.problem(source.Problem{Kind: source.KindNormalise,
-			Message: fmt.Sprintf("record at line %d: unknown record type <%s> (%s)", line, se.Name.Local, se.Name.Space)})
+			Message: fmt.Sprintf("record at line %d: unknown record type <%s> (%s)", el.line, el.local, el.space)})
 		return nil
 	}
 }
 
 // rdfRecord hands an rdf:RDF record to the dcat package, with the namespace
 // declarations of its ancestors copied onto it.
-func (p *parser) rdfRecord(se xml.StartElement, raw []byte, line int) error {
+func (p *parser) rdfRecord(raw []byte, own, ancestors []nsDecl, line int) error {
 	if len(raw) == 0 {
 		return &ParseError{Line: line, Msg: "could not cut the RDF record out of the stream"}
 	}
-	own := map[string]bool{}
-	for _, d := range declsOf(se) {
-		own[d.prefix] = true
+	declared := map[string]bool{}
+	for _, d := range own {
+		declared[d.prefix] = true
 	}
 	var extra strings.Builder
-	for i := len(p.ns) - 1; i >= 0; i-- {
-		for _, d := range p.ns[i] {
-			if own[d.prefix] {
-				continue
-			}
-			own[d.prefix] = true
-			if d.prefix == "" {
-				extra.WriteString(` xmlns="`)
-			} else {
-				extra.WriteString(` xmlns:` + d.prefix + `="`)
-			}
-			xml.EscapeText(&extra, []byte(d.uri))
-			extra.WriteString(`"`)
+	for i := len(ancestors) - 1; i >= 0; i-- {
+		d := ancestors[i]
+		if declared[d.prefix] {
+			continue
 		}
+		declared[d.prefix] = true
+		if d.prefix == "" {
+			extra.WriteString(` xmlns="`)
+		} else {
+			extra.WriteString(` xmlns:` + d.prefix + `="`)
+		}
+		xml.EscapeText(&extra, []byte(d.uri))
+		extra.WriteString(`"`)
 	}
 	// Insert after the element name of the start tag.
 	k := 1
@@ -464,7 +454,7 @@ func (p *parser) rdfRecord(se xml.StartElement, raw []byte, line int) error {
 	return nil
 }
 
-func (p *parser) exception(root xml.StartElement) error {
+func (p *parser) exception(root element) error {
 	n, err := p.tree(root)
 	if err != nil {
 		return err
@@ -493,40 +483,62 @@ func (p *parser) exception(root xml.StartElement) error {
 // ---- a small element tree, one record at a time --------------------------------
 
 type node struct {
-	space, local string
-	attrs        []xml.Attr
-	body         []byte
-	kids         []*node
+	local string
+	attrs []attr
+	body  []byte
+	kids  []*node
+}
+
+type attr struct{ local, value string }
+
+// node is the element whose start tag was just read, without its children.
+func (p *parser) node() *node {
+	z := p.z
+	n := &node{local: z.Name.Local}
+	for i := range z.Attrs {
+		a := &z.Attrs[i]
+		if a.Name.Prefix != "xmlns" && !(a.Name.Prefix == "" && a.Name.Local == "xmlns") {
+			n.attrs = append(n.attrs, attr{a.Name.Local, string(z.Value(a))})
+		}
+	}
+	return n
 }
 
 // tree reads the element whose start tag was just read into a node tree.
-func (p *parser) tree(se xml.StartElement) (*node, error) {
-	root := &node{space: se.Name.Space, local: se.Name.Local, attrs: se.Attr}
+func (p *parser) tree(el element) (*node, error) {
+	root := p.node()
+	if el.self {
+		return root, nil
+	}
 	stack := []*node{root}
+	depth := len(p.open)
 	count := 1
-	for len(stack) > 0 {
-		tok, err := p.token()
+	for {
+		k, err := p.next()
 		if err != nil {
-			return nil, p.syntaxErr(err)
+			return nil, err
+		}
+		if len(p.open) < depth {
+			return root, nil // its end tag
 		}
 		top := stack[len(stack)-1]
-		switch t := tok.(type) {
-		case xml.StartElement:
+		switch k {
+		case xmltok.Start:
 			count++
-			if count > maxNodes || len(stack) >= maxDepth {
-				line, _ := p.d.InputPos()
-				return nil, &ParseError{Line: line, Msg: "record too large or too deeply nested"}
+			if count > maxNodes {
+				return nil, p.errorf("record too large: more than %d elements", maxNodes)
 			}
-			n := &node{space: t.Name.Space, local: t.Name.Local, attrs: t.Attr}
+			n := p.node()
 			top.kids = append(top.kids, n)
-			stack = append(stack, n)
-		case xml.EndElement:
+			if !p.z.SelfClose {
+				stack = append(stack, n)
+			}
+		case xmltok.End:
 			stack = stack[:len(stack)-1]
-		case xml.CharData:
-			top.body = append(top.body, t...)
+		case xmltok.CharData:
+			top.body = append(top.body, p.z.Text...)
 		}
 	}
-	return root, nil
 }
 
 func (n *node) attr(local string) string {
@@ -534,8 +546,8 @@ func (n *node) attr(local string) string {
 		return ""
 	}
 	for _, a := range n.attrs {
-		if a.Name.Local == local {
-			return a.Value
+		if a.local == local {
+			return a.value
 		}
 	}
 	return ""

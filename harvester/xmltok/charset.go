@@ -1,4 +1,4 @@
-package rdf
+package xmltok
 
 import (
 	"fmt"
@@ -106,10 +106,12 @@ func charsetReader(label string, input io.Reader) (io.Reader, error) {
 		return NewSingleByteReader(br, &Windows1252), nil
 	case "windows-1252", "cp1252", "x-cp1252":
 		return NewSingleByteReader(br, &Windows1252), nil
+	case "iso-8859-15", "iso8859-15", "latin-9", "latin9", "l9":
+		return NewSingleByteReader(br, &Latin9), nil
 	case "us-ascii", "ascii", "iso646-us":
 		return NewSingleByteReader(br, nil), nil
 	case "utf8":
 		return input, nil
 	}
-	return nil, fmt.Errorf("unsupported encoding %q (supported: UTF-8, ISO-8859-1, windows-1252, US-ASCII)", label)
+	return nil, fmt.Errorf("unsupported encoding %q (supported: UTF-8, ISO-8859-1, ISO-8859-15, windows-1252, US-ASCII)", label)
 }

@@ -1,4 +1,4 @@
-package rdf
+package xmltok
 
 import (
 	"bytes"
@@ -6,9 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
 )
 
 // xmlTok is a token in a form both tokenisers can be compared in.
@@ -62,35 +66,35 @@ func stdTokens(data []byte) ([]xmlTok, error) {
 // ourTokens tokenises with xmlTokenizer; readers other than bytes.Reader
 // exercise the buffer refills.
 func ourTokens(r io.Reader) ([]xmlTok, error) {
-	z := newXMLTokenizer(r)
+	z := New(r)
 	var out []xmlTok
 	for {
-		kind, err := z.next()
+		kind, err := z.Next()
 		if err != nil {
 			return nil, err
 		}
 		switch kind {
-		case tokEOF:
+		case EOF:
 			return mergeText(out), nil
-		case tokStart:
+		case Start:
 			var a []string
-			for i := range z.attrs {
-				at := &z.attrs[i]
-				a = append(a, fmt.Sprintf("%s|%s=%q", at.name.prefix, at.name.local, normAttr(string(z.val(at)))))
+			for i := range z.Attrs {
+				at := &z.Attrs[i]
+				a = append(a, fmt.Sprintf("%s|%s=%q", at.Name.Prefix, at.Name.Local, normAttr(string(z.Value(at)))))
 			}
-			name := z.name.prefix + "|" + z.name.local
+			name := z.Name.Prefix + "|" + z.Name.Local
 			out = append(out, xmlTok{kind: "start", name: name, attrs: strings.Join(a, " ")})
-			if z.selfClose {
+			if z.SelfClose {
 				out = append(out, xmlTok{kind: "end", name: name})
 			}
-		case tokEnd:
-			out = append(out, xmlTok{kind: "end", name: z.name.prefix + "|" + z.name.local})
-		case tokText:
-			out = append(out, xmlTok{kind: "text", data: string(z.text)})
-		case tokPI:
-			out = append(out, xmlTok{kind: "pi", name: z.name.local, data: string(z.text)})
-		case tokDirective:
-			out = append(out, xmlTok{kind: "directive", data: string(z.text)})
+		case End:
+			out = append(out, xmlTok{kind: "end", name: z.Name.Prefix + "|" + z.Name.Local})
+		case CharData:
+			out = append(out, xmlTok{kind: "text", data: string(z.Text)})
+		case ProcInst:
+			out = append(out, xmlTok{kind: "pi", name: z.Name.Local, data: string(z.Text)})
+		case Directive:
+			out = append(out, xmlTok{kind: "directive", data: string(z.Text)})
 		}
 	}
 }
@@ -113,9 +117,9 @@ func compareTokenizers(t *testing.T, data []byte) {
 	want, stdErr := stdTokens(data)
 	for _, r := range []io.Reader{bytes.NewReader(data), iotest.OneByteReader(bytes.NewReader(data)), iotest.HalfReader(bytes.NewReader(data))} {
 		got, err := ourTokens(r)
-		var pe *ParseError
+		var pe *SyntaxError
 		if err != nil && (!errors.As(err, &pe) || pe.Line < 1 || pe.Col < 1) {
-			t.Fatalf("error is not a positioned *ParseError: %#v", err)
+			t.Fatalf("error is not a positioned *SyntaxError: %#v", err)
 		}
 		switch {
 		case stdErr != nil:
@@ -181,77 +185,78 @@ func TestTokenizerMatchesEncodingXML(t *testing.T) {
 }
 
 func FuzzXMLTokenizer(f *testing.F) {
-	addSeeds(f, "rdf-xml", []string{"xml-canon/test002.rdf", "rdfms-empty-property-elements/test016.rdf", "rdf-charmod-literals/test001.rdf", "rdf-charmod-uris/test001.rdf"},
-		append(tokenizerValid, tokenizerInvalid...)...)
+	for _, s := range append(tokenizerValid, tokenizerInvalid...) {
+		f.Add([]byte(s))
+	}
+	if dir := sharedtest.Path("w3c-rdf-tests", "rdf-xml"); dir != "" {
+		for _, name := range []string{"xml-canon/test002.rdf", "rdfms-empty-property-elements/test016.rdf", "rdf-charmod-literals/test001.rdf", "rdf-charmod-uris/test001.rdf"} {
+			if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
+				f.Add(b)
+			}
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		compareTokenizers(t, data)
 	})
 }
 
 // A single-byte document larger than the tokeniser's buffer reads as its
-// UTF-8 twin, and positions count lines and characters of the text.
-func TestRDFXMLLargeLatin1(t *testing.T) {
-	var latin, utf strings.Builder
-	head := `<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:e="http://e/">` + "\n"
-	latin.WriteString(`<?xml version="1.0" encoding="ISO-8859-1"?>` + "\n" + head)
-	utf.WriteString(`<?xml version="1.0"?>` + "\n" + head)
-	for i := range 3000 {
-		fmt.Fprintf(&latin, "<e:T rdf:about=\"http://x/%d\" e:a=\"caf\xe9 %d\"><e:p>No\xebl \x80 %d</e:p></e:T>\n", i, i, i)
-		fmt.Fprintf(&utf, "<e:T rdf:about=\"http://x/%d\" e:a=\"café %d\"><e:p>Noël € %d</e:p></e:T>\n", i, i, i)
-	}
-	latin.WriteString("</rdf:RDF>\n")
-	utf.WriteString("</rdf:RDF>\n")
-	got := mustCollect(t, func(h Handler) error {
-		return ParseRDFXML(iotest.HalfReader(strings.NewReader(latin.String())), "", h)
-	})
-	want := mustCollect(t, func(h Handler) error { return ParseRDFXML(strings.NewReader(utf.String()), "", h) })
-	if len(got) != 3*3000 {
-		t.Fatalf("%d triples", len(got))
-	}
-	if ok, why := isomorphic(got, want); !ok {
-		t.Fatal(why)
-	}
-	// an error far into the document: line 2+3000+1, after the value (as
-	// encoding/xml)
-	bad := strings.Replace(utf.String(), "</rdf:RDF>", "<e:T e:a=\"x\xffy\"/></rdf:RDF>", 1)
-	pe := parseErr(t, "xml", bad)
-	if pe.Line != 3003 || pe.Col != 15 || !strings.Contains(pe.Msg, "UTF-8") {
-		t.Errorf("got %v, want line 3003 col 15", pe)
-	}
-	// columns count characters (two bytes each in UTF-8 here)
-	bad = strings.Replace(latin.String(), "</rdf:RDF>", "<!--\xe9\xe9--><e:T e:a=\"x&bad;\"/></rdf:RDF>", 1)
-	pe = parseErr(t, "xml", bad)
-	if pe.Line != 3003 || pe.Col != 26 || !strings.Contains(pe.Msg, "&bad;") {
-		t.Errorf("got %v, want line 3003 col 26", pe)
-	}
-}
 
-// Attribute values are normalised (XML 1.0 section 3.3.3); character
-// references are kept as they are.
-func TestRDFXMLAttributeNormalisation(t *testing.T) {
-	doc := "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns:e=\"http://e/\">" +
-		"<e:T e:a=\"a\tb\r\nc\nd&#9;e&#10;f\"/></rdf:RDF>"
-	g := mustCollect(t, func(h Handler) error { return ParseRDFXML(strings.NewReader(doc), "", h) })
-	if len(g) != 2 || g[1].O.Value != "a b c d\te\nf" {
-		t.Errorf("got %v", g)
+// Mark and Kept cut an element out of the input as it was written, across
+// the buffer's refills, and the kept input stays bounded.
+func TestMarkKept(t *testing.T) {
+	var doc strings.Builder
+	doc.WriteString(`<?xml version="1.0"?><root xmlns:e="http://e/">`)
+	for i := range 2000 {
+		fmt.Fprintf(&doc, "\n <e:item n=\"%d\">caf\u00e9 &amp; <e:sub a='x'/> %d</e:item>", i, i)
 	}
-}
-
-// The size of one token stays bounded, whatever the token.
-func TestRDFXMLTokenLimitInTags(t *testing.T) {
-	for _, c := range [][2]string{
-		{`<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:e="http://e/"><e:T e:a="`, `"/></rdf:RDF>`},
-		{`<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><!--`, `--></rdf:RDF>`},
-		{`<!DOCTYPE r [`, `]><r/>`},
-		{`<?pi `, `?><r/>`},
+	doc.WriteString("\n</root>\n")
+	for _, r := range []func() io.Reader{
+		func() io.Reader { return strings.NewReader(doc.String()) },
+		func() io.Reader { return iotest.OneByteReader(strings.NewReader(doc.String())) },
+		func() io.Reader { return iotest.HalfReader(strings.NewReader(doc.String())) },
 	} {
-		// the document is streamed, not built
-		doc := io.MultiReader(strings.NewReader(c[0]), io.LimitReader(repeatReader('a'), maxTokenSize+10), strings.NewReader(c[1]))
-		err := ParseRDFXML(doc, "", func(Triple) error { return nil })
-		var pe *ParseError
-		if !errors.As(err, &pe) || !strings.Contains(pe.Msg, "limit") {
-			t.Errorf("%s: %v", c[0], err)
+		z := New(r())
+		items, depth := 0, 0
+		for {
+			if depth == 1 {
+				z.Mark(1 << 20)
+			}
+			k, err := z.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k == EOF {
+				break
+			}
+			switch {
+			case k == Start && !z.SelfClose:
+				depth++
+			case k == End:
+				depth--
+				if depth == 1 {
+					want := fmt.Sprintf("<e:item n=\"%d\">caf\u00e9 &amp; <e:sub a='x'/> %d</e:item>", items, items)
+					if got := string(z.Kept()); got != want {
+						t.Fatalf("item %d: kept %q, want %q", items, got, want)
+					}
+					items++
+				}
+			}
 		}
+		if items != 2000 {
+			t.Fatalf("%d items", items)
+		}
+	}
+	// Past the bound, reading fails.
+	z := New(io.MultiReader(strings.NewReader("<r>"), io.LimitReader(repeatReader('a'), 1<<20), strings.NewReader("</r>")))
+	if _, err := z.Next(); err != nil {
+		t.Fatal(err)
+	}
+	z.Mark(100 << 10)
+	_, err := z.Next()
+	var se *SyntaxError
+	if !errors.As(err, &se) || !strings.Contains(se.Msg, "102400 bytes") {
+		t.Fatalf("got %v, want a bound error", err)
 	}
 }
 

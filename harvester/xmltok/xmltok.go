@@ -1,4 +1,24 @@
-package rdf
+// Package xmltok is a fast XML 1.0 tokeniser for the parsers of catalogue
+// documents (RDF/XML, CSW answers). It replaces encoding/xml's Decoder,
+// which reads its input one byte at a time through an interface and
+// allocates for every name, attribute and text token: that was half the
+// time of reading a large catalogue. This one scans a buffer of its own,
+// interns element and attribute names, and hands out text and attribute
+// values as slices of reused buffers.
+//
+// It checks well-formedness as far as a token goes; matching start and end
+// tags and resolving namespace prefixes are left to the parser, which keeps
+// the stack of open elements anyway. It supports: the XML declaration, with
+// a single-byte charset (ISO-8859-1/15, windows-1252, US-ASCII) decoded from
+// there on; comments (skipped); processing instructions; CDATA sections;
+// DOCTYPE and other declarations (returned whole: no entity is ever
+// expanded, and parsers refuse entity declarations); character references
+// and the five predefined entities; line-end normalisation; attribute value
+// normalisation (XML 1.0 section 3.3.3, for CDATA attributes: each literal
+// tab, newline or carriage return becomes a space, character references are
+// kept); strict UTF-8 and Char checks. A token (tag with its attributes,
+// text run, comment...) may take at most MaxTokenSize bytes of input.
+package xmltok
 
 import (
 	"bufio"
@@ -10,25 +30,36 @@ import (
 	"unicode/utf8"
 )
 
-// xmlTokenizer is the XML 1.0 tokeniser under the RDF/XML parser. It
-// replaces encoding/xml's Decoder, which reads its input one byte at a time
-// through an interface and allocates for every name, attribute and text
-// token: that was half the time of reading a large catalogue. This one scans
-// a buffer of its own, interns element and attribute names, and hands out
-// text and attribute values as slices of reused buffers.
-//
-// It checks well-formedness as the parser needs it (start and end tags are
-// matched by the parser's own stack) and supports: the XML declaration, with
-// a single-byte charset switched through SingleByteReader; comments;
-// processing instructions; CDATA sections; DOCTYPE and other declarations
-// (returned whole, the parser refuses entity declarations, so no entity is
-// ever expanded); character references and the five predefined entities;
-// line-end normalisation; attribute value normalisation (XML 1.0 section
-// 3.3.3, for CDATA attributes: each literal tab, newline or carriage return
-// becomes a space, character references are kept); strict UTF-8 and Char
-// checks. A token (tag with its attributes, text run, comment...) may take
-// at most maxTokenSize bytes of input.
-type xmlTokenizer struct {
+// MaxTokenSize bounds one token: a tag with its attributes, a run of
+// character data, a comment, a declaration.
+const MaxTokenSize = 16 << 20
+
+var (
+	errTokenTooLarge = errors.New("token too large")
+	errKeptTooLarge  = errors.New("kept input too large")
+)
+
+// SyntaxError is a document that is not well-formed XML (or uses what the
+// tokeniser refuses), at a 1-based line and column (in characters).
+type SyntaxError struct {
+	Line, Col int
+	Msg       string
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("xml: line %d, col %d: %s", e.Line, e.Col, e.Msg)
+}
+
+// Tokenizer reads the tokens of one document. The current token's fields
+// are valid until the next call to Next.
+type Tokenizer struct {
+	// The current token.
+	Name      Name   // Start, End; the target of a ProcInst in Name.Local
+	SelfClose bool   // Start: an empty-element tag (<a/>), with no End token of its own
+	Attrs     []Attr // Start: the attributes, as written (xmlns ones included)
+	Text      []byte // CharData: character data; ProcInst: instruction; Directive: body
+	Entry     *Entry // Start: the element name's interned entry
+
 	src      io.Reader
 	buf      []byte
 	pos, end int
@@ -41,46 +72,57 @@ type xmlTokenizer struct {
 	scan      int
 	line, col int // col: characters since the start of the line
 
-	// The current token.
-	name      xname // tokStart, tokEnd; PI target in name.local
-	selfClose bool
-	attrs     []xmlRawAttr
-	text      []byte // tokText: character data; tokPI: instruction; tokDirective: body
-	vals      []byte // attribute values, by offsets in attrs
-
+	vals    []byte // attribute values, by offsets in Attrs
 	charErr string // a bad character in the current text or attribute value
 
-	entry   *qnameEntry // tokStart: the element name's entry
-	names   map[string]*qnameEntry
-	recent  [128]*qnameEntry // direct-mapped cache in front of names
+	names   map[string]*Entry
+	recent  [128]*Entry // direct-mapped cache in front of names
 	nameBuf []byte
+
+	// Keeping the input from a mark (Mark, Kept).
+	keeping bool
+	kept    []byte
+	keepPos int // buffer index from which bytes are not in kept yet
+	maxKept int
 }
 
-// qnameEntry is an interned qualified name, with room for the parser to
-// keep the IRI it last resolved the name to.
-type qnameEntry struct {
-	raw string
-	xname
-	ns, uri string
+// Entry is an interned qualified name. NS and URI are the caller's: room
+// to keep what the name last resolved to, so that a parser resolves each
+// name of a document once rather than at every element.
+type Entry struct {
+	Raw string
+	Name
+	NS, URI string
 }
 
-type xmlTokKind uint8
+// Kind is the kind of a token.
+type Kind uint8
 
+// Kinds of tokens. Comments are skipped.
 const (
-	tokEOF xmlTokKind = iota
-	tokStart
-	tokEnd
-	tokText
-	tokPI
-	tokDirective
-	tokComment // skipped by next
+	EOF Kind = iota
+	Start
+	End
+	CharData
+	ProcInst
+	Directive
+	comment
 )
 
-// xname is a raw qualified name: prefix "" when it has none.
-type xname struct{ prefix, local string }
+// Name is a raw qualified name: Prefix "" when it has none.
+type Name struct{ Prefix, Local string }
 
-type xmlRawAttr struct {
-	name       xname
+// String is the name as written.
+func (n Name) String() string {
+	if n.Prefix == "" {
+		return n.Local
+	}
+	return n.Prefix + ":" + n.Local
+}
+
+// Attr is an attribute of the current start tag; its value is Value(a).
+type Attr struct {
+	Name       Name
 	start, end int // value: vals[start:end]
 }
 
@@ -88,20 +130,46 @@ type xmlRawAttr struct {
 // distinct names; past it the table starts over.
 const maxInternedNames = 1 << 14
 
-func newXMLTokenizer(r io.Reader) *xmlTokenizer {
-	return &xmlTokenizer{src: r, buf: make([]byte, 64<<10), line: 1, names: map[string]*qnameEntry{}}
+// New reads a document from r.
+func New(r io.Reader) *Tokenizer {
+	return &Tokenizer{src: r, buf: make([]byte, 64<<10), line: 1, names: map[string]*Entry{}}
 }
 
-func (z *xmlTokenizer) val(a *xmlRawAttr) []byte { return z.vals[a.start:a.end] }
+// Value is the value of an attribute of the current start tag, normalised
+// and with its references replaced; valid until the next call to Next.
+func (z *Tokenizer) Value(a *Attr) []byte { return z.vals[a.start:a.end] }
 
-// position returns the 1-based line and column (in characters) of the next
+// Offset is the input offset of the next unread byte: after the current
+// token.
+func (z *Tokenizer) Offset() int64 { return z.base + int64(z.pos) }
+
+// Mark starts keeping the input from the next unread byte, so that a
+// parser can cut an element out of the document as it was written (after
+// charset decoding); reading on past max bytes from the mark fails. A new
+// Mark starts over.
+func (z *Tokenizer) Mark(max int) {
+	z.keeping, z.kept, z.keepPos, z.maxKept = true, z.kept[:0], z.pos, max
+}
+
+// Kept returns the input from the mark up to the next unread byte, valid
+// until the next call to Next or Mark.
+func (z *Tokenizer) Kept() []byte {
+	if !z.keeping {
+		return nil
+	}
+	z.kept = append(z.kept, z.buf[z.keepPos:z.pos]...)
+	z.keepPos = z.pos
+	return z.kept
+}
+
+// Position returns the 1-based line and column (in characters) of the next
 // unread byte.
-func (z *xmlTokenizer) position() (line, col int) {
+func (z *Tokenizer) Position() (line, col int) {
 	z.countTo(z.pos)
 	return z.line, z.col + 1
 }
 
-func (z *xmlTokenizer) countTo(upto int) {
+func (z *Tokenizer) countTo(upto int) {
 	if upto <= z.scan {
 		return
 	}
@@ -115,22 +183,30 @@ func (z *xmlTokenizer) countTo(upto int) {
 	z.scan = upto
 }
 
-func (z *xmlTokenizer) errorf(format string, args ...any) *ParseError {
-	line, col := z.position()
-	return &ParseError{Syntax: "rdf/xml", Line: line, Col: col, Msg: fmt.Sprintf(format, args...)}
+func (z *Tokenizer) errorf(format string, args ...any) *SyntaxError {
+	line, col := z.Position()
+	return &SyntaxError{Line: line, Col: col, Msg: fmt.Sprintf(format, args...)}
 }
 
 // fill reads more input, keeping buf[pos:end]. It reports false at the end
 // of the input or on an error (then in z.ioErr).
-func (z *xmlTokenizer) fill() bool {
+func (z *Tokenizer) fill() bool {
 	if z.ioErr != nil {
 		return false
 	}
-	if z.base+int64(z.pos)-z.tokOff > maxTokenSize {
+	if z.base+int64(z.pos)-z.tokOff > MaxTokenSize {
 		z.ioErr = errTokenTooLarge
 		return false
 	}
 	if z.pos > 0 {
+		if z.keeping {
+			if len(z.kept)+z.pos-z.keepPos > z.maxKept {
+				z.ioErr = errKeptTooLarge
+				return false
+			}
+			z.kept = append(z.kept, z.buf[z.keepPos:z.pos]...)
+			z.keepPos = 0
+		}
 		z.countTo(z.pos)
 		n := copy(z.buf, z.buf[z.pos:z.end])
 		z.base += int64(z.pos)
@@ -154,7 +230,7 @@ func (z *xmlTokenizer) fill() bool {
 }
 
 // ensure makes n bytes available at pos if the input has them.
-func (z *xmlTokenizer) ensure(n int) bool {
+func (z *Tokenizer) ensure(n int) bool {
 	for z.end-z.pos < n {
 		if !z.fill() {
 			return false
@@ -164,20 +240,22 @@ func (z *xmlTokenizer) ensure(n int) bool {
 }
 
 // inputErr turns the end of the input or a read error in the middle of a
-// token into a ParseError.
-func (z *xmlTokenizer) inputErr() error {
+// token into a SyntaxError.
+func (z *Tokenizer) inputErr() error {
 	switch {
 	case z.ioErr == nil, z.ioErr == io.EOF, z.ioErr == io.ErrUnexpectedEOF:
 		z.pos = z.end // positioned at the end of the input
 		return z.errorf("unexpected EOF")
 	case errors.Is(z.ioErr, errTokenTooLarge):
-		return z.errorf("XML token exceeds %d bytes limit", maxTokenSize)
+		return z.errorf("XML token exceeds %d bytes limit", MaxTokenSize)
+	case errors.Is(z.ioErr, errKeptTooLarge):
+		return z.errorf("more than %d bytes from the mark", z.maxKept)
 	}
 	return z.errorf("%v", z.ioErr)
 }
 
 // peek returns the next byte, false at the end of the input.
-func (z *xmlTokenizer) peek() (byte, bool) {
+func (z *Tokenizer) peek() (byte, bool) {
 	if z.pos == z.end && !z.fill() {
 		return 0, false
 	}
@@ -185,7 +263,7 @@ func (z *xmlTokenizer) peek() (byte, bool) {
 }
 
 // mustByte consumes the next byte; the input must have one.
-func (z *xmlTokenizer) mustByte() (byte, error) {
+func (z *Tokenizer) mustByte() (byte, error) {
 	if z.pos == z.end && !z.fill() {
 		return 0, z.inputErr()
 	}
@@ -194,7 +272,7 @@ func (z *xmlTokenizer) mustByte() (byte, error) {
 	return b, nil
 }
 
-func (z *xmlTokenizer) skipSpace() {
+func (z *Tokenizer) skipSpace() {
 	for {
 		b, ok := z.peek()
 		if !ok || !isXMLSpace(b) {
@@ -206,52 +284,52 @@ func (z *xmlTokenizer) skipSpace() {
 
 func isXMLSpace(b byte) bool { return b == ' ' || b == '\n' || b == '\t' || b == '\r' }
 
-// next reads the next token into z. At the end of the input it returns
-// tokEOF (an error when the input ends inside a token).
-func (z *xmlTokenizer) next() (xmlTokKind, error) {
+// Next reads the next token into z. At the end of the input it returns
+// EOF (an error when the input ends inside a token).
+func (z *Tokenizer) Next() (Kind, error) {
 	for {
 		z.tokOff = z.base + int64(z.pos)
 		kind, err := z.token()
 		if err != nil {
-			return tokEOF, err
+			return EOF, err
 		}
 		// fill stops a token that outgrows the limit by a buffer; this is
 		// the exact check.
-		if z.base+int64(z.pos)-z.tokOff > maxTokenSize {
-			return tokEOF, z.errorf("XML token exceeds %d bytes limit", maxTokenSize)
+		if z.base+int64(z.pos)-z.tokOff > MaxTokenSize {
+			return EOF, z.errorf("XML token exceeds %d bytes limit", MaxTokenSize)
 		}
-		if kind != tokComment {
+		if kind != comment {
 			return kind, nil
 		}
 	}
 }
 
-func (z *xmlTokenizer) token() (xmlTokKind, error) {
+func (z *Tokenizer) token() (Kind, error) {
 	b, ok := z.peek()
 	if !ok {
 		if z.ioErr == io.EOF {
-			return tokEOF, nil
+			return EOF, nil
 		}
-		return tokEOF, z.inputErr()
+		return EOF, z.inputErr()
 	}
 	if b != '<' {
-		return tokText, z.readText(false)
+		return CharData, z.readText(false)
 	}
 	z.pos++
 	b, err := z.mustByte()
 	if err != nil {
-		return tokEOF, err
+		return EOF, err
 	}
 	switch b {
 	case '/':
-		return tokEnd, z.readEndTag()
+		return End, z.readEndTag()
 	case '?':
-		return tokPI, z.readPI()
+		return ProcInst, z.readPI()
 	case '!':
 		return z.readBang()
 	}
 	z.pos--
-	return tokStart, z.readStartTag()
+	return Start, z.readStartTag()
 }
 
 var (
@@ -291,7 +369,7 @@ func isXMLChar(r rune) bool {
 
 // readNameBytes reads a name; empty if none starts at pos. The result is
 // valid until the next read.
-func (z *xmlTokenizer) readNameBytes() ([]byte, error) {
+func (z *Tokenizer) readNameBytes() ([]byte, error) {
 	// Fast path: an ASCII name that ends inside the buffer is returned in
 	// place.
 	if b := z.buf[z.pos:z.end]; len(b) > 0 && nameStartASCII[b[0]] {
@@ -341,7 +419,7 @@ func (z *xmlTokenizer) readNameBytes() ([]byte, error) {
 
 // readQName reads a qualified name (interned); ok is false when no name
 // starts at pos or the name has more than one colon.
-func (z *xmlTokenizer) readQName() (e *qnameEntry, ok bool, err error) {
+func (z *Tokenizer) readQName() (e *Entry, ok bool, err error) {
 	b, err := z.readNameBytes()
 	if err != nil || len(b) == 0 {
 		return nil, false, err
@@ -349,7 +427,7 @@ func (z *xmlTokenizer) readQName() (e *qnameEntry, ok bool, err error) {
 	// A document uses a few names over and over: a cheap hash of the length
 	// and two bytes finds most of them without hashing the whole name.
 	slot := &z.recent[(len(b)*31+int(b[len(b)-1])*7+int(b[len(b)/2]))%len(z.recent)]
-	if e := *slot; e != nil && e.raw == string(b) {
+	if e := *slot; e != nil && e.Raw == string(b) {
 		return e, true, nil
 	}
 	if e, ok := z.names[string(b)]; ok {
@@ -357,15 +435,15 @@ func (z *xmlTokenizer) readQName() (e *qnameEntry, ok bool, err error) {
 		return e, true, nil
 	}
 	s := string(b)
-	e = &qnameEntry{raw: s}
+	e = &Entry{Raw: s}
 	// As encoding/xml: a leading or trailing colon makes no prefix.
 	switch i := strings.IndexByte(s, ':'); {
 	case strings.Count(s, ":") > 1:
 		return nil, false, nil
 	case i < 1 || i == len(s)-1:
-		e.local = s
+		e.Local = s
 	default:
-		e.prefix, e.local = s[:i], s[i+1:]
+		e.Prefix, e.Local = s[:i], s[i+1:]
 	}
 	if len(z.names) >= maxInternedNames {
 		clear(z.names)
@@ -375,7 +453,7 @@ func (z *xmlTokenizer) readQName() (e *qnameEntry, ok bool, err error) {
 	return e, true, nil
 }
 
-func (z *xmlTokenizer) readEndTag() error {
+func (z *Tokenizer) readEndTag() error {
 	e, ok, err := z.readQName()
 	if err != nil {
 		return err
@@ -383,22 +461,22 @@ func (z *xmlTokenizer) readEndTag() error {
 	if !ok {
 		return z.errorf("expected element name after </")
 	}
-	n := e.xname
-	z.name = n
+	n := e.Name
+	z.Name = n
 	z.skipSpace()
 	b, err := z.mustByte()
 	if err != nil {
 		return err
 	}
 	if b != '>' {
-		return z.errorf("invalid characters between </%s and >", n.local)
+		return z.errorf("invalid characters between </%s and >", n.Local)
 	}
 	return nil
 }
 
-func (z *xmlTokenizer) readStartTag() error {
-	z.selfClose = false
-	z.attrs = z.attrs[:0]
+func (z *Tokenizer) readStartTag() error {
+	z.SelfClose = false
+	z.Attrs = z.Attrs[:0]
 	z.vals = z.vals[:0]
 	e, ok, err := z.readQName()
 	if err != nil {
@@ -407,7 +485,7 @@ func (z *xmlTokenizer) readStartTag() error {
 	if !ok {
 		return z.errorf("expected element name after <")
 	}
-	z.entry, z.name = e, e.xname
+	z.Entry, z.Name = e, e.Name
 	for {
 		z.skipSpace()
 		b, err := z.mustByte()
@@ -422,7 +500,7 @@ func (z *xmlTokenizer) readStartTag() error {
 			if b != '>' {
 				return z.errorf("expected /> in element")
 			}
-			z.selfClose = true
+			z.SelfClose = true
 			return nil
 		case '>':
 			return nil
@@ -453,13 +531,13 @@ func (z *xmlTokenizer) readStartTag() error {
 		if err := z.readAttrValue(b); err != nil {
 			return err
 		}
-		z.attrs = append(z.attrs, xmlRawAttr{name: an.xname, start: start, end: len(z.vals)})
+		z.Attrs = append(z.Attrs, Attr{Name: an.Name, start: start, end: len(z.vals)})
 	}
 }
 
 // readAttrValue appends the normalised value up to the closing quote to
 // z.vals.
-func (z *xmlTokenizer) readAttrValue(quote byte) error {
+func (z *Tokenizer) readAttrValue(quote byte) error {
 	for {
 		if z.pos == z.end && !z.fill() {
 			return z.inputErr()
@@ -507,7 +585,7 @@ func (z *xmlTokenizer) readAttrValue(quote byte) error {
 // non-ASCII one). A character XML does not allow is skipped and kept in
 // z.charErr, reported at the end of the text or attribute value, where
 // encoding/xml reported it.
-func (z *xmlTokenizer) appendRune(dst []byte) []byte {
+func (z *Tokenizer) appendRune(dst []byte) []byte {
 	c := z.buf[z.pos]
 	if c < utf8.RuneSelf {
 		z.badChar(rune(c))
@@ -526,7 +604,7 @@ func (z *xmlTokenizer) appendRune(dst []byte) []byte {
 	return dst
 }
 
-func (z *xmlTokenizer) badChar(r rune) {
+func (z *Tokenizer) badChar(r rune) {
 	switch {
 	case z.charErr != "":
 	case r == utf8.RuneError:
@@ -538,7 +616,7 @@ func (z *xmlTokenizer) badChar(r rune) {
 
 // endValue ends a text or attribute value: the error of a bad character in
 // it, if any.
-func (z *xmlTokenizer) endValue() error {
+func (z *Tokenizer) endValue() error {
 	if z.charErr == "" {
 		return nil
 	}
@@ -550,7 +628,7 @@ func (z *xmlTokenizer) endValue() error {
 // readReference reads a character or entity reference at pos ('&') and
 // appends its character. Only the predefined entities exist: the parser
 // refuses documents that declare others.
-func (z *xmlTokenizer) readReference(dst []byte) ([]byte, error) {
+func (z *Tokenizer) readReference(dst []byte) ([]byte, error) {
 	z.pos++ // '&'
 	b, err := z.mustByte()
 	if err != nil {
@@ -641,9 +719,9 @@ func (z *xmlTokenizer) readReference(dst []byte) ([]byte, error) {
 }
 
 // readText reads character data up to the next '<' (or, in a CDATA
-// section, up to "]]>") into z.text.
-func (z *xmlTokenizer) readText(cdata bool) error {
-	z.text = z.text[:0]
+// section, up to "]]>") into z.Text.
+func (z *Tokenizer) readText(cdata bool) error {
+	z.Text = z.Text[:0]
 	for {
 		if z.pos == z.end && !z.fill() {
 			if cdata || z.ioErr != io.EOF {
@@ -659,7 +737,7 @@ func (z *xmlTokenizer) readText(cdata bool) error {
 		for i < len(b) && textPlain[b[i]] {
 			i++
 		}
-		z.text = append(z.text, b[:i]...)
+		z.Text = append(z.Text, b[:i]...)
 		z.pos += i
 		if i == len(b) {
 			continue
@@ -669,16 +747,16 @@ func (z *xmlTokenizer) readText(cdata bool) error {
 			if !cdata {
 				return z.endValue()
 			}
-			z.text = append(z.text, c)
+			z.Text = append(z.Text, c)
 			z.pos++
 		case '&':
 			if cdata {
-				z.text = append(z.text, c)
+				z.Text = append(z.Text, c)
 				z.pos++
 				continue
 			}
 			var err error
-			if z.text, err = z.readReference(z.text); err != nil {
+			if z.Text, err = z.readReference(z.Text); err != nil {
 				return err
 			}
 		case ']':
@@ -690,23 +768,23 @@ func (z *xmlTokenizer) readText(cdata bool) error {
 				}
 				return z.errorf("unescaped ]]> not in CDATA section")
 			}
-			z.text = append(z.text, c)
+			z.Text = append(z.Text, c)
 			z.pos++
 		case '\r':
-			z.text = append(z.text, '\n')
+			z.Text = append(z.Text, '\n')
 			z.pos++
 			if c, ok := z.peek(); ok && c == '\n' {
 				z.pos++
 			}
 		default:
-			z.text = z.appendRune(z.text)
+			z.Text = z.appendRune(z.Text)
 		}
 	}
 }
 
 // readUntil appends the input up to the terminator to dst, and consumes
 // the terminator.
-func (z *xmlTokenizer) readUntil(dst []byte, term string) ([]byte, error) {
+func (z *Tokenizer) readUntil(dst []byte, term string) ([]byte, error) {
 	for {
 		if !z.ensure(len(term)) {
 			return dst, z.inputErr()
@@ -726,7 +804,7 @@ func (z *xmlTokenizer) readUntil(dst []byte, term string) ([]byte, error) {
 	}
 }
 
-func (z *xmlTokenizer) readPI() error {
+func (z *Tokenizer) readPI() error {
 	target, err := z.readNameBytes()
 	if err != nil {
 		return err
@@ -734,25 +812,25 @@ func (z *xmlTokenizer) readPI() error {
 	if len(target) == 0 {
 		return z.errorf("expected target name after <?")
 	}
-	z.name = xname{local: string(target)}
+	z.Name = Name{Local: string(target)}
 	z.skipSpace()
-	if z.text, err = z.readUntil(z.text[:0], "?>"); err != nil {
+	if z.Text, err = z.readUntil(z.Text[:0], "?>"); err != nil {
 		return err
 	}
-	if z.name.local == "xml" && !z.declDone {
+	if z.Name.Local == "xml" && !z.declDone {
 		z.declDone = true
 		return z.xmlDecl()
 	}
 	return nil
 }
 
-// xmlDecl acts on the XML declaration in z.text: the version must be 1.0
+// xmlDecl acts on the XML declaration in z.Text: the version must be 1.0
 // and a declared encoding other than UTF-8 is decoded from here on.
-func (z *xmlTokenizer) xmlDecl() error {
-	if v := declParam(z.text, "version"); v != "" && v != "1.0" {
+func (z *Tokenizer) xmlDecl() error {
+	if v := declParam(z.Text, "version"); v != "" && v != "1.0" {
 		return z.errorf("xml: unsupported version %q; only version 1.0 is supported", v)
 	}
-	enc := declParam(z.text, "encoding")
+	enc := declParam(z.Text, "encoding")
 	if enc == "" || strings.EqualFold(enc, "utf-8") {
 		return nil
 	}
@@ -805,23 +883,23 @@ func declParam(decl []byte, name string) string {
 
 // readBang reads what follows "<!": a comment, a CDATA section or a
 // declaration such as DOCTYPE.
-func (z *xmlTokenizer) readBang() (xmlTokKind, error) {
+func (z *Tokenizer) readBang() (Kind, error) {
 	z.ensure(7)
 	rest := z.buf[z.pos:z.end]
 	switch {
 	case bytes.HasPrefix(rest, []byte("--")):
 		z.pos += 2
-		return tokComment, z.skipComment()
+		return comment, z.skipComment()
 	case bytes.HasPrefix(rest, []byte("[CDATA[")):
 		z.pos += 7
-		return tokText, z.readText(true)
+		return CharData, z.readText(true)
 	case len(rest) > 0 && rest[0] == '-':
 		if len(rest) < 2 {
 			z.pos++
-			return tokEOF, z.inputErr()
+			return EOF, z.inputErr()
 		}
 		z.pos += 2 // positioned as encoding/xml, after the offending byte
-		return tokEOF, z.errorf("invalid sequence <!- not part of <!--")
+		return EOF, z.errorf("invalid sequence <!- not part of <!--")
 	case len(rest) > 0 && rest[0] == '[':
 		i := 1
 		for i < len(rest) && rest[i] == "[CDATA["[i] {
@@ -829,15 +907,15 @@ func (z *xmlTokenizer) readBang() (xmlTokKind, error) {
 		}
 		if i == len(rest) {
 			z.pos += i
-			return tokEOF, z.inputErr()
+			return EOF, z.inputErr()
 		}
 		z.pos += i + 1
-		return tokEOF, z.errorf("invalid <![ sequence")
+		return EOF, z.errorf("invalid <![ sequence")
 	}
-	return tokDirective, z.readDirective()
+	return Directive, z.readDirective()
 }
 
-func (z *xmlTokenizer) skipComment() error {
+func (z *Tokenizer) skipComment() error {
 	var b0, b1 byte
 	for {
 		b, err := z.mustByte()
@@ -856,14 +934,14 @@ func (z *xmlTokenizer) skipComment() error {
 
 // readDirective reads a declaration up to its '>', skipping quoted strings,
 // nested declarations (the internal subset of a DOCTYPE) and comments, into
-// z.text.
-func (z *xmlTokenizer) readDirective() error {
+// z.Text.
+func (z *Tokenizer) readDirective() error {
 	// As encoding/xml, the first byte (the D of DOCTYPE) is taken as is.
 	b, err := z.mustByte()
 	if err != nil {
 		return err
 	}
-	z.text = append(z.text[:0], b)
+	z.Text = append(z.Text[:0], b)
 	var quote byte
 	depth := 0
 	for {
@@ -890,11 +968,11 @@ func (z *xmlTokenizer) readDirective() error {
 				if err := z.skipComment(); err != nil {
 					return err
 				}
-				z.text = append(z.text, ' ')
+				z.Text = append(z.Text, ' ')
 				continue
 			}
 			depth++
 		}
-		z.text = append(z.text, b)
+		z.Text = append(z.Text, b)
 	}
 }
