@@ -239,7 +239,13 @@ func aliasKey(s string) string {
 // etalab-1.0, odbl-1.0, odc-by-1.0, pddl-1.0, cc0-1.0, cc-by[-nc][-nd|-sa]-<v>,
 // "other" for a licence that is stated but not mappable, "unknown" when
 // nothing is stated. HTML around the value is stripped first.
-func License(raw string) string {
+func License(raw string) string { return licenseMemo.get(raw, license) }
+
+// licenseMemo remembers licences already seen: a catalogue names a handful,
+// and the licence table is a list of regular expressions.
+var licenseMemo memo[string]
+
+func license(raw string) string {
 	raw = Text(raw)
 	if r, ok := licenseByAlias[aliasKey(raw)]; ok {
 		return r.ID

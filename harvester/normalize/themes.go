@@ -4,7 +4,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 )
 
 // themeRow is one EU data theme (http://publications.europa.eu/resource/authority/data-theme).
@@ -124,30 +123,10 @@ func Themes(raw []string) []string {
 
 // themeMemo remembers the codes of the terms already seen: portals repeat
 // their tags and groups, and the theme table is a list of regular
-// expressions. Bounded: past memoMax terms it starts again.
-var themeMemo struct {
-	sync.Mutex
-	m map[string][]string
-}
+// expressions.
+var themeMemo memo[[]string]
 
-const memoMax = 50000
-
-func themeCodesOf(v string) []string {
-	themeMemo.Lock()
-	codes, ok := themeMemo.m[v]
-	themeMemo.Unlock()
-	if ok {
-		return codes
-	}
-	codes = themeCodesOfUncached(v)
-	themeMemo.Lock()
-	if themeMemo.m == nil || len(themeMemo.m) >= memoMax {
-		themeMemo.m = map[string][]string{}
-	}
-	themeMemo.m[v] = codes
-	themeMemo.Unlock()
-	return codes
-}
+func themeCodesOf(v string) []string { return themeMemo.get(v, themeCodesOfUncached) }
 
 func themeCodesOfUncached(v string) []string {
 	if m := themeURIRef.FindStringSubmatch(v); m != nil {
