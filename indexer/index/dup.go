@@ -60,6 +60,9 @@ func DupKeys(d *moissonv1.Dataset) []string {
 		if u := URLKey(v); u != "" {
 			add("u:" + u)
 		}
+		if len(v) < 36 || strings.Count(v, "-") < 4 {
+			continue // cannot hold a UUID: spare the pattern
+		}
 		if ids := uuidPattern.FindAllStringSubmatch(v, 2); len(ids) == 1 {
 			add("i:" + strings.ToLower(ids[0][1]))
 		}
