@@ -107,9 +107,12 @@ func clipText(s string, n int) string {
 // ContentHash hashes the normalised content of a dataset, provenance fields
 // excluded, so it stays the same across runs when nothing changed.
 func ContentHash(d *moissonv1.Dataset) string {
-	c := proto.Clone(d).(*moissonv1.Dataset)
-	c.HarvestedAt, c.RunId, c.ContentHash = nil, "", ""
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(c)
+	if d.HarvestedAt != nil || d.RunId != "" || d.ContentHash != "" {
+		c := proto.Clone(d).(*moissonv1.Dataset)
+		c.HarvestedAt, c.RunId, c.ContentHash = nil, "", ""
+		d = c
+	}
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(d)
 	if err != nil {
 		panic(err) // a Dataset always marshals
 	}
