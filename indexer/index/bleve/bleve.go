@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
@@ -302,12 +303,24 @@ var apostrophes = strings.NewReplacer("ʼ", "'", "‘", "'", "´", "'")
 
 func (foldFilter) Filter(input analysis.TokenStream) analysis.TokenStream {
 	for _, t := range input {
+		if isASCII(t.Term) {
+			continue // nothing to fold, no typographic apostrophe
+		}
 		s := string(t.Term)
 		if f := apostrophes.Replace(index.Fold(s)); f != s {
 			t.Term = []byte(f)
 		}
 	}
 	return input
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 func init() {
