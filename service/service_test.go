@@ -47,3 +47,11 @@ func TestServeOps(t *testing.T) {
 		}
 	}
 }
+
+func TestParseMemoryMax(t *testing.T) {
+	for in, want := range map[string]int64{"max\n": 0, "1073741824\n": 1 << 30, "9223372036854771712": 0, "": 0, "-1": 0} {
+		if got := parseMemoryMax(in); got != want {
+			t.Errorf("parseMemoryMax(%q) = %d, want %d", in, got, want)
+		}
+	}
+}

@@ -41,6 +41,7 @@ import (
 	"github.com/opendatafrance/moisson/indexer/index/elasticsearch"
 	indexopen "github.com/opendatafrance/moisson/indexer/index/open"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
+	"github.com/opendatafrance/moisson/service"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
@@ -87,6 +88,7 @@ func main() {
 	backendOnly := flag.Bool("backend-only", false, "with -reuse: compute, one after the other and straight on the index (no API, no cache),\n"+
 		"the distinct searches of the requests the load would send, and report how long the index takes")
 	flag.Parse()
+	service.TuneGC(zap.NewNop()) // as the services run
 	if *backendOnly {
 		if !*reuse {
 			fail(fmt.Errorf("-backend-only needs -reuse"))

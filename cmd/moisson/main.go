@@ -78,6 +78,7 @@ func main() {
 	o.SimSeed = *seed
 
 	log := service.Logger("moisson", *debug, true)
+	service.TuneGC(log)
 	o.Log = log
 	var err error
 	if o.Trusted, err = server.ParseProxies(*proxies); err != nil {

@@ -53,6 +53,7 @@ func main() {
 		service.Exit("api", err)
 	}
 	log := service.Logger("api", false, false)
+	service.TuneGC(log)
 	defer log.Sync()
 	if err := run(o, log); err != nil {
 		service.Exit("api", err)

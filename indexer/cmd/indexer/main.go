@@ -57,6 +57,7 @@ func main() {
 	flag.Parse()
 
 	log := service.Logger("indexer", false, false)
+	service.TuneGC(log)
 	defer log.Sync()
 	spec := open.Spec{ESURL: *esURL, ESAlias: *esAlias, Path: *path, Log: log, Replicas: *esReplicas, WaitForActiveShards: *esWait}
 	if err := run(*natsURL, spec, *metrics, *batch, *workers, *replicas, *ackWait, log); err != nil {
