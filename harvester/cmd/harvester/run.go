@@ -82,7 +82,6 @@ func runCmd(args []string) error {
 	}
 
 	log := service.Logger("harvester", false, false)
-	service.TuneGC(log)
 	defer log.Sync()
 	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
