@@ -34,17 +34,21 @@ import (
 // character data, a comment, a declaration.
 const MaxTokenSize = 16 << 20
 
-var (
-	errTokenTooLarge = errors.New("token too large")
-	errKeptTooLarge  = errors.New("kept input too large")
-)
+var errTokenTooLarge = errors.New("token too large")
+
+// ErrKeptTooLarge is what a SyntaxError wraps when the input kept from a
+// Mark outgrew its bound.
+var ErrKeptTooLarge = errors.New("xml: kept input exceeds its bound")
 
 // SyntaxError is a document that is not well-formed XML (or uses what the
 // tokeniser refuses), at a 1-based line and column (in characters).
 type SyntaxError struct {
 	Line, Col int
 	Msg       string
+	Err       error // ErrKeptTooLarge, or nil
 }
+
+func (e *SyntaxError) Unwrap() error { return e.Err }
 
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("xml: line %d, col %d: %s", e.Line, e.Col, e.Msg)
@@ -201,7 +205,7 @@ func (z *Tokenizer) fill() bool {
 	if z.pos > 0 {
 		if z.keeping {
 			if len(z.kept)+z.pos-z.keepPos > z.maxKept {
-				z.ioErr = errKeptTooLarge
+				z.ioErr = ErrKeptTooLarge
 				return false
 			}
 			z.kept = append(z.kept, z.buf[z.keepPos:z.pos]...)
@@ -248,8 +252,10 @@ func (z *Tokenizer) inputErr() error {
 		return z.errorf("unexpected EOF")
 	case errors.Is(z.ioErr, errTokenTooLarge):
 		return z.errorf("XML token exceeds %d bytes limit", MaxTokenSize)
-	case errors.Is(z.ioErr, errKeptTooLarge):
-		return z.errorf("more than %d bytes from the mark", z.maxKept)
+	case errors.Is(z.ioErr, ErrKeptTooLarge):
+		e := z.errorf("more than %d bytes from the mark", z.maxKept)
+		e.Err = ErrKeptTooLarge
+		return e
 	}
 	return z.errorf("%v", z.ioErr)
 }

@@ -255,7 +255,7 @@ func TestMarkKept(t *testing.T) {
 	z.Mark(100 << 10)
 	_, err := z.Next()
 	var se *SyntaxError
-	if !errors.As(err, &se) || !strings.Contains(se.Msg, "102400 bytes") {
+	if !errors.As(err, &se) || !errors.Is(err, ErrKeptTooLarge) || !strings.Contains(se.Msg, "102400 bytes") {
 		t.Fatalf("got %v, want a bound error", err)
 	}
 }

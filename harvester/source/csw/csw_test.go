@@ -465,3 +465,20 @@ func TestReadRecordTooLarge(t *testing.T) {
 		t.Fatalf("got %v, want a record too large", err)
 	}
 }
+
+// A GetRecordById answer may be one rdf:RDF record, in Latin-1: the record
+// handed to the dcat package is the decoded text, without the declaration
+// that named the old encoding (it was decoded twice: "DÃ©libÃ©rations").
+func TestReadRDFRootLatin1(t *testing.T) {
+	doc := "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><!-- GeoNetwork -->" +
+		`<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:dcat="http://www.w3.org/ns/dcat#" xmlns:dct="http://purl.org/dc/terms/">` +
+		"<dcat:Dataset rdf:about=\"http://x.fr/ds/1\"><dct:title>D\xe9lib\xe9rations</dct:title></dcat:Dataset></rdf:RDF>\n"
+	var titles []string
+	_, err := ReadResponse(strings.NewReader(doc), Options{}, func(rec source.Record) error {
+		titles = append(titles, rec.Dataset.Title)
+		return nil
+	}, func(p source.Problem) { t.Errorf("problem: %v", p) })
+	if err != nil || len(titles) != 1 || titles[0] != "Délibérations" {
+		t.Fatalf("got %q, %v", titles, err)
+	}
+}

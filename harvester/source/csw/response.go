@@ -129,12 +129,12 @@ func (p *parser) syntaxErr(err error) error {
 	if errors.As(err, &se) {
 		msg := se.Msg
 		switch {
+		case errors.Is(err, xmltok.ErrKeptTooLarge):
+			msg = fmt.Sprintf("a record exceeds %d bytes", maxRecordSize)
 		case strings.Contains(msg, "UTF-8"):
 			msg += " (wrong encoding? the XML declaration must name it)"
 		case strings.Contains(msg, "unexpected EOF"):
 			msg += " (truncated document)"
-		case strings.Contains(msg, "from the mark"):
-			msg = fmt.Sprintf("a record exceeds %d bytes", maxRecordSize)
 		}
 		return &ParseError{Line: se.Line, Msg: "malformed XML: " + msg}
 	}
@@ -222,8 +222,8 @@ func (p *parser) element() element {
 	return element{space: p.space(p.z.Name.Prefix), local: p.z.Name.Local, self: p.z.SelfClose, line: line}
 }
 
-// attr is the value of the attribute of the start tag just read with a
-// local name, "" when it has none.
+// attr is the value of the attribute with a local name of the start tag
+// just read, and whether it has one.
 func (p *parser) attr(local string) (string, bool) {
 	z := p.z
 	for i := range z.Attrs {
@@ -251,7 +251,7 @@ func (p *parser) skip(el element) error {
 func (p *parser) run() error {
 	// The root element.
 	for {
-		p.z.Mark(maxRecordSize) // a root rdf:RDF record is cut out from its start tag
+		p.z.Mark(maxRecordSize) // a root rdf:RDF record is cut out from here
 		k, err := p.next()
 		if err != nil {
 			return err
@@ -370,7 +370,7 @@ func (p *parser) record(el element) error {
 		if err := p.skip(el); err != nil {
 			return err
 		}
-		return p.rdfRecord(p.z.Kept(), own, ancestors, el.line)
+		return p.rdfRecord(skipProlog(p.z.Kept()), own, ancestors, el.line)
 	case el.local == "MD_Metadata", el.local == "Record", el.local == "SummaryRecord", el.local == "BriefRecord":
 		n, err := p.tree(el)
 		if err != nil {
@@ -396,6 +396,30 @@ func (p *parser) record(el element) error {
 		p.problem(source.Problem{Kind: source.KindNormalise,
 			Message: fmt.Sprintf("record at line %d: unknown record type <%s> (%s)", el.line, el.local, el.space)})
 		return nil
+	}
+}
+
+// skipProlog drops what may precede a record's start tag in the input
+// kept for it: spaces, comments, processing instructions, and the XML
+// declaration of a document that is one record, whose encoding the text
+// kept (decoded) no longer has.
+func skipProlog(raw []byte) []byte {
+	for {
+		raw = bytes.TrimLeft(raw, " \t\r\n")
+		end := ""
+		switch {
+		case bytes.HasPrefix(raw, []byte("<?")):
+			end = "?>"
+		case bytes.HasPrefix(raw, []byte("<!--")):
+			end = "-->"
+		default:
+			return raw
+		}
+		i := bytes.Index(raw, []byte(end))
+		if i < 0 {
+			return nil
+		}
+		raw = raw[i+len(end):]
 	}
 }
 
