@@ -143,10 +143,6 @@ func New(r io.Reader) *Tokenizer {
 // and with its references replaced; valid until the next call to Next.
 func (z *Tokenizer) Value(a *Attr) []byte { return z.vals[a.start:a.end] }
 
-// Offset is the input offset of the next unread byte: after the current
-// token.
-func (z *Tokenizer) Offset() int64 { return z.base + int64(z.pos) }
-
 // Mark starts keeping the input from the next unread byte, so that a
 // parser can cut an element out of the document as it was written (after
 // charset decoding); reading on past max bytes from the mark fails. A new
