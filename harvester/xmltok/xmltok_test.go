@@ -129,9 +129,13 @@ func compareTokenizers(t *testing.T, data []byte) {
 			// Known differences where encoding/xml accepts what XML forbids:
 			// character references to non-characters (it substitutes
 			// U+FFFD); a second XML declaration (it switches the charset
-			// again); a "--" inside a comment in a DOCTYPE.
+			// again); a "--" inside a comment in a DOCTYPE; a version or
+			// an encoding it does not see in the declaration (it reads
+			// them only when written version="…", with no space around
+			// the '=' that XML allows).
 			if strings.Contains(pe.Msg, "illegal character code U+D") || bytes.Count(data, []byte("<?xml")) > 1 ||
-				strings.Contains(pe.Msg, `"--" not allowed`) {
+				strings.Contains(pe.Msg, `"--" not allowed`) || strings.Contains(pe.Msg, "unsupported version") ||
+				strings.Contains(pe.Msg, "opening charset") {
 				return
 			}
 			t.Fatalf("encoding/xml accepts, we fail: %v\n%q", err, data)
@@ -162,7 +166,7 @@ var (
 	tokenizerInvalid = []string{
 		`<a>&#xD800;</a>`, `<a>&#0;</a>`, `<a>&unknown;</a>`, `<a>&amp</a>`, `<a>]]></a>`, `<a b="<"/>`, `<a b=c/>`,
 		`<a><!-- x -- y --></a>`, `<a:b:c/>`, `<1a/>`, "<a>\x01</a>", "<a>\xff</a>", `<a`, `<a b="`, `<![CDATA[x`,
-		`<?xml version="1.1"?><a/>`, `<?xml version="1.0" encoding="KOI8-R"?><a/>`,
+		`<?xml version="1.1"?><a/>`, `<?xml version="1.0" encoding="KOI8-R"?><a/>`, `<?xml version  ="0"?><a/>`,
 	}
 )
 
