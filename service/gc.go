@@ -18,15 +18,15 @@ import (
 // same session), for about half again the resident memory.
 const GCPercent = 200
 
-// TuneGC is for processes whose heap is large and short-lived (the index,
-// the API's searches, the all-in-one); a harvester worker, whose memory
-// streaming keeps small and which scale-out multiplies, does without.
-//
 // TuneGC sets the garbage collector of a service, unless the environment
 // does (GOGC, GOMEMLIMIT): GCPercent, and a soft memory limit at three
 // quarters of what the control group allows, when it sets a limit, so that
 // the heap GCPercent lets grow is collected harder before it would be
 // killed. The settings are logged at debug level.
+//
+// It is for processes whose heap is large and short-lived (the index, the
+// API's searches, the all-in-one); a harvester worker, whose memory
+// streaming keeps small and which scale-out multiplies, does without.
 func TuneGC(log *zap.Logger) {
 	percent, limit := "from GOGC", "from GOMEMLIMIT"
 	if os.Getenv("GOGC") == "" {

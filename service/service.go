@@ -1,8 +1,8 @@
 // Package service is how a Moisson service starts and what it says when it
-// cannot: its logger, its JetStream connection, its HTTP listeners (a
-// taken port names what holds it), its health and metrics endpoints, and
-// the one line it ends on. The API, the indexer, the harvester workers and
-// the all-in-one are wired by it, each the same way.
+// cannot: its logger, its garbage collector, its JetStream connection, its
+// HTTP listeners (a taken port names what holds it), its health and metrics
+// endpoints, and the one line it ends on. The API, the indexer, the
+// harvester workers and the all-in-one are wired by it, each the same way.
 package service
 
 import (
