@@ -6,7 +6,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -15,7 +14,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/opendatafrance/moisson/api/observatory"
 	"github.com/opendatafrance/moisson/proto/bus"
-	"github.com/opendatafrance/moisson/referential"
 	"go.uber.org/zap"
 )
 
@@ -93,59 +91,14 @@ func (s *Server) Background(ctx context.Context) {
 	s.observatory().KeepSnapshots(ctx, st, log)
 }
 
-var kinds = func() (out []string) {
-	for _, k := range referential.Kinds {
-		out = append(out, string(k))
-	}
-	return out
-}()
-
-// observatoryFilter reads territory, kind, obliged, publishes and sort.
-func observatoryFilter(r *http.Request) (observatory.Filter, error) {
-	var f observatory.Filter
-	v := r.URL.Query()
-	// An empty value is no filter (what a form sends for "all").
-	for _, t := range v["territory"] {
-		if t != "" {
-			f.Territories = append(f.Territories, t)
-		}
-	}
-	for _, k := range v["kind"] {
-		if k == "" {
-			continue
-		}
-		if !slices.Contains(kinds, k) {
-			return f, fmt.Errorf("kind must be one of %s, got %q", strings.Join(kinds, ", "), k)
-		}
-		f.Kinds = append(f.Kinds, k)
-	}
-	for name, dst := range map[string]**bool{"obliged": &f.Obliged, "publishes": &f.Publishes} {
-		if v.Get(name) == "" {
-			continue
-		}
-		b, err := strconv.ParseBool(v.Get(name))
-		if err != nil {
-			return f, fmt.Errorf("%s must be true or false, got %q", name, v.Get(name))
-		}
-		*dst = &b
-	}
-	if sv := v.Get("sort"); sv != "" {
-		f.Sort, f.Desc = strings.TrimPrefix(sv, "-"), strings.HasPrefix(sv, "-")
-		if !slices.Contains(observatory.Sorts, f.Sort) {
-			return f, fmt.Errorf("sort must be one of %s (with - for descending), got %q", strings.Join(observatory.Sorts, ", "), sv)
-		}
-	}
-	return f, nil
-}
-
 // observatoryList: the collectivités (obliged, publishing, or both) with
 // the summaries per territory and in total, the timelines and the daily
 // snapshots; CSV: one row per collectivité.
 func (s *Server) observatoryList(w http.ResponseWriter, r *http.Request) {
-	if !onlyParams(w, r, append([]string{"territory", "kind", "obliged", "publishes", "sort"}, listParams...)...) {
+	if !onlyParams(w, r, append(slices.Clone(observatory.FilterParams), listParams...)...) {
 		return
 	}
-	f, err := observatoryFilter(r)
+	f, err := observatory.ParseFilter(r.URL.Query())
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_parameter", err.Error())
 		return

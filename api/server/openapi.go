@@ -285,7 +285,7 @@ func openAPIDoc() obj {
 				"summary":     "The observatory of the collectivités the law for a Digital Republic obliges to open their data (communes from the territory's threshold, default 3,500 inhabitants; every EPCI à fiscalité propre; départements; régions) and of those that publish: one object per collectivité (obliged and why, publishes, distinct datasets, records, portals, SCDL items with evidence, last_modified month, freshness: share modified in the last 12 months, quality: mean score of 405), a summary per territory and in total (obliged, publishing, share, population of the obliged and share covered by their commune or EPCI), timelines (records by month of first publication: issued, else first seen) and the daily snapshots of the summary (history). " + observatoryAgents,
 				"parameters": []any{
 					qparam("territory", "Territory id. Repeat for several.", obj{"type": "string"}, true),
-					qparam("kind", "Kind of collectivité. Repeat for several.", obj{"type": "string", "enum": kinds}, true),
+					qparam("kind", "Kind of collectivité. Repeat for several.", obj{"type": "string", "enum": observatory.Kinds}, true),
 					qparam("obliged", "true: only the obliged; false: only the others that publish.", obj{"type": "string", "enum": []string{"true", "false"}}, false),
 					qparam("publishes", "true: only those that publish; false: only those that do not.", obj{"type": "string", "enum": []string{"true", "false"}}, false),
 					qparam("sort", "Order of the collectivités: kind (then population, the default), name, population, datasets, scdl, freshness, quality, last_modified; - first for descending.",

@@ -5,10 +5,10 @@ package web
 // table of collectivités (package observatory computes it all).
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -112,39 +112,21 @@ func (u *UI) observatory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	var f observatory.Filter
 	var v observatoryView
 	v.F.Territory, v.F.Kind, v.F.Obliged, v.F.Publishes, v.F.Sort = q.Get("territory"), q.Get("kind"), q.Get("obliged"), q.Get("publishes"), q.Get("sort")
-	if v.F.Territory != "" {
-		f.Territories = []string{v.F.Territory}
-	}
-	if v.F.Kind != "" {
-		if _, ok := kindLabels[v.F.Kind]; !ok {
-			u.errorPage(w, r, http.StatusBadRequest, "Paramètre incorrect", "Le type « "+v.F.Kind+" » n'existe pas : commune, epci, departement ou region.")
-			return
+	f, err := observatory.ParseFilter(q)
+	var pe *observatory.ParamError
+	if errors.As(err, &pe) {
+		msg := "Le paramètre « " + pe.Param + " » vaut true ou false, pas « " + pe.Value + " »."
+		switch pe.Param {
+		case "kind":
+			k := observatory.Kinds
+			msg = "Le type « " + pe.Value + " » n'existe pas : " + strings.Join(k[:len(k)-1], ", ") + " ou " + k[len(k)-1] + "."
+		case "sort":
+			msg = "Ce tri n'existe pas : « " + pe.Value + " »."
 		}
-		f.Kinds = []string{v.F.Kind}
-	}
-	for _, b := range []struct {
-		name, val string
-		dst       **bool
-	}{{"obliged", v.F.Obliged, &f.Obliged}, {"publishes", v.F.Publishes, &f.Publishes}} {
-		switch b.val {
-		case "":
-		case "true", "false":
-			x := b.val == "true"
-			*b.dst = &x
-		default:
-			u.errorPage(w, r, http.StatusBadRequest, "Paramètre incorrect", "Le paramètre « "+b.name+" » vaut true ou false, pas « "+b.val+" ».")
-			return
-		}
-	}
-	if v.F.Sort != "" {
-		f.Sort, f.Desc = strings.TrimPrefix(v.F.Sort, "-"), strings.HasPrefix(v.F.Sort, "-")
-		if !slices.Contains(observatory.Sorts, f.Sort) {
-			u.errorPage(w, r, http.StatusBadRequest, "Paramètre incorrect", "Ce tri n'existe pas : « "+v.F.Sort+" ».")
-			return
-		}
+		u.errorPage(w, r, http.StatusBadRequest, "Paramètre incorrect", msg)
+		return
 	}
 	pageNo := 1
 	if p := q.Get("page"); p != "" {

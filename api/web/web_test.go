@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opendatafrance/moisson/api/observatory"
 	"github.com/opendatafrance/moisson/indexer/index"
 	"github.com/opendatafrance/moisson/proto/bus"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
@@ -722,4 +723,27 @@ func TestStatusUnindexed(t *testing.T) {
 	u.Register(func(p string, h http.HandlerFunc) { mux.HandleFunc(p, h) })
 	_, page, _ := get(t, mux, "/moissons")
 	mustContain(t, page, "unindexed", "1\u202f042 enregistrements moissonnés attendent encore leur indexation")
+}
+
+// The observatory page refuses what /v1/observatory refuses (one parser,
+// observatory.ParseFilter), with the reason in French.
+func TestObservatoryPageParameters(t *testing.T) {
+	u, h := newTestUI(t)
+	u.d.Observatory = func(context.Context) (*observatory.Report, error) { return &observatory.Report{}, nil }
+	for target, want := range map[string]string{
+		"/observatoire?kind=ville":                     "Le type « ville » n'existe pas : commune, epci, departement ou region.",
+		"/observatoire?obliged=peut-etre":              "Le paramètre « obliged » vaut true ou false, pas « peut-etre ».",
+		"/observatoire?publishes=2x":                   "Le paramètre « publishes » vaut true ou false, pas « 2x ».",
+		"/observatoire?sort=-taille":                   "Ce tri n'existe pas : « -taille ».",
+		"/observatoire?kind=epci&kind=truc":            "Le type « truc » n'existe pas",
+		"/observatoire?sort=-datasets&obliged=1&kind=": "",
+	} {
+		code, page, _ := get(t, h, target, "Accept", "text/html")
+		switch {
+		case want == "" && code != 200:
+			t.Errorf("%s: %d, want 200", target, code)
+		case want != "" && (code != 400 || !strings.Contains(html.UnescapeString(page), want)):
+			t.Errorf("%s: %d, want 400 with %q", target, code, want)
+		}
+	}
 }
