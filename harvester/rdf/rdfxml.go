@@ -213,17 +213,19 @@ func (p *xmlParser) start() error {
 	nsMark := len(p.ns)
 	for i := range z.Attrs {
 		a := &z.Attrs[i]
-		if a.Name.Prefix == "xmlns" {
-			if a.Name.Local == "xml" || a.Name.Local == "xmlns" {
+		prefix, ok := a.Name.NSDecl()
+		if !ok {
+			continue
+		}
+		if a.Name.Prefix == "xmlns" { // xmlns:prefix
+			if prefix == "xml" || prefix == "xmlns" {
 				continue
 			}
 			if len(z.Value(a)) == 0 {
-				return p.errorf("empty namespace name for prefix %q", a.Name.Local)
+				return p.errorf("empty namespace name for prefix %q", prefix)
 			}
-			p.ns = append(p.ns, nsBinding{a.Name.Local, p.intern(z.Value(a))})
-		} else if a.Name.Prefix == "" && a.Name.Local == "xmlns" {
-			p.ns = append(p.ns, nsBinding{"", p.intern(z.Value(a))})
 		}
+		p.ns = append(p.ns, nsBinding{prefix, p.intern(z.Value(a))})
 	}
 	parent := p.top()
 	base, lang := p.base, ""
@@ -234,7 +236,7 @@ func (p *xmlParser) start() error {
 	p.attrs = p.attrs[:0]
 	for i := range z.Attrs {
 		a := &z.Attrs[i]
-		if a.Name.Prefix == "xmlns" || a.Name.Prefix == "" && a.Name.Local == "xmlns" {
+		if _, decl := a.Name.NSDecl(); decl {
 			continue
 		}
 		ns, ok := p.lookupNS(a.Name.Prefix)

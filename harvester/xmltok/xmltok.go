@@ -124,6 +124,19 @@ func (n Name) String() string {
 	return n.Prefix + ":" + n.Local
 }
 
+// NSDecl tells whether an attribute of this name declares a namespace
+// (xmlns="…" or xmlns:p="…"), and the prefix it declares ("" for the
+// default namespace).
+func (n Name) NSDecl() (prefix string, ok bool) {
+	switch {
+	case n.Prefix == "xmlns":
+		return n.Local, true
+	case n.Prefix == "" && n.Local == "xmlns":
+		return "", true
+	}
+	return "", false
+}
+
 // Attr is an attribute of the current start tag; its value is Value(a).
 type Attr struct {
 	Name       Name

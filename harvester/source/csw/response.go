@@ -170,11 +170,8 @@ func (p *parser) next() (xmltok.Kind, error) {
 			f := frame{name: z.Name, decls: len(p.decls)}
 			for i := range z.Attrs {
 				a := &z.Attrs[i]
-				switch {
-				case a.Name.Prefix == "xmlns":
-					p.decls = append(p.decls, nsDecl{a.Name.Local, string(z.Value(a))})
-				case a.Name.Prefix == "" && a.Name.Local == "xmlns":
-					p.decls = append(p.decls, nsDecl{"", string(z.Value(a))})
+				if prefix, ok := a.Name.NSDecl(); ok {
+					p.decls = append(p.decls, nsDecl{prefix, string(z.Value(a))})
 				}
 			}
 			p.open = append(p.open, f)
@@ -227,7 +224,7 @@ func (p *parser) element() element {
 func (p *parser) attr(local string) (string, bool) {
 	z := p.z
 	for i := range z.Attrs {
-		if z.Attrs[i].Name.Local == local && z.Attrs[i].Name.Prefix != "xmlns" {
+		if _, decl := z.Attrs[i].Name.NSDecl(); z.Attrs[i].Name.Local == local && !decl {
 			return string(z.Value(&z.Attrs[i])), true
 		}
 	}
@@ -521,7 +518,7 @@ func (p *parser) node() *node {
 	n := &node{local: z.Name.Local}
 	for i := range z.Attrs {
 		a := &z.Attrs[i]
-		if a.Name.Prefix != "xmlns" && !(a.Name.Prefix == "" && a.Name.Local == "xmlns") {
+		if _, decl := a.Name.NSDecl(); !decl {
 			n.attrs = append(n.attrs, attr{a.Name.Local, string(z.Value(a))})
 		}
 	}
