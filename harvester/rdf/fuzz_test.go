@@ -3,6 +3,7 @@ package rdf
 import (
 	"bytes"
 	"errors"
+	"io"
 	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
 	"os"
 	"path/filepath"
@@ -55,6 +56,7 @@ func FuzzNTriples(f *testing.F) {
 	addSeeds(f, "rdf-n-triples", []string{"literal_all_controls.nt", "langtagged_string.nt", "nt-syntax-bnode-03.nt", "literal_with_numeric_escape8.nt", "nt-syntax-bad-string-06.nt"},
 		"<http://s> <http://p> \"x\"^^<http://d> .\n_:a <http://p> _:b .\n")
 	f.Fuzz(func(t *testing.T, data []byte) {
+		sameOneByteAtATime(t, "input", data, ParseNTriples)
 		g := runFuzz(t, data, func(b []byte, h Handler) error { return ParseNTriples(bytes.NewReader(b), h) })
 		if len(g) == 0 || len(g) >= 500 {
 			return
@@ -78,6 +80,9 @@ func FuzzTurtle(f *testing.F) {
 	addSeeds(f, "rdf-turtle", []string{"turtle-subm-27.ttl", "turtle-syntax-ln-dots.ttl", "LITERAL_LONG2_with_REVERSE_SOLIDUS.ttl", "turtle-eval-lists-05.ttl", "IRI-resolution-01.ttl", "turtle-syntax-number-11.ttl", "turtle-syntax-bad-struct-10.ttl"},
 		"@prefix : <http://e/> . :s :p ( 1 2.5 -3e4 [ :q \"x\"@fr ] ) ; a :T .")
 	f.Fuzz(func(t *testing.T, data []byte) {
+		sameOneByteAtATime(t, "input", data, func(r io.Reader, h Handler) error {
+			return ParseTurtle(r, "http://example.org/base/doc.ttl", h)
+		})
 		runFuzz(t, data, func(b []byte, h Handler) error {
 			return ParseTurtle(bytes.NewReader(b), "http://example.org/base/doc.ttl", h)
 		})

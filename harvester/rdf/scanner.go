@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -155,10 +156,56 @@ func (s *scanner) readUCHAR() (rune, error) {
 	return v, nil
 }
 
+// Bytes that may be taken as they are (plain[c]): in an IRI, and in a
+// string between double or single quotes (the quote is the stop byte).
+var iriPlain, stringPlain = func() (iri, str [256]bool) {
+	for c := 0; c < 256; c++ {
+		iri[c] = c > 0x20 && !strings.ContainsRune(`<>"{}|^`+"`\\", rune(c))
+		str[c] = c != '\\' && c != '\n' && c != '\r'
+	}
+	return iri, str
+}()
+
+// run is the fast path of a token without escapes: when no rune is looked
+// ahead and the read buffer holds the whole token, it returns the bytes
+// before the next stop byte if they are all plain and valid UTF-8, and
+// consumes them with the stop byte. ok false: nothing is consumed, and the
+// caller reads rune by rune (escapes, errors, a token across buffers).
+func (s *scanner) run(stop byte, plain *[256]bool) (v string, ok bool) {
+	if s.head != len(s.la) {
+		return "", false
+	}
+	b, _ := s.br.Peek(s.br.Buffered())
+	ascii := true
+	for i, c := range b {
+		if c == stop {
+			if !ascii && !utf8.Valid(b[:i]) {
+				return "", false
+			}
+			v = string(b[:i])
+			if ascii {
+				s.col += i + 1
+			} else {
+				s.col += utf8.RuneCount(b[:i]) + 1
+			}
+			s.br.Discard(i + 1)
+			return v, true
+		}
+		if !plain[c] {
+			return "", false
+		}
+		ascii = ascii && c < utf8.RuneSelf
+	}
+	return "", false
+}
+
 // readIRIRef reads '<' ... '>' and returns the unescaped content.
 func (s *scanner) readIRIRef() (string, error) {
 	if err := s.expect('<', "expected '<'"); err != nil {
 		return "", err
+	}
+	if v, ok := s.run('>', &iriPlain); ok {
+		return v, nil
 	}
 	s.buf = s.buf[:0]
 	for {
@@ -225,6 +272,12 @@ func (s *scanner) readString(turtle bool) (string, error) {
 		return "", s.unexpected("expected string")
 	}
 	s.next()
+	// A string that does not start with a quote is neither empty nor long.
+	if b, _ := s.br.Peek(1); s.head == len(s.la) && len(b) == 1 && b[0] != byte(q) {
+		if v, ok := s.run(byte(q), &stringPlain); ok {
+			return v, nil
+		}
+	}
 	long := false
 	if turtle && s.peek() == q && s.peekAt(1) == q {
 		s.next()

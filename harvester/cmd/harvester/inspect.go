@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"runtime/pprof"
 	"sort"
 
 	"flag"
@@ -38,6 +39,7 @@ func inspectCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	quiet := fs.Bool("quiet", false, "print only the summary")
 	territory := fs.String("territory", "", "resolve each record's publisher to the collectivité of this territory (its \"collectivite\" in the JSON, a summary at the end)")
 	configPath := fs.String("config", "", "territories configuration for --territory (default: the embedded one)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the read to this file (go tool pprof)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: harvester inspect [--format auto|"+strings.Join(all.Names(), "|")+"] [--follow] [--territory ID] PATH-or-URL")
 		fs.PrintDefaults()
@@ -51,6 +53,17 @@ func inspectCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	target := fs.Arg(0)
 	ctx := context.Background()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "inspect:", err)
+			return 1
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
 	sink := &inspectSink{out: out, errw: stderr, quiet: *quiet, src: &config.Source{ID: "inspect", Protocol: *format}}

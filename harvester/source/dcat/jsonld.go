@@ -90,6 +90,10 @@ type jsonldReader struct {
 	opts   *ld.JsonLdOptions
 	h      rdf.Handler
 	nodes  int // nodes given to json-gold, to name their anonymous blank nodes apart
+	fast   int // nodes toTriples read (the others: json-gold's ToRDF)
+	direct int // of which nodes read as they are, not expanded first
+	// expanded turns json-gold's expansion of a node into triples.
+	expanded expandedReader
 }
 
 // scope is what is known of one top-level node object while it is walked.
@@ -107,15 +111,22 @@ func newScope() *scope {
 	return &scope{idKeys: map[string]bool{"@id": true}, lists: map[string]bool{}, pending: map[string]any{}}
 }
 
-// parseJSONLD turns a JSON-LD document into triples with json-gold, one node
-// at a time.
+// parseJSONLD turns a JSON-LD document into triples, one node at a time.
 func parseJSONLD(r io.Reader, base string, h rdf.Handler) error {
+	return newJSONLDReader(r, base, h).read()
+}
+
+func newJSONLDReader(r io.Reader, base string, h rdf.Handler) *jsonldReader {
 	budget := &budgetReader{r: r}
 	budget.reset("JSON-LD node", jsonldNodeLimit)
 	j := &jsonldReader{dec: json.NewDecoder(budget), budget: budget, h: h}
 	j.dec.UseNumber()
 	j.opts = ld.NewJsonLdOptions(base)
 	j.opts.DocumentLoader = noRemoteLoader{}
+	return j
+}
+
+func (j *jsonldReader) read() error {
 	tok, err := j.dec.Token()
 	if err != nil {
 		return j.syntax(err)
@@ -338,21 +349,44 @@ func (j *scope) aliases(ctx any) {
 	walk(ctx)
 }
 
-// node gives one JSON-LD value to json-gold and its triples to the handler;
-// idKeys are the keys of @id (nil: "@id" only).
+// node turns one JSON-LD value into triples for the handler; idKeys are the
+// keys of @id (nil: "@id" only). A node already in expanded form, with no
+// @context, is read as it is (expanding it would change nothing toTriples
+// reads: toTriples refuses what expansion would rewrite). Any other goes
+// to json-gold's expansion first.
 func (j *jsonldReader) node(v any, idKeys map[string]bool) error {
 	j.nodes++
 	if idKeys == nil {
 		idKeys = map[string]bool{"@id": true}
 	}
 	v = relabel(v, idKeys)
-	out, err := toRDF(v, j.opts)
+	prefix := "j" + strconv.Itoa(j.nodes)
+	ok, err := j.expanded.toTriples(asExpanded(v), prefix)
+	if ok {
+		j.direct++
+	}
+	var expanded []any
+	if err == nil && !ok {
+		if expanded, err = expand(v, j.opts); err == nil {
+			ok, err = j.expanded.toTriples(expanded, prefix)
+		}
+	}
 	if err != nil {
 		return err
 	}
-	ds, ok := out.(*ld.RDFDataset)
-	if !ok {
-		return &rdf.ParseError{Syntax: "jsonld", Msg: "unexpected json-gold output"}
+	if ok {
+		j.fast++
+		for _, t := range j.expanded.out {
+			if err := j.h(t); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// A form toTriples does not read: json-gold's ToRDF.
+	ds, err := toRDF(expanded, j.opts)
+	if err != nil {
+		return err
 	}
 	n := 0
 	for _, quads := range ds.Graphs {
@@ -361,7 +395,6 @@ func (j *jsonldReader) node(v any, idKeys map[string]bool) error {
 	if n > MaxJSONLDNodeTriples {
 		return &fetch.TooLargeError{What: "JSON-LD node expansion (triples)", Limit: MaxJSONLDNodeTriples}
 	}
-	prefix := "j" + strconv.Itoa(j.nodes)
 	for _, quads := range ds.Graphs {
 		for _, q := range quads {
 			if err := j.h(rdf.Triple{S: j.term(q.Subject, prefix), P: j.term(q.Predicate, prefix), O: j.term(q.Object, prefix)}); err != nil {
@@ -372,16 +405,41 @@ func (j *jsonldReader) node(v any, idKeys map[string]bool) error {
 	return nil
 }
 
-// toRDF is json-gold's ToRDF, its failures as ParseErrors: json-gold
-// panics on some malformed documents (found by FuzzJSONLD), which must not
-// take the harvester down.
-func toRDF(v any, opts *ld.JsonLdOptions) (out any, err error) {
+// asExpanded is v as the list of nodes an expansion gives: a top-level
+// object holding only @graph stands for its members.
+func asExpanded(v any) []any {
+	if m, ok := v.(map[string]any); ok {
+		if g, ok := m["@graph"].([]any); ok && len(m) == 1 {
+			return g
+		}
+	}
+	return []any{v}
+}
+
+// expand and toRDF are json-gold's Expand and ToRDF (of an expanded
+// document), their failures as ParseErrors: json-gold panics on some
+// malformed documents (found by FuzzJSONLD), which must not take the
+// harvester down.
+func expand(v any, opts *ld.JsonLdOptions) (out []any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = nil, &rdf.ParseError{Syntax: "jsonld", Msg: fmt.Sprintf("not JSON-LD json-gold can read (%v)", p)}
 		}
 	}()
-	out, err = ld.NewJsonLdProcessor().ToRDF(v, opts)
+	out, err = ld.NewJsonLdProcessor().Expand(v, opts)
+	if err != nil {
+		return nil, &rdf.ParseError{Syntax: "jsonld", Msg: err.Error()}
+	}
+	return out, nil
+}
+
+func toRDF(expanded []any, opts *ld.JsonLdOptions) (out *ld.RDFDataset, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = nil, &rdf.ParseError{Syntax: "jsonld", Msg: fmt.Sprintf("not JSON-LD json-gold can read (%v)", p)}
+		}
+	}()
+	out, err = ld.NewJsonLdApi().ToRDF(expanded, opts)
 	if err != nil {
 		return nil, &rdf.ParseError{Syntax: "jsonld", Msg: err.Error()}
 	}

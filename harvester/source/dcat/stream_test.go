@@ -3,14 +3,13 @@ package dcat
 import (
 	"encoding/json"
 	"errors"
-	"github.com/opendatafrance/moisson/harvester/fetch"
 	"slices"
+
+	"github.com/opendatafrance/moisson/harvester/fetch"
 
 	"bufio"
 	"bytes"
 	"fmt"
-	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
-	"github.com/piprate/json-gold/ld"
 	"io"
 	"os"
 	"os/exec"
@@ -19,6 +18,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
+	"github.com/piprate/json-gold/ld"
 
 	"github.com/opendatafrance/moisson/harvester/rdf"
 	"github.com/opendatafrance/moisson/harvester/source"
@@ -402,7 +404,7 @@ func parseJSONLDWhole(data []byte, h rdf.Handler) error {
 	}
 	opts := ld.NewJsonLdOptions("")
 	opts.DocumentLoader = noRemoteLoader{}
-	out, err := toRDF(doc, opts)
+	out, err := jsongoldToRDF(doc, opts)
 	if err != nil {
 		return err
 	}
@@ -415,6 +417,17 @@ func parseJSONLDWhole(data []byte, h rdf.Handler) error {
 		}
 	}
 	return nil
+}
+
+// jsongoldToRDF is json-gold's own ToRDF, the reference, a panic as an
+// error.
+func jsongoldToRDF(doc any, opts *ld.JsonLdOptions) (out any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = nil, fmt.Errorf("json-gold panicked: %v", p)
+		}
+	}()
+	return ld.NewJsonLdProcessor().ToRDF(doc, opts)
 }
 
 // genJSONLDCatalog writes a catalogue as one node holding its datasets in
@@ -483,6 +496,11 @@ func FuzzJSONLD(f *testing.F) {
 	f.Add(`[{"@context": {"x": "http://x/"}, "@id": "_:a", "x:p": {"@id": "_:a"}}, {"@id": "http://y", "http://x/q": [1, 2.5, true]}]`)
 	f.Add(`{"@context": {"l": {"@id": "http://x/l", "@container": "@list"}}, "@id": "http://s", "l": ["a", "b"], "http://x/m": [{"@value": "v", "@language": "fr"}]}`)
 	f.Add(`{"@graph": [{"@id": "http://a", "http://x/p": "late"}], "@context": {"p": "http://x/p"}}`)
+	// Expanded, read by toTriples without json-gold: a language in upper
+	// case, numbers, an IRI ld.IsURL refuses, an anonymous node.
+	f.Add(`[{"@id": "_:c", "@type": ["http://www.w3.org/ns/dcat#Catalog"], "http://www.w3.org/ns/dcat#dataset": [{"@id": "http://x.fr/d/1",
+ "http://purl.org/dc/terms/title": [{"@value": "T", "@language": "FR"}], "http://x.fr/n": [{"@value": 2.5}, {"@value": 3}, {"@value": true}, {"@value": 1e2, "@type": "http://www.w3.org/2001/XMLSchema#double"}],
+ "http://x.fr/o": [{"@id": "http://x.y.fr/z"}, {"http://x.fr/p": [{"@value": "anon", "@type": "http://x.fr/t"}]}]}]}]`)
 	old := jsonldNodeLimit
 	defer func() { jsonldNodeLimit = old }()
 	f.Fuzz(func(t *testing.T, doc string) {
