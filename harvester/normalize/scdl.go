@@ -258,6 +258,9 @@ func SCDLItems() []SCDLItem {
 	return out
 }
 
+// keywordKeys remembers key of keywords.
+var keywordKeys memo[string]
+
 // SCDL decides which SCDL items a dataset counts for and on which evidence
 // (see scdlTable for the rules). The result has one match per item, the
 // strongest evidence, sorted by item id.
@@ -273,14 +276,22 @@ func SCDL(title string, keywords, conformsTo, columns []string) []*moissonv1.Scd
 		cols[columnKey(c)] = true
 	}
 	texts := make([]string, 0, len(keywords)+1)
-	for _, t := range append([]string{title}, keywords...) {
-		if k := key(t); k != "" {
+	if k := key(title); k != "" {
+		texts = append(texts, k)
+	}
+	for _, t := range keywords {
+		// Keywords repeat from one dataset to the next; titles hardly do.
+		if k := keywordKeys.get(t, key); k != "" {
 			texts = append(texts, k)
 		}
 	}
+	var titled uint64 // the items the title or a keyword names
+	for _, t := range texts {
+		titled |= titleItems(t)
+	}
 	var out []*moissonv1.ScdlMatch
 	for i, r := range scdlTable {
-		if ev := scdlEvidence(i, declared, cols, texts); ev != "" {
+		if ev := scdlEvidence(i, declared, cols, titled); ev != "" {
 			out = append(out, &moissonv1.ScdlMatch{Item: r.ID, Evidence: ev})
 		}
 	}
@@ -288,7 +299,7 @@ func SCDL(title string, keywords, conformsTo, columns []string) []*moissonv1.Scd
 	return out
 }
 
-func scdlEvidence(item int, declared []string, cols map[string]bool, texts []string) string {
+func scdlEvidence(item int, declared []string, cols map[string]bool, titled uint64) string {
 	c := &scdlC[item]
 	for _, d := range declared {
 		for _, id := range c.ids {
@@ -297,7 +308,7 @@ func scdlEvidence(item int, declared []string, cols map[string]bool, texts []str
 			}
 		}
 	}
-	if c.need > 0 {
+	if c.need > 0 && len(cols) > 0 {
 		n := 0
 		for col := range c.columns {
 			if cols[col] {
@@ -308,10 +319,8 @@ func scdlEvidence(item int, declared []string, cols map[string]bool, texts []str
 			return EvidenceColumns
 		}
 	}
-	for _, t := range texts {
-		if titleItems(t)&(1<<item) != 0 {
-			return EvidenceTitle
-		}
+	if titled&(1<<item) != 0 {
+		return EvidenceTitle
 	}
 	return ""
 }

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 var (
@@ -66,6 +68,39 @@ func isHSpace(r rune) bool {
 // line and keeps at most one empty line between paragraphs. Markdown is left
 // as it is (its line structure survives).
 func Text(s string) string {
+	if plainText(s) {
+		return s
+	}
+	return cleanText(s)
+}
+
+// plainText reports whether Text leaves s as it is, as most titles are: one
+// line without markup, entity, control, invisible or special white space
+// rune, single spaces inside. FuzzText holds cleanText to that.
+func plainText(s string) bool {
+	prevSpace := true // a leading space is trimmed
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c < ' ' || c == '<' || c == '&' || c == 0x7f || c == ' ' && prevSpace {
+				return false
+			}
+			prevSpace = c == ' '
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		// Latin letters (U+00C0 to U+024F) are neither space nor format.
+		if r == utf8.RuneError || (r < 0xC0 || r > 0x24F) && (unicode.IsSpace(r) || unicode.Is(unicode.Cf, r)) {
+			return false
+		}
+		prevSpace = false
+		i += n
+	}
+	return !prevSpace // a trailing space is trimmed; "" is plain too, but Text("") is cheap
+}
+
+// cleanText is Text's work on a string that is not plainText.
+func cleanText(s string) string {
 	if s == "" {
 		return ""
 	}
@@ -123,6 +158,11 @@ func Text(s string) string {
 // SafeLink tells whether u is a link a page may offer: an absolute http,
 // https or ftp URL with a host (never javascript:, data:, file:…).
 func SafeLink(u string) bool {
+	return plainHTTPLink(u) || parsedSafeLink(u)
+}
+
+// parsedSafeLink is SafeLink by url.Parse.
+func parsedSafeLink(u string) bool {
 	p, err := url.Parse(strings.TrimSpace(u))
 	if err != nil || p.Host == "" {
 		return false
@@ -132,6 +172,50 @@ func SafeLink(u string) bool {
 		return true
 	}
 	return false
+}
+
+// plainHTTPLink reports, without url.Parse, that u is of the plainest shape
+// of a safe link: http(s)://, an ASCII host name, an optional port, then
+// printable bytes with well-formed %-escapes (what url.Parse takes).
+// FuzzSafeLink holds parsedSafeLink to that.
+func plainHTTPLink(u string) bool {
+	rest, ok := strings.CutPrefix(u, "https://")
+	if !ok {
+		if rest, ok = strings.CutPrefix(u, "http://"); !ok {
+			return false
+		}
+	}
+	i := 0
+	for i < len(rest) && (rest[i] >= 'a' && rest[i] <= 'z' || rest[i] >= 'A' && rest[i] <= 'Z' || rest[i] >= '0' && rest[i] <= '9' || rest[i] == '.' || rest[i] == '-') {
+		i++
+	}
+	if i == 0 {
+		return false
+	}
+	if i < len(rest) && rest[i] == ':' {
+		j := i + 1
+		for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
+			j++
+		}
+		if j == i+1 {
+			return false
+		}
+		i = j
+	}
+	if i < len(rest) && rest[i] != '/' && rest[i] != '?' && rest[i] != '#' {
+		return false
+	}
+	for ; i < len(rest); i++ {
+		c := rest[i]
+		if c <= ' ' || c == 0x7f || c == '%' && (i+2 >= len(rest) || !isHex(rest[i+1]) || !isHex(rest[i+2])) {
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // UnsafeIRI tells whether an identifier IRI would run or embed something

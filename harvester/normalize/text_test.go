@@ -41,3 +41,40 @@ func TestFold(t *testing.T) {
 		t.Errorf("key = %q", got)
 	}
 }
+
+// Text and SafeLink answer plain inputs without their full work; the full
+// work must agree on every input the fast path takes.
+func FuzzText(f *testing.F) {
+	for _, s := range []string{"Budget primitif 2024", " lead", "trail ", "two  spaces", "a\u00a0b", "zéro\u200bwidth", "a < b", "Tom &amp; Jerry", "<p>x</p>", "l1\nl2", "\xff", "a\tb"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if plainText(s) && cleanText(s) != s {
+			t.Fatalf("plainText(%q) but cleanText gives %q", s, cleanText(s))
+		}
+	})
+}
+
+func FuzzSafeLink(f *testing.F) {
+	for _, s := range []string{"https://data.rennesmetropole.fr/explore/dataset/x/export/?format=csv", "http://a:8080/b#c", "http://a:x/", "http://[::1]/", "http://a/%zz", "javascript:alert(1)", "http://a b/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if plainHTTPLink(s) && !parsedSafeLink(s) {
+			t.Fatalf("plainHTTPLink(%q) but url.Parse refuses it", s)
+		}
+	})
+}
+
+func TestPlainFastPaths(t *testing.T) {
+	for s, want := range map[string]bool{"Budget primitif 2024": true, "Délibérations du conseil": true, "two  spaces": false, " lead": false, "a\u00a0b": false, "Tom &amp; Jerry": false, "": false} {
+		if plainText(s) != want {
+			t.Errorf("plainText(%q) = %v", s, !want)
+		}
+	}
+	for s, want := range map[string]bool{"https://data.example.fr/a?b=%C3%A9#c": true, "http://a:8080": true, "http://a:/": false, "http://a/%zz": false, "ftp://a/": false} {
+		if plainHTTPLink(s) != want {
+			t.Errorf("plainHTTPLink(%q) = %v", s, !want)
+		}
+	}
+}
