@@ -3,6 +3,7 @@ package rdf
 import (
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // ParseTurtle parses a Turtle document, resolving relative IRIs against
@@ -215,6 +216,9 @@ func isLocalCont(r rune) bool {
 
 // readPName reads a prefixed name and returns the expanded IRI.
 func (p *turtleParser) readPName() (Term, error) {
+	if t, ok := p.fastPName(); ok {
+		return t, nil
+	}
 	s := p.s
 	prefix := ""
 	if isPNCharsBase(s.peek()) {
@@ -277,6 +281,83 @@ func (p *turtleParser) readPName() (Term, error) {
 		}
 		first = false
 	}
+}
+
+// fastPName is readPName for the common shape, taken whole from the runes
+// looked ahead and the read buffer: an ASCII "prefix:local" of letters,
+// digits, '_' and '-', its prefix declared, ended by a byte that cannot
+// continue a name. ok false: nothing is consumed.
+func (p *turtleParser) fastPName() (t Term, ok bool) {
+	s := p.s
+	n := len(s.la) - s.head
+	if n == 0 || n > 8 {
+		return t, false
+	}
+	var ahead [8]byte
+	for i, r := range s.la[s.head:] {
+		if r < 0 || r >= utf8.RuneSelf {
+			return t, false
+		}
+		ahead[i] = byte(r)
+	}
+	b, _ := s.br.Peek(s.br.Buffered())
+	at := func(k int) (byte, bool) {
+		if k < n {
+			return ahead[k], true
+		}
+		if k -= n; k < len(b) {
+			return b[k], true
+		}
+		return 0, false
+	}
+	name := func(k int) (int, bool) { // the end of a run of name bytes from k
+		for {
+			c, ok := at(k)
+			if !ok {
+				return k, false
+			}
+			if !isAlpha(rune(c)) && !isDigit(rune(c)) && c != '_' && c != '-' {
+				return k, true
+			}
+			k++
+		}
+	}
+	if c, _ := at(0); !isAlpha(rune(c)) {
+		return t, false
+	}
+	colon, ok := name(1)
+	if c, _ := at(colon); !ok || c != ':' {
+		return t, false
+	}
+	if c, ok := at(colon + 1); !ok || c == '-' {
+		return t, false
+	}
+	end, ok := name(colon + 1)
+	if c, _ := at(end); !ok || end < n || c >= utf8.RuneSelf || c == '.' || c == ':' || c == '%' || c == '\\' {
+		return t, false
+	}
+	var local []byte
+	if colon+1 < n {
+		local = append(local, ahead[colon+1:n]...)
+		local = append(local, b[:end-n]...)
+	} else {
+		local = b[colon+1-n : end-n]
+	}
+	var prefix []byte
+	if colon <= n {
+		prefix = ahead[:colon]
+	} else {
+		prefix = append(ahead[:n:n], b[:colon-n]...)
+	}
+	ns, ok := p.prefixes[string(prefix)]
+	if !ok {
+		return t, false
+	}
+	t = iriTerm(ns + string(local))
+	s.head = len(s.la)
+	s.br.Discard(end - n)
+	s.col += end
+	return t, true
 }
 
 func (p *turtleParser) iri() (Term, error) {
