@@ -200,15 +200,15 @@ func (sp *spooler) predicate(p string) int32 {
 	return slot.id
 }
 
-// appendValue appends an object value: uvarint(slot<<1|1) when it is in
-// the dictionary, else uvarint(len<<1), the slot to keep it in for a short
-// value, and its bytes.
-func (sp *spooler) appendValue(b []byte, s string) []byte {
+// appendValue appends an object value (h its maphash with sp.seed):
+// uvarint(slot<<1|1) when it is in the dictionary, else uvarint(len<<1),
+// the slot to keep it in for a short value, and its bytes.
+func (sp *spooler) appendValue(b []byte, s string, h uint64) []byte {
 	if len(s) == 0 || len(s) > dictMaxLen {
 		b = binary.AppendUvarint(b, uint64(len(s))<<1)
 		return append(b, s...)
 	}
-	slot := maphash.String(sp.seed, s) & (dictSlots - 1)
+	slot := h & (dictSlots - 1)
 	if sp.dict[slot] == s {
 		return binary.AppendUvarint(b, slot<<1|1)
 	}
@@ -317,7 +317,12 @@ func (sp *spooler) add(t rdf.Triple) error {
 		}
 		sp.prevS, sp.prevSID = t.S, id
 	}
-	if sp.repeated(pid, t) {
+	hv := maphash.String(sp.seed, t.O.Value)
+	var lang, dt uint32
+	if t.O.Kind == rdf.Literal {
+		lang, dt = sp.internLast(0, t.O.Lang), sp.internLast(1, t.O.Datatype)
+	}
+	if sp.repeated(pid, t, hv, lang, dt) {
 		return nil
 	}
 	sp.n++
@@ -364,10 +369,10 @@ func (sp *spooler) add(t rdf.Triple) error {
 	if oid != 0 {
 		b = binary.AppendUvarint(b, uint64(oid))
 	}
-	b = sp.appendValue(b, t.O.Value)
+	b = sp.appendValue(b, t.O.Value, hv)
 	if t.O.Kind == rdf.Literal {
-		b = binary.AppendUvarint(b, uint64(sp.internLast(0, t.O.Lang)))
-		b = binary.AppendUvarint(b, uint64(sp.internLast(1, t.O.Datatype)))
+		b = binary.AppendUvarint(b, uint64(lang))
+		b = binary.AppendUvarint(b, uint64(dt))
 	}
 	sp.scratch = b
 	return sp.write(b)
@@ -440,21 +445,12 @@ func (sp *spooler) pass1(parse func(rdf.Handler) error) error {
 var errSpoolStopped = errors.New("dcat: spool stopped")
 
 // repeated tells whether the triple (of subject prevSID) was kept already,
-// and remembers it otherwise.
-func (sp *spooler) repeated(pid int32, t rdf.Triple) bool {
-	var h maphash.Hash
-	h.SetSeed(sp.seed)
-	var head [9]byte
-	binary.LittleEndian.PutUint32(head[:], sp.prevSID)
-	binary.LittleEndian.PutUint32(head[4:], uint32(pid))
-	head[8] = byte(t.O.Kind)
-	h.Write(head[:])
-	h.WriteString(t.O.Value)
-	h.WriteByte(0)
-	h.WriteString(t.O.Lang)
-	h.WriteByte(0)
-	h.WriteString(t.O.Datatype)
-	k := h.Sum64() | 1 // never 0, the empty slot
+// and remembers it otherwise. hv is the object value's hash (valueHash),
+// lang and dt its interned language and datatype.
+func (sp *spooler) repeated(pid int32, t rdf.Triple, hv uint64, lang, dt uint32) bool {
+	// The value's keyed hash, xor a hash of the other fields.
+	k := hv ^ mix64(mix64(uint64(sp.prevSID)<<32|uint64(uint32(pid))<<8|uint64(t.O.Kind))^(uint64(lang)<<32|uint64(dt)))
+	k |= 1 // never 0, the empty slot
 	slot := &sp.recent[k%recentSlots]
 	seen := *slot == k
 	if !seen {
@@ -466,6 +462,17 @@ func (sp *spooler) repeated(pid int32, t rdf.Triple) bool {
 		*slot = k
 	}
 	return seen
+}
+
+// mix64 is a bijection of 64-bit words that spreads every input bit over
+// the output (the finaliser of MurmurHash3).
+func mix64(x uint64) uint64 {
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
 }
 
 func (sp *spooler) write(b []byte) error {
