@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -162,8 +163,8 @@ func ServeOps(ctx context.Context, addr string, healthy func() error, log *zap.L
 	// a process stuck in a cluster is doing (the ops address is not the
 	// public one).
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("GET /debug/pprof/profile", boundSeconds(pprof.Profile))
+	mux.HandleFunc("GET /debug/pprof/trace", boundSeconds(pprof.Trace))
 	if extra != nil {
 		extra(mux)
 	}
@@ -180,6 +181,26 @@ func ServeOps(ctx context.Context, addr string, healthy func() error, log *zap.L
 		}
 	}()
 	return nil
+}
+
+// MaxProfileSeconds bounds the duration a CPU profile or a trace asks for
+// (net/http/pprof takes any): one profile runs at a time, and a trace holds
+// what it records.
+const MaxProfileSeconds = 120
+
+// boundSeconds answers 400 to a profile or trace asked for more than
+// MaxProfileSeconds, or for a duration that is not a whole number of
+// seconds.
+func boundSeconds(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if v := r.URL.Query().Get("seconds"); v != "" {
+			if n, err := strconv.Atoi(v); err != nil || n < 1 || n > MaxProfileSeconds {
+				http.Error(w, fmt.Sprintf("seconds must be a whole number from 1 to %d", MaxProfileSeconds), http.StatusBadRequest)
+				return
+			}
+		}
+		h(w, r)
+	}
 }
 
 // NATSHealthy reports a NATS connection that is not connected.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -27,9 +28,10 @@ func TestServeOps(t *testing.T) {
 		t.Fatal(err)
 	}
 	for path, want := range map[string]string{
-		"/healthz":                       "ok",
-		"/metrics":                       "go_goroutines",
-		"/debug/pprof/goroutine?debug=2": "goroutine ",
+		"/healthz":                            "ok",
+		"/metrics":                            "go_goroutines",
+		"/debug/pprof/goroutine?debug=2":      "goroutine ",
+		"/debug/pprof/profile?seconds=100000": "seconds must be a whole number from 1 to 120",
 	} {
 		var body string
 		for i := 0; i < 50; i++ {
@@ -44,6 +46,23 @@ func TestServeOps(t *testing.T) {
 		}
 		if !strings.Contains(body, want) {
 			t.Errorf("%s: %.200q, want %q in it", path, body, want)
+		}
+	}
+}
+
+// A profile or trace longer than MaxProfileSeconds is refused: pprof would
+// run it for as long as asked.
+func TestServeOpsProfileBound(t *testing.T) {
+	rec := httptest.NewRecorder()
+	boundSeconds(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ran") })(rec, httptest.NewRequest("GET", "/debug/pprof/profile?seconds=1000000000", nil))
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "120") {
+		t.Errorf("seconds=1000000000: %d %q, want 400 naming the bound", rec.Code, rec.Body.String())
+	}
+	for q, want := range map[string]int{"seconds=1": 200, "": 200, "seconds=x": 400, "seconds=0": 400, "seconds=120": 200, "seconds=121": 400} {
+		rec := httptest.NewRecorder()
+		boundSeconds(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ran") })(rec, httptest.NewRequest("GET", "/debug/pprof/trace?"+q, nil))
+		if rec.Code != want {
+			t.Errorf("%q: %d, want %d", q, rec.Code, want)
 		}
 	}
 }
