@@ -17,8 +17,8 @@ import (
 
 // Benchmarks of Read on generated catalogues (gen_test.go), for the
 // figures of the closing note; no timed assertion. MOISSON_BENCH_DATASETS
-// sets the size (default 100000; JSON-LD, read whole by json-gold, uses a
-// tenth of it).
+// sets the size (default 100000; JSON-LD, a compact document each node of
+// which json-gold expands, uses a tenth of it).
 
 func benchSize(div int) int {
 	n := 100000
