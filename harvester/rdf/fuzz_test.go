@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
 )
 
 var errFuzzStop = errors.New("fuzz handler stop")

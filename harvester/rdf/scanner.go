@@ -273,9 +273,11 @@ func (s *scanner) readString(turtle bool) (string, error) {
 	}
 	s.next()
 	// A string that does not start with a quote is neither empty nor long.
-	if b, _ := s.br.Peek(1); s.head == len(s.la) && len(b) == 1 && b[0] != byte(q) {
-		if v, ok := s.run(byte(q), &stringPlain); ok {
-			return v, nil
+	if s.head == len(s.la) {
+		if b, _ := s.br.Peek(1); len(b) == 1 && b[0] != byte(q) {
+			if v, ok := s.run(byte(q), &stringPlain); ok {
+				return v, nil
+			}
 		}
 	}
 	long := false

@@ -22,11 +22,10 @@ import (
 // toTriples does the same for the expanded forms catalogues use: node
 // objects with @id, @type and properties whose values are value objects
 // (a string, number or boolean @value, with @language or @type) or node
-// objects.
-// It gives json-gold's triples: same terms, same triples dropped (an http(s)
-// IRI json-gold's ld.IsURL refuses, a malformed language tag), blank node
-// labels aside. Anything else (@list, @graph, @reverse, @index, @json...)
-// makes it answer false, and json-gold's ToRDF reads the node.
+// objects. It gives json-gold's triples: same terms, same triples dropped
+// (an http(s) IRI json-gold's ld.IsURL refuses, a malformed language tag),
+// blank node labels aside. Anything else (@list, @graph, @reverse, @index,
+// @json...) makes it answer false, and json-gold's ToRDF reads the node.
 // FuzzJSONLD holds the two to the same triples.
 
 // XSD and RDF datatypes of JSON-LD's literals.
@@ -50,15 +49,31 @@ const (
 )
 
 // iriClasses remembers iriClass per string across the nodes of one document,
-// bounded: past maxIRIClasses strings it starts again.
+// bounded: past maxIRIClasses strings it starts again, and a string longer
+// than maxIRIClassKey is not kept.
 type iriClasses map[string]iriClass
 
-const maxIRIClasses = 1 << 16
+const (
+	maxIRIClasses  = 1 << 16
+	maxIRIClassKey = 1 << 10
+)
 
 func (c *iriClasses) of(s string) iriClass {
 	if k, ok := (*c)[s]; ok {
 		return k
 	}
+	k := classify(s)
+	if len(s) > maxIRIClassKey {
+		return k
+	}
+	if len(*c) >= maxIRIClasses {
+		*c = iriClasses{}
+	}
+	(*c)[s] = k
+	return k
+}
+
+func classify(s string) iriClass {
 	k := iriValid
 	switch {
 	case ld.IsRelativeIri(s):
@@ -66,10 +81,6 @@ func (c *iriClasses) of(s string) iriClass {
 	case (strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")) && !plainURL(s) && !ld.IsURL(s):
 		k = iriInvalid
 	}
-	if len(*c) >= maxIRIClasses {
-		*c = iriClasses{}
-	}
-	(*c)[s] = k
 	return k
 }
 
