@@ -105,29 +105,35 @@ func (x *expandedReader) toTriples(expanded []any, prefix string) (bool, error) 
 		if !ok {
 			return false, nil
 		}
-		if _, _, ok, err := x.node(m); !ok || err != nil {
+		subject, valid, ok := x.subject(m)
+		if !ok {
+			return false, nil
+		}
+		if ok, err := x.node(m, subject, valid); !ok || err != nil {
 			return false, err
 		}
 	}
 	return true, nil
 }
 
-// node reads a node object and returns the term naming it; valid is false
-// when json-gold drops the triples it is in (its IRI refused).
-func (x *expandedReader) node(m map[string]any) (subject rdf.Term, valid, ok bool, err error) {
-	valid = true
-	if id, has := m["@id"]; has {
-		s, isStr := id.(string)
-		if !isStr {
-			return subject, false, false, nil
-		}
-		if subject, valid, ok = x.id(s); !ok {
-			return subject, false, false, nil
-		}
-	} else {
-		subject = rdf.Term{Kind: rdf.BlankNode, Value: x.prefix + "_:b" + strconv.Itoa(x.anon)}
+// subject is the term naming a node object; valid is false when json-gold
+// drops the triples it is in (its IRI refused).
+func (x *expandedReader) subject(m map[string]any) (subject rdf.Term, valid, ok bool) {
+	id, has := m["@id"]
+	if !has {
 		x.anon++
+		return rdf.Term{Kind: rdf.BlankNode, Value: x.prefix + "_:b" + strconv.Itoa(x.anon-1)}, true, true
 	}
+	s, isStr := id.(string)
+	if !isStr {
+		return subject, false, false
+	}
+	return x.id(s)
+}
+
+// node reads the properties of a node object named subject. A property's
+// node object comes after the triple pointing at it, as in the document.
+func (x *expandedReader) node(m map[string]any, subject rdf.Term, valid bool) (ok bool, err error) {
 	// In json-gold's order (it sorts the properties), so that a record
 	// does not depend on Go's map order.
 	keys := make([]string, 0, len(m))
@@ -141,56 +147,62 @@ func (x *expandedReader) node(m map[string]any) (subject rdf.Term, valid, ok boo
 		case k == "@type":
 			types, isArr := m[k].([]any)
 			if !isArr {
-				return subject, false, false, nil
+				return false, nil
 			}
 			for _, t := range types {
 				s, isStr := t.(string)
 				if !isStr || strings.HasPrefix(s, "_:") {
-					return subject, false, false, nil
+					return false, nil
 				}
 				switch x.classes.of(s) {
 				case iriRelative:
-					return subject, false, false, nil
+					return false, nil
 				case iriValid:
 					if err := x.emit(valid, subject, rdfTypeTerm, rdf.Term{Kind: rdf.IRI, Value: s}); err != nil {
-						return subject, false, false, err
+						return false, err
 					}
 				}
 			}
 		case strings.HasPrefix(k, "@") || strings.HasPrefix(k, "_:"):
-			return subject, false, false, nil
+			return false, nil
 		default:
 			values, isArr := m[k].([]any)
 			if !isArr {
-				return subject, false, false, nil
+				return false, nil
 			}
 			class := x.classes.of(k)
 			if class == iriRelative {
-				return subject, false, false, nil
+				return false, nil
 			}
 			pred := rdf.Term{Kind: rdf.IRI, Value: k}
 			for _, v := range values {
 				o, isMap := v.(map[string]any)
 				if !isMap {
-					return subject, false, false, nil
+					return false, nil
 				}
+				_, isValue := o["@value"]
 				var obj rdf.Term
 				var objValid bool
-				if _, isValue := o["@value"]; isValue {
+				if isValue {
 					obj, objValid, ok = x.literal(o)
 				} else {
-					obj, objValid, ok, err = x.node(o)
+					obj, objValid, ok = x.subject(o)
 				}
-				if !ok || err != nil {
-					return subject, false, false, err
+				if !ok {
+					return false, nil
 				}
 				if err := x.emit(valid && class == iriValid && objValid, subject, pred, obj); err != nil {
-					return subject, false, false, err
+					return false, err
+				}
+				if !isValue {
+					if ok, err := x.node(o, obj, objValid); !ok || err != nil {
+						return false, err
+					}
 				}
 			}
 		}
 	}
-	return subject, valid, true, nil
+	return true, nil
 }
 
 var rdfTypeTerm = rdf.Term{Kind: rdf.IRI, Value: rdf.RDFType}
