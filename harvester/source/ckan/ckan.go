@@ -636,19 +636,28 @@ type Resource struct {
 
 // Record normalises a package.
 func (s *Source) Record(p *Package) (source.Record, error) {
-	if p.ID == "" && p.Name == "" {
+	// Judged as normalised: a name of spaces is no name, a title of markup
+	// no title.
+	id := normalize.First(p.ID, p.Name)
+	if id == "" {
 		return source.Record{}, errors.New("package without id nor name")
 	}
-	if strings.TrimSpace(string(p.Title)) == "" && p.Name == "" {
-		return source.Record{}, fmt.Errorf("package %s has no title", p.ID)
+	var title string
+	for _, t := range []string{p.TitleTranslated["fr"], string(p.Title), p.TitleTranslated["en"], p.Name} {
+		if title = normalize.Text(t); title != "" {
+			break
+		}
+	}
+	if title == "" {
+		return source.Record{}, fmt.Errorf("package %s has no title", id)
 	}
 	extras := map[string]string{}
 	for _, e := range p.Extras {
 		extras[e.Key] = string(e.Value)
 	}
 	d := &moissonv1.Dataset{
-		OriginalId:  normalize.First(p.ID, p.Name),
-		Title:       normalize.Text(normalize.First(p.TitleTranslated["fr"], string(p.Title), p.TitleTranslated["en"], p.Name)),
+		OriginalId:  id,
+		Title:       title,
 		Description: normalize.Text(normalize.First(p.NotesTranslated["fr"], string(p.Notes), p.NotesTranslated["en"])),
 		Language:    normalize.First(string(p.Language), extras["language"]),
 		Uri:         extras["uri"],

@@ -47,6 +47,22 @@ func TestBarePackageDict(t *testing.T) {
 	}
 }
 
+// Name and title are judged once normalised: a title that is only markup
+// gives way to the name, and a name of spaces is no name (FuzzCKANRead
+// found a record with neither id nor title).
+func TestPackageNameAndTitleNormalised(t *testing.T) {
+	doc := `{"success": true, "result": {"count": 2, "results": [
+	{"name": "budget-2024", "title": "<p></p>", "resources": []},
+	{"name": " ", "title": " ", "resources": []}]}}`
+	var s sink
+	if err := Read(context.Background(), strings.NewReader(doc), "", &s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Recs) != 1 || s.Recs[0].Dataset.GetTitle() != "budget-2024" || s.Recs[0].Dataset.GetOriginalId() != "budget-2024" {
+		t.Errorf("records %v, want one titled by its name", s.Recs)
+	}
+}
+
 func TestNotPackages(t *testing.T) {
 	for _, tc := range []struct{ doc, want string }{
 		{`{"help": "https://x/api/3/action/help_show?name=package_list", "success": true, "result": ["a", "b"]}`, "package_list"},

@@ -375,12 +375,20 @@ func (m Mapper) emit(ctx context.Context, u string, d *Dataset, sink source.Sink
 
 // Record normalises a dataset document.
 func (m Mapper) Record(ds *Dataset) (source.Record, error) {
-	if ds.ID == "" {
+	if strings.TrimSpace(ds.ID) == "" {
 		return source.Record{}, errors.New("dataset without id")
+	}
+	// The first of title, slug and id that is not empty once normalised
+	// (a title of markup is no title).
+	var title string
+	for _, t := range []string{string(ds.Title), ds.Slug, ds.ID} {
+		if title = normalize.Text(t); title != "" {
+			break
+		}
 	}
 	d := &moissonv1.Dataset{
 		OriginalId:  ds.ID,
-		Title:       normalize.Text(ods.FirstNonEmpty(string(ds.Title), ds.Slug, ds.ID)),
+		Title:       title,
 		Description: normalize.Text(string(ds.Description)),
 		Keywords:    append([]string(nil), ds.Keywords...),
 		LandingPage: ds.Page,

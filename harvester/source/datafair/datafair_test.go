@@ -245,3 +245,15 @@ func FuzzReadDataFair(f *testing.F) {
 		_ = datafair.Read(context.Background(), bytes.NewReader(data), "https://x.example/data-fair/api/v1/datasets", &sink{})
 	})
 }
+
+// A title that is only markup gives way to the slug, and an id of spaces is
+// no id.
+func TestRecordEmptyOnceNormalised(t *testing.T) {
+	r, err := datafair.Mapper{}.Record(&datafair.Dataset{ID: "x1", Slug: "budget-2024", Title: "<p></p>"})
+	if err != nil || r.Dataset.GetTitle() != "budget-2024" {
+		t.Errorf("markup title: %v %v, want the slug as title", r.Dataset, err)
+	}
+	if r, err := (datafair.Mapper{}).Record(&datafair.Dataset{ID: "  ", Title: "Budget"}); err == nil {
+		t.Errorf("id of spaces: record %v, want an error", r.Dataset)
+	}
+}

@@ -553,11 +553,14 @@ type Resource struct {
 // (https://www.data.gouv.fr) for landing pages of datasets without "page",
 // or "".
 func Normalise(d *Dataset, portal string) (source.Record, error) {
-	if d.ID == "" && d.Slug == "" {
+	// Judged as normalised: an id of spaces is no id, a title of markup no
+	// title.
+	id, title := normalize.First(d.ID, d.Slug), normalize.Text(d.Title)
+	if id == "" {
 		return source.Record{}, errors.New("dataset without id nor slug")
 	}
-	if strings.TrimSpace(d.Title) == "" {
-		return source.Record{}, fmt.Errorf("dataset %s has no title", normalize.First(d.ID, d.Slug))
+	if title == "" {
+		return source.Record{}, fmt.Errorf("dataset %s has no title", id)
 	}
 	if d.Deleted != nil && *d.Deleted != "" {
 		return source.Record{}, fmt.Errorf("dataset %s is deleted (%s)", normalize.First(d.ID, d.Slug), *d.Deleted)
@@ -566,8 +569,8 @@ func Normalise(d *Dataset, portal string) (source.Record, error) {
 		return source.Record{}, fmt.Errorf("dataset %s is private", normalize.First(d.ID, d.Slug))
 	}
 	out := &moissonv1.Dataset{
-		OriginalId:  normalize.First(d.ID, d.Slug),
-		Title:       normalize.Text(d.Title),
+		OriginalId:  id,
+		Title:       title,
 		Description: normalize.Text(d.Description),
 		LandingPage: d.Page,
 	}

@@ -396,3 +396,16 @@ func FuzzReadUdata(f *testing.F) {
 }
 
 func fixtureDirQuiet() string { return sharedtest.Path("fixtures", "real") }
+
+// Id and title are judged once normalised: an id of spaces is no id, a
+// title that is only markup no title.
+func TestNormaliseEmptyOnceNormalised(t *testing.T) {
+	for _, d := range []Dataset{{ID: " ", Title: "Budget"}, {ID: "a1", Title: "<p> </p>"}} {
+		if r, err := Normalise(&d, ""); err == nil {
+			t.Errorf("%+v: record %v, want an error", d, r.Dataset)
+		}
+	}
+	if r, err := Normalise(&Dataset{ID: " a1 ", Title: " Budget "}, ""); err != nil || r.Dataset.GetOriginalId() != "a1" || r.Dataset.GetTitle() != "Budget" {
+		t.Errorf("%v %v", r.Dataset, err)
+	}
+}
