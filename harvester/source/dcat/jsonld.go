@@ -21,6 +21,8 @@ import (
 // property such as dcat:dataset holding the datasets) goes to json-gold on
 // its own, with the document's @context. Memory is that of one node, and a
 // node larger than MaxJSONLDNode stops the read with a *fetch.TooLargeError.
+// A node already in expanded form skips json-gold altogether, and expanded
+// nodes become triples in expanded.go.
 const (
 	// MaxJSONLDNode bounds one node given to json-gold: a member of the
 	// streamed arrays, the rest of the top-level object, or a document that
