@@ -240,9 +240,15 @@ func (m Mapper) Record(ds *Dataset) (source.Record, error) {
 		return source.Record{}, errors.New("dataset without dataset_id")
 	}
 	def, dc, insp := ds.metas()
+	// The title, or the id when the title is empty once normalised (a
+	// title of markup is no title).
+	title := normalize.Text(string(def.Title))
+	if title == "" {
+		title = normalize.Text(id)
+	}
 	d := &moissonv1.Dataset{
 		OriginalId:  id,
-		Title:       normalize.Text(FirstNonEmpty(string(def.Title), id)),
+		Title:       title,
 		Description: normalize.Text(string(def.Description)),
 		Language:    strings.TrimSpace(string(def.Language)),
 	}

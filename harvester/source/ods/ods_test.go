@@ -509,3 +509,16 @@ func FuzzReadODS(f *testing.F) {
 func fixtureDirOrEmpty() string {
 	return sharedtest.Path("fixtures", "real", "opendatateam__udata-ods", "tests", "data")
 }
+
+// A title that is empty once normalised (only markup) gives way to the
+// dataset id, as a missing title does.
+func TestReadMarkupTitle(t *testing.T) {
+	doc := `{"total_count": 1, "results": [{"dataset_id": "budget-2024", "metas": {"default": {"title": "<p> </p>"}}}]}`
+	k := &sink{}
+	if err := ods.Read(context.Background(), strings.NewReader(doc), "https://data.example.fr/api/explore/v2.1/catalog/datasets?limit=100&offset=0", k); err != nil {
+		t.Fatal(err)
+	}
+	if len(k.Recs) != 1 || k.Recs[0].Dataset.GetTitle() != "budget-2024" {
+		t.Errorf("records %v, problems %v; want one titled by its id", k.Recs, k.Problems)
+	}
+}
