@@ -36,14 +36,15 @@ func TestPOD(t *testing.T) {
 	  "distribution": [{"title": "CSV", "format": "CSV", "mediaType": "text/csv", "downloadURL": "https://hub.example/ds/1.csv"},
 	                   {"title": "API", "accessURL": "https://hub.example/ds/1/api", "mediaType": "application/json"}]},
 	 {"identifier": "2", "title": ""},
+	 {"identifier": "  ", "title": "Identifiant blanc"},
 	 {"identifier": "3", "title": "Sans distribution", "publisher": "Mairie", "keyword": "unique"}
 	]}`
 	var s sink
 	if err := ReadDocument(context.Background(), strings.NewReader(doc), "data.json", &s); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.Recs) != 2 || len(s.Problems) != 1 {
-		t.Fatalf("%d records, %d problems, want 2 and 1 (the untitled one)", len(s.Recs), len(s.Problems))
+	if len(s.Recs) != 2 || len(s.Problems) != 2 {
+		t.Fatalf("%d records, %d problems, want 2 and 2 (the untitled one, the one whose identifier is blank)", len(s.Recs), len(s.Problems))
 	}
 	d := s.Recs[0].Dataset
 	if d.GetTitle() != "Défibrillateurs" || d.GetDescription() != "DAE de la ville" || d.GetLicense().GetNormalized() != "etalab-2.0" ||
