@@ -15,6 +15,17 @@ func First(v ...string) string {
 	return ""
 }
 
+// FirstText is the first of v that is not empty once cleaned by Text (a
+// value of spaces or of markup only is no value), cleaned; "" if none.
+func FirstText(v ...string) string {
+	for _, s := range v {
+		if s = Text(s); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
 // Unique drops empty and repeated values, keeping the first occurrence's order.
 func Unique(list []string) []string {
 	seen := make(map[string]bool, len(list))

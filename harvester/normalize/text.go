@@ -158,7 +158,10 @@ func cleanText(s string) string {
 // SafeLink tells whether u is a link a page may offer: an absolute http,
 // https or ftp URL with a host (never javascript:, data:, file:…).
 func SafeLink(u string) bool {
-	return plainHTTPLink(u) || parsedSafeLink(u)
+	if _, _, ok := PlainHTTPURL(u); ok {
+		return true
+	}
+	return parsedSafeLink(u)
 }
 
 // parsedSafeLink is SafeLink by url.Parse.
@@ -174,15 +177,18 @@ func parsedSafeLink(u string) bool {
 	return false
 }
 
-// plainHTTPLink reports, without url.Parse, that u is of the plainest shape
-// of a safe link: http(s)://, an ASCII host name, an optional port, then
-// printable bytes with well-formed %-escapes (what url.Parse takes).
-// FuzzSafeLink holds parsedSafeLink to that.
-func plainHTTPLink(u string) bool {
+// PlainHTTPURL reads, without url.Parse, a link of the plainest shape:
+// "http://" or "https://", an ASCII host name (letters, digits, '.' and
+// '-'), an optional port of digits, then a path, query or fragment of
+// printable bytes with well-formed %-escapes; all of which url.Parse takes.
+// It returns the host and the port; ok false for any other shape (which may
+// still be a fine URL: ask url.Parse). FuzzSafeLink holds parsedSafeLink
+// to it.
+func PlainHTTPURL(u string) (host, port string, ok bool) {
 	rest, ok := strings.CutPrefix(u, "https://")
 	if !ok {
 		if rest, ok = strings.CutPrefix(u, "http://"); !ok {
-			return false
+			return "", "", false
 		}
 	}
 	i := 0
@@ -190,28 +196,29 @@ func plainHTTPLink(u string) bool {
 		i++
 	}
 	if i == 0 {
-		return false
+		return "", "", false
 	}
+	host = rest[:i]
 	if i < len(rest) && rest[i] == ':' {
 		j := i + 1
 		for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
 			j++
 		}
 		if j == i+1 {
-			return false
+			return "", "", false
 		}
-		i = j
+		port, i = rest[i+1:j], j
 	}
 	if i < len(rest) && rest[i] != '/' && rest[i] != '?' && rest[i] != '#' {
-		return false
+		return "", "", false
 	}
 	for ; i < len(rest); i++ {
 		c := rest[i]
 		if c <= ' ' || c == 0x7f || c == '%' && (i+2 >= len(rest) || !isHex(rest[i+1]) || !isHex(rest[i+2])) {
-			return false
+			return "", "", false
 		}
 	}
-	return true
+	return host, port, true
 }
 
 func isHex(c byte) bool {

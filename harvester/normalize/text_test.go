@@ -60,8 +60,8 @@ func FuzzSafeLink(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if plainHTTPLink(s) && !parsedSafeLink(s) {
-			t.Fatalf("plainHTTPLink(%q) but url.Parse refuses it", s)
+		if _, _, ok := PlainHTTPURL(s); ok && !parsedSafeLink(s) {
+			t.Fatalf("PlainHTTPURL(%q) but url.Parse refuses it", s)
 		}
 	})
 }
@@ -73,8 +73,8 @@ func TestPlainFastPaths(t *testing.T) {
 		}
 	}
 	for s, want := range map[string]bool{"https://data.example.fr/a?b=%C3%A9#c": true, "http://a:8080": true, "http://a:/": false, "http://a/%zz": false, "ftp://a/": false} {
-		if plainHTTPLink(s) != want {
-			t.Errorf("plainHTTPLink(%q) = %v", s, !want)
+		if _, _, ok := PlainHTTPURL(s); ok != want {
+			t.Errorf("PlainHTTPURL(%q) = %v", s, !want)
 		}
 	}
 }

@@ -642,12 +642,7 @@ func (s *Source) Record(p *Package) (source.Record, error) {
 	if id == "" {
 		return source.Record{}, errors.New("package without id nor name")
 	}
-	var title string
-	for _, t := range []string{p.TitleTranslated["fr"], string(p.Title), p.TitleTranslated["en"], p.Name} {
-		if title = normalize.Text(t); title != "" {
-			break
-		}
-	}
+	title := normalize.FirstText(p.TitleTranslated["fr"], string(p.Title), p.TitleTranslated["en"], p.Name)
 	if title == "" {
 		return source.Record{}, fmt.Errorf("package %s has no title", id)
 	}

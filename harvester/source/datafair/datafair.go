@@ -378,17 +378,11 @@ func (m Mapper) Record(ds *Dataset) (source.Record, error) {
 	if strings.TrimSpace(ds.ID) == "" {
 		return source.Record{}, errors.New("dataset without id")
 	}
-	// The first of title, slug and id that is not empty once normalised
-	// (a title of markup is no title).
-	var title string
-	for _, t := range []string{string(ds.Title), ds.Slug, ds.ID} {
-		if title = normalize.Text(t); title != "" {
-			break
-		}
-	}
 	d := &moissonv1.Dataset{
-		OriginalId:  ds.ID,
-		Title:       title,
+		OriginalId: ds.ID,
+		// The first of title, slug and id that is not empty once
+		// normalised (a title of markup is no title).
+		Title:       normalize.FirstText(string(ds.Title), ds.Slug, ds.ID),
 		Description: normalize.Text(string(ds.Description)),
 		Keywords:    append([]string(nil), ds.Keywords...),
 		LandingPage: ds.Page,

@@ -240,15 +240,11 @@ func (m Mapper) Record(ds *Dataset) (source.Record, error) {
 		return source.Record{}, errors.New("dataset without dataset_id")
 	}
 	def, dc, insp := ds.metas()
-	// The title, or the id when the title is empty once normalised (a
-	// title of markup is no title).
-	title := normalize.Text(string(def.Title))
-	if title == "" {
-		title = normalize.Text(id)
-	}
 	d := &moissonv1.Dataset{
-		OriginalId:  id,
-		Title:       title,
+		OriginalId: id,
+		// The title, or the id when the title is empty once normalised
+		// (a title of markup is no title).
+		Title:       normalize.FirstText(string(def.Title), id),
 		Description: normalize.Text(string(def.Description)),
 		Language:    strings.TrimSpace(string(def.Language)),
 	}

@@ -563,10 +563,10 @@ func Normalise(d *Dataset, portal string) (source.Record, error) {
 		return source.Record{}, fmt.Errorf("dataset %s has no title", id)
 	}
 	if d.Deleted != nil && *d.Deleted != "" {
-		return source.Record{}, fmt.Errorf("dataset %s is deleted (%s)", normalize.First(d.ID, d.Slug), *d.Deleted)
+		return source.Record{}, fmt.Errorf("dataset %s is deleted (%s)", id, *d.Deleted)
 	}
 	if d.Private {
-		return source.Record{}, fmt.Errorf("dataset %s is private", normalize.First(d.ID, d.Slug))
+		return source.Record{}, fmt.Errorf("dataset %s is private", id)
 	}
 	out := &moissonv1.Dataset{
 		OriginalId:  id,
