@@ -2,14 +2,17 @@ package dcat
 
 import (
 	"bytes"
+	"errors"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/opendatafrance/moisson/harvester/config"
+	"github.com/opendatafrance/moisson/harvester/fetch"
 	"github.com/opendatafrance/moisson/harvester/rdf"
 	"github.com/opendatafrance/moisson/harvester/simulator"
 	"github.com/piprate/json-gold/ld"
@@ -141,5 +144,37 @@ func TestExpandedMatchesJSONGold(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// What toTriples reads is bounded: a node expanding to more than
+// MaxJSONLDNodeTriples triples stops the read with a typed error naming the
+// limit (here a compact node of 300 000 numbers, 600 kB, expanded by
+// json-gold first), and the IRI memo
+// keeps neither long strings nor more than maxIRIClasses of them.
+func TestExpandedBounds(t *testing.T) {
+	var b strings.Builder
+	// Under an object (not an array, which would be streamed member by
+	// member): one node.
+	b.WriteString(`{"@context": {"p": "http://x.fr/p", "q": "http://x.fr/q"}, "@id": "http://x.fr/s", "p": {"q": [1`)
+	for range 300000 - 1 {
+		b.WriteString(",1")
+	}
+	b.WriteString("]}}")
+	err := parseJSONLD(strings.NewReader(b.String()), "", func(rdf.Triple) error { return nil })
+	var tl *fetch.TooLargeError
+	if !errors.As(err, &tl) || tl.Limit != MaxJSONLDNodeTriples {
+		t.Errorf("300 000 values in one node: %v, want a TooLargeError naming %d", err, MaxJSONLDNodeTriples)
+	}
+	c := iriClasses{}
+	long := "http://x.fr/" + strings.Repeat("a", maxIRIClassKey)
+	if c.of(long); len(c) != 0 {
+		t.Errorf("memo kept a string of %d bytes (bound %d)", len(long), maxIRIClassKey)
+	}
+	for i := range maxIRIClasses + 10 {
+		c.of("http://x.fr/" + strconv.Itoa(i))
+	}
+	if len(c) > maxIRIClasses {
+		t.Errorf("memo holds %d strings, bound %d", len(c), maxIRIClasses)
 	}
 }
