@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/opendatafrance/moisson/harvester/simulator"
+	"github.com/opendatafrance/moisson/proto/bus"
 )
 
 func do(t *testing.T, method, u, token string) *http.Response {
@@ -211,5 +213,51 @@ func TestHarvestTriggerDisabledWithoutToken(t *testing.T) {
 	}
 	if r := do(t, "POST", a.APIURL()+"/v1/sources/nice-ckan/harvest", "anything"); r.StatusCode != http.StatusForbidden {
 		t.Errorf("without an admin token configured: %d, want 403", r.StatusCode)
+	}
+}
+
+// TestLeaseOfFinishedRun: a lease that outlives its run (its release lost
+// while NATS elected a leader, or read from a replica still catching up)
+// does not make /v1/sources say RUNNING once the run is known finished;
+// a lease for a run not known yet (just started) does.
+func TestLeaseOfFinishedRun(t *testing.T) {
+	a := start(t, Options{DataDir: t.TempDir(), SimDatasets: 5, Concurrency: 8})
+	defer a.Close()
+	a.WaitHarvest()
+	const id = "nice-ckan"
+	done := waitRuns(t, a, id, 1).Runs[0]
+	ctx := context.Background()
+	leases, err := a.js.KeyValue(ctx, bus.LeaseBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := func(l bus.Lease) (string, *bus.Lease) {
+		t.Helper()
+		v, _ := json.Marshal(l)
+		if _, err := leases.Put(ctx, id, v); err != nil {
+			t.Fatal(err)
+		}
+		var st struct {
+			Sources []struct {
+				SourceID string     `json:"source_id"`
+				Status   string     `json:"status"`
+				Running  *bus.Lease `json:"running"`
+			} `json:"sources"`
+		}
+		getJSON(t, a.APIURL()+"/v1/sources", http.StatusOK, &st)
+		for _, s := range st.Sources {
+			if s.SourceID == id {
+				return s.Status, s.Running
+			}
+		}
+		t.Fatalf("%s not in /v1/sources", id)
+		return "", nil
+	}
+	now := time.Now().UTC()
+	if st, running := status(bus.Lease{Worker: "w-gone", RunID: done.RunID, Since: now, Heartbeat: now}); st != "SUCCEEDED" || running != nil {
+		t.Errorf("lease of the finished run %s: status %s, running %+v; want SUCCEEDED, not running", done.RunID, st, running)
+	}
+	if st, running := status(bus.Lease{Worker: "w1", RunID: "29991231T000000000Z-00000000", Since: now, Heartbeat: now}); st != "RUNNING" || running == nil {
+		t.Errorf("lease of a run just started: status %s, running %+v; want RUNNING", st, running)
 	}
 }

@@ -98,7 +98,11 @@ func (s *Server) sourceList(ctx context.Context) []sourceJSON {
 			infos[r.SourceID] = bus.SourceInfo{SourceID: r.SourceID, TerritoryID: r.TerritoryID, PortalURL: r.PortalURL, Protocol: r.Protocol}
 		}
 	}
-	leases, schedules := s.kv(ctx, bus.LeaseBucket), s.kv(ctx, bus.ScheduleBucket)
+	schedules := s.kv(ctx, bus.ScheduleBucket)
+	// Leases are read from their stream's leader (bus.GetLatestJSON), all
+	// within one deadline so that an election does not hold the answer.
+	leaseCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
 	dead := s.deadLetterCounts(ctx)
 	out := make([]sourceJSON, 0, len(infos))
 	for id, info := range infos {
@@ -115,12 +119,17 @@ func (s *Server) sourceList(ctx context.Context) []sourceJSON {
 			sj.LastRun = runJSON(r.Last)
 			sj.LastSuccess = runJSON(r.LastSuccess)
 		}
-		if leases != nil {
+		if s.JS != nil {
 			var l bus.Lease
-			if ok, _, err := bus.GetJSON(ctx, leases, id, &l); ok && err == nil && l.RunID != "" {
+			found, err := bus.GetLatestJSON(leaseCtx, s.JS, bus.LeaseBucket, id, &l)
+			switch {
+			case err != nil:
+				// No bucket yet, or no stream leader within the deadline
+				// (an election): the run's last word stands.
+			case found && l.RunID != "" && !finished(runs[id], l.RunID):
 				sj.Running = &l
 				sj.Status = "RUNNING"
-			} else if sj.Status == "RUNNING" {
+			case sj.Status == "RUNNING":
 				// The run's last word is RUNNING but nobody holds its lease:
 				// its worker stopped; the next worker closes it as FAILED.
 				sj.Status = "INTERRUPTED"
@@ -145,6 +154,19 @@ func (s *Server) sourceList(ctx context.Context) []sourceJSON {
 		return out[i].SourceID < out[j].SourceID
 	})
 	return out
+}
+
+// finished tells whether src's runs hold runID as finished. A lease can
+// outlive its run: its release lost while NATS elected a leader (the lease
+// then expires), or read from a replica still catching up (KV reads are
+// direct gets, which any replica answers). The run's own last word wins.
+func finished(src status.Source, runID string) bool {
+	for _, run := range src.Runs {
+		if run.GetRunId() == runID {
+			return run.GetStatus() != moissonv1.HarvestRun_RUNNING
+		}
+	}
+	return false
 }
 
 func (s *Server) sources(w http.ResponseWriter, r *http.Request) {

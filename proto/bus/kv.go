@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -97,6 +98,55 @@ func GetJSON(ctx context.Context, kv jetstream.KeyValue, key string, v any) (fou
 	}
 	return true, e.Revision(), json.Unmarshal(e.Value(), v)
 }
+
+// GetLatestJSON reads a JSON value of a bucket from its stream's leader.
+// A bucket's ordinary reads (GetJSON) are direct gets, which any replica
+// answers, one still catching up after a partition or a restart included:
+// such a replica may hold a key already deleted, or an older value. What
+// must be current (who harvests a source now) is read here; found is
+// false for a missing, deleted or purged key.
+func GetLatestJSON(ctx context.Context, js jetstream.JetStream, bucket, key string, v any) (found bool, err error) {
+	req, _ := json.Marshal(map[string]string{"last_by_subj": "$KV." + bucket + "." + key})
+	msg, err := js.Conn().RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET.KV_"+bucket, req)
+	if err != nil {
+		return false, err
+	}
+	var resp struct {
+		Message *struct {
+			Header []byte `json:"hdrs"`
+			Data   []byte `json:"data"`
+		} `json:"message"`
+		Error *struct {
+			Code        int    `json:"code"`
+			ErrCode     int    `json:"err_code"`
+			Description string `json:"description"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return false, fmt.Errorf("%s %s: %w", bucket, key, err)
+	}
+	switch {
+	case resp.Error != nil && resp.Error.ErrCode == msgNotFound:
+		return false, nil
+	case resp.Error != nil:
+		return false, fmt.Errorf("%s %s: %s (%d)", bucket, key, resp.Error.Description, resp.Error.ErrCode)
+	case resp.Message == nil:
+		return false, fmt.Errorf("%s %s: empty answer", bucket, key)
+	}
+	if len(resp.Message.Header) > 0 {
+		hdr, err := nats.DecodeHeadersMsg(resp.Message.Header)
+		if err != nil {
+			return false, fmt.Errorf("%s %s: %w", bucket, key, err)
+		}
+		if op := hdr.Get("KV-Operation"); op == "DEL" || op == "PURGE" {
+			return false, nil
+		}
+	}
+	return true, json.Unmarshal(resp.Message.Data, v)
+}
+
+// msgNotFound is JetStream's error code for "no message found".
+const msgNotFound = 10037
 
 // SourcesBucket lists the configured sources (source id → SourceInfo), as
 // the harvester workers run them, so the API can show sources never
