@@ -18,6 +18,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -84,7 +85,8 @@ func main() {
 	reuse := flag.Bool("reuse", false, "reuse the index that -data (and -es-alias) already hold: no harvest")
 	timeline := flag.Duration("timeline", 0, "also report the requests sent in each window this long")
 	stage := flag.Bool("stage", false, "after the load, write the same records into a fresh index of the same backend alone\n"+
-		"(batches of 500, as the indexer does) and report the pipeline's rate against that stage's")
+		"(batches of 500, two in flight, as the indexer does) and report the pipeline's rate against that stage's")
+	progress := flag.Bool("progress", false, "print the indexed and pending counts every 2 s while harvesting")
 	backendOnly := flag.Bool("backend-only", false, "with -reuse: compute, one after the other and straight on the index (no API, no cache),\n"+
 		"the distinct searches of the requests the load would send, and report how long the index takes")
 	flag.Parse()
@@ -134,7 +136,7 @@ func main() {
 	if alias == "" {
 		alias = fmt.Sprintf("moisson-loadtest-%d", time.Now().Unix())
 	}
-	start := time.Now()
+	start, startCPU := time.Now(), procTicks("self")
 	a, err := app.Start(ctx, app.Options{DataDir: dir, Addr: "127.0.0.1:0", Simulate: true, SimDatasets: perSource,
 		Concurrency: 4, ESURL: *esURL, ESAlias: alias, NoCache: *noCache, NoHarvest: *reuse, Log: zap.NewNop()})
 	if err != nil {
@@ -148,11 +150,17 @@ func main() {
 	}
 	total := int64(a.Simulator().Total())
 	fmt.Printf("backend: %s; harvesting and indexing %d datasets (%d sources × %d)\n", backend(*esURL), total, sources, perSource)
+	var lastProgress time.Time
 	for {
 		n, _ := a.IndexCount(ctx)
 		p, _ := a.Pending(ctx)
 		if n == total && p == 0 {
 			break
+		}
+		if *progress && time.Since(lastProgress) >= 2*time.Second {
+			lastProgress = time.Now()
+			bn, bs, _, _ := histogram("moisson_indexer_batch_seconds")
+			fmt.Printf("  %5.1fs indexed %6d, pending %6d, batches %d (%.1f s)\n", time.Since(start).Seconds(), n, p, bn, bs)
 		}
 		if *reuse {
 			fail(fmt.Errorf("-reuse: the index holds %d datasets (%d pending), not %d: run once without -reuse", n, p, total))
@@ -161,7 +169,7 @@ func main() {
 	}
 	took := time.Since(start)
 	pipelineRate := float64(total) / took.Seconds()
-	fmt.Printf("searchable after %s (%.0f datasets/s end to end)\n", took.Round(100*time.Millisecond), pipelineRate)
+	fmt.Printf("searchable after %s (%.0f datasets/s end to end), %.1f CPU-seconds\n", took.Round(100*time.Millisecond), pipelineRate, (procTicks("self")-startCPU)/100)
 	if *stage && !*reuse {
 		defer func() {
 			rate, err := writeStage(ctx, a.Index(), *esURL, alias)
@@ -520,8 +528,9 @@ func fail(err error) {
 }
 
 // writeStage reads back every record of from and writes them into a fresh
-// index of the same backend, in batches of 500 as the indexer does: the
-// rate of the index-write stage alone, to set the whole pipeline's against.
+// index of the same backend, two batches of 500 in flight as the indexer
+// does: the rate of the index-write stage alone, to set the whole
+// pipeline's against.
 func writeStage(ctx context.Context, from index.Index, esURL, alias string) (float64, error) {
 	var ds []*moissonv1.Dataset
 	q := index.Query{Size: 1000, Sort: index.SortTitle}
@@ -549,20 +558,40 @@ func writeStage(ctx context.Context, from index.Index, esURL, alias string) (flo
 	if es, ok := to.(*elasticsearch.Index); ok {
 		defer es.Drop(context.Background())
 	}
-	start := time.Now()
-	for i := 0; i < len(ds); i += 500 {
-		var ops []index.Op
-		for _, d := range ds[i:min(i+500, len(ds))] {
-			ops = append(ops, index.Op{ID: d.GetId(), Version: 1, Dataset: d})
-		}
-		items, err := to.Write(ctx, ops)
-		if err != nil {
-			return 0, err
-		}
-		for _, e := range items {
-			if e != nil {
-				return 0, e
+	// As many batches in flight as the indexer's consumer has (the default
+	// of its Workers). On bleve one writer measured as fast (18.7 s against
+	// 19.1 s for 100k records, same run): it writes one batch at a time.
+	const writers = 2
+	start, startCPU := time.Now(), procTicks("self")
+	batches := make(chan []*moissonv1.Dataset)
+	errs := make(chan error, writers)
+	for range writers {
+		go func() {
+			var first error
+			for b := range batches {
+				if first != nil {
+					continue
+				}
+				ops := make([]index.Op, 0, len(b))
+				for _, d := range b {
+					ops = append(ops, index.Op{ID: d.GetId(), Version: 1, Dataset: d})
+				}
+				items, err := to.Write(ctx, ops)
+				if err == nil {
+					err = errors.Join(items...)
+				}
+				first = err
 			}
+			errs <- first
+		}()
+	}
+	for i := 0; i < len(ds); i += 500 {
+		batches <- ds[i:min(i+500, len(ds))]
+	}
+	close(batches)
+	for range writers {
+		if err := <-errs; err != nil {
+			return 0, err
 		}
 	}
 	if es, ok := to.(*elasticsearch.Index); ok {
@@ -573,7 +602,9 @@ func writeStage(ctx context.Context, from index.Index, esURL, alias string) (flo
 	if n, err := to.Count(ctx); err != nil || n != int64(len(ds)) {
 		return 0, fmt.Errorf("stage index holds %d records, want %d (%v)", n, len(ds), err)
 	}
-	return float64(len(ds)) / time.Since(start).Seconds(), nil
+	took := time.Since(start)
+	fmt.Printf("index writes alone: %s, %.1f CPU-seconds\n", took.Round(100*time.Millisecond), (procTicks("self")-startCPU)/100)
+	return float64(len(ds)) / took.Seconds(), nil
 }
 
 // esMerging tells whether Elasticsearch is merging segments of the alias
