@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net"
 	"net/http"
@@ -659,18 +660,55 @@ func (src *source) takeFault(page int) *Fault {
 	return &cp
 }
 
-// countHash counts and hashes what is written.
+// countHash counts and hashes what is written, and keeps it while it stays
+// within keptBody bytes: a page is then written from there rather than
+// rendered a second time, while a whole-catalogue export (hundreds of
+// megabytes) is rendered again to be streamed.
 type countHash struct {
-	n int64
-	h interface {
-		io.Writer
-		Sum([]byte) []byte
+	n    int64
+	h    hash.Hash
+	body []byte
+	over bool
+}
+
+// keptBody is the largest body countHash keeps.
+const keptBody = 4 << 20
+
+// bodies are the buffers countHash keeps bodies in, reused.
+var bodies = sync.Pool{New: func() any { return new([]byte) }}
+
+func newCountHash() *countHash {
+	return &countHash{h: sha256.New(), body: (*bodies.Get().(*[]byte))[:0]}
+}
+
+// release gives the body's buffer back.
+func (c *countHash) release() {
+	if c.body != nil {
+		b := c.body[:0]
+		c.body = nil
+		bodies.Put(&b)
 	}
 }
 
 func (c *countHash) Write(p []byte) (int, error) {
 	c.n += int64(len(p))
+	if !c.over {
+		if len(c.body)+len(p) <= keptBody {
+			c.body = append(c.body, p...)
+		} else {
+			c.over, c.body = true, nil
+		}
+	}
 	return c.h.Write(p)
+}
+
+// replay writes the body again into w: kept, or rendered anew.
+func (c *countHash) replay(w io.Writer, rep *reply) error {
+	if c.over {
+		return rep.render(w)
+	}
+	_, err := w.Write(c.body)
+	return err
 }
 
 var errCut = errors.New("simulator: body truncated")
@@ -696,7 +734,8 @@ func (c *cutWriter) Write(p []byte) (int, error) {
 }
 
 func (s *Simulator) write(w http.ResponseWriter, r *http.Request, rep *reply, truncate bool) {
-	ch := &countHash{h: sha256.New()}
+	ch := newCountHash()
+	defer ch.release()
 	if err := rep.render(ch); err != nil {
 		jsonError(w, http.StatusInternalServerError, "render", err.Error())
 		return
@@ -722,14 +761,14 @@ func (s *Simulator) write(w http.ResponseWriter, r *http.Request, rep *reply, tr
 	}
 	if truncate {
 		bw := bufio.NewWriter(w)
-		_ = rep.render(&cutWriter{w: bw, n: ch.n / 2})
+		_ = ch.replay(&cutWriter{w: bw, n: ch.n / 2}, rep)
 		_ = bw.Flush()
 		if f, ok := w.(http.Flusher); ok {
 			f.Flush()
 		}
 		panic(http.ErrAbortHandler) // close the connection mid-body
 	}
-	_ = rep.render(w)
+	_ = ch.replay(w, rep)
 }
 
 // notModified applies If-None-Match (preferred) or If-Modified-Since.

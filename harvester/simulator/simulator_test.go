@@ -3,6 +3,8 @@ package simulator
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -714,6 +716,29 @@ func TestETag(t *testing.T) {
 	sim.Resize("mulhouse-dcat", 25)
 	if resp, _ := get(t, u, "If-None-Match", etag); resp.StatusCode != 200 || resp.Header.Get("ETag") == etag {
 		t.Errorf("after a change: %d, ETag %s", resp.StatusCode, resp.Header.Get("ETag"))
+	}
+}
+
+// TestBodyKeptOrRenderedAgain: the ETag and Content-Length are those of
+// the body sent, whether it was kept from the render that hashed it (a
+// page) or rendered again (an export beyond keptBody), truncated or not.
+func TestBodyKeptOrRenderedAgain(t *testing.T) {
+	_, srv := newSim(t, Options{DatasetsPerSource: 1500})
+	for _, c := range []struct {
+		u    string
+		over bool
+	}{
+		{srv.URL + "/sim/mulhouse-dcat/api/explore/v2.1/catalog/exports/dcat", true},
+		{srv.URL + "/sim/larochelle-ckan/api/3/action/package_search?rows=100", false},
+	} {
+		resp, body := get(t, c.u)
+		if over := len(body) > keptBody; over != c.over {
+			t.Fatalf("%s: %d bytes, over %d: %v, want %v", c.u, len(body), keptBody, over, c.over)
+		}
+		sum := sha256.Sum256(body)
+		if etag := `"` + hex.EncodeToString(sum[:12]) + `"`; resp.Header.Get("ETag") != etag || resp.ContentLength != int64(len(body)) {
+			t.Errorf("%s: ETag %s, Content-Length %d for a body of %d bytes hashing to %s", c.u, resp.Header.Get("ETag"), resp.ContentLength, len(body), etag)
+		}
 	}
 }
 
