@@ -547,6 +547,10 @@ type List []string
 
 // UnmarshalJSON accepts a list of strings or a string; anything else is ignored.
 func (l *List) UnmarshalJSON(b []byte) error {
+	if s, ok := jsonwalk.PlainString(b); ok {
+		*l = splitList(s)
+		return nil
+	}
 	var list []string
 	if json.Unmarshal(b, &list) == nil {
 		*l = list
@@ -564,6 +568,10 @@ type Text string
 
 // UnmarshalJSON accepts a string, null, or a language map (French preferred).
 func (t *Text) UnmarshalJSON(b []byte) error {
+	if s, ok := jsonwalk.PlainString(b); ok {
+		*t = Text(s)
+		return nil
+	}
 	var s string
 	if err := json.Unmarshal(b, &s); err == nil {
 		*t = Text(s)

@@ -18,6 +18,7 @@ import (
 	"github.com/opendatafrance/moisson/harvester/normalize"
 	"github.com/opendatafrance/moisson/harvester/rdf"
 	"github.com/opendatafrance/moisson/harvester/source"
+	"github.com/opendatafrance/moisson/harvester/source/jsonwalk"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -99,6 +100,10 @@ type podDistrib struct {
 type podText string
 
 func (t *podText) UnmarshalJSON(b []byte) error {
+	if s, ok := jsonwalk.PlainString(b); ok {
+		*t = podText(strings.TrimSpace(s))
+		return nil
+	}
 	var s string
 	if json.Unmarshal(b, &s) == nil {
 		*t = podText(strings.TrimSpace(s))

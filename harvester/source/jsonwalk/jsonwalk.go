@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"unicode/utf8"
 
 	"github.com/opendatafrance/moisson/harvester/source"
 )
@@ -154,4 +155,27 @@ func (d *Decoder) Items(start int, fn func(i int, raw json.RawMessage) error) (i
 		}
 	}
 	return n, d.End("list")
+}
+
+// PlainString reads a JSON value that is a string written without
+// escapes, in valid UTF-8 and without control characters (nearly every
+// string of a catalogue answer): its text, without a decoder's second pass
+// over it. ok is false for any other value, which the caller decodes as
+// usual; for those it reads, the result is what json.Unmarshal into a
+// string gives (FuzzPlainString).
+func PlainString(b []byte) (s string, ok bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	in := b[1 : len(b)-1]
+	for _, c := range in {
+		// Bytes below 0x80 never occur inside a multi-byte UTF-8 sequence.
+		if c < 0x20 || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	if !utf8.Valid(in) {
+		return "", false
+	}
+	return string(in), true
 }

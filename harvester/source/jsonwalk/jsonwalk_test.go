@@ -1,10 +1,12 @@
 package jsonwalk
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/opendatafrance/moisson/harvester/source"
 )
@@ -88,4 +90,21 @@ func TestErrorOffset(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Offset != int64(strings.Index(doc, `"x"`)+3) {
 		t.Fatalf("%v, want an error just after \"x\"", err)
 	}
+}
+
+func FuzzPlainString(f *testing.F) {
+	for _, s := range []string{`"Plan local d'urbanisme"`, `"Lyon – Métropole"`, `"a\"b"`, `"a\\nb"`, "\"a\tb\"", `"\xff"`, `""`, `"`, `null`, `12`, `"a"b"`, `["a"]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok := PlainString(b)
+		var want string
+		err := json.Unmarshal(b, &want)
+		if ok && (err != nil || got != want) {
+			t.Fatalf("PlainString(%q) = %q, json.Unmarshal gives %q, %v", b, got, want, err)
+		}
+		if !ok && err == nil && !bytes.ContainsAny(b, "\\\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\v\f\r") && utf8.Valid(b) && len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
+			t.Fatalf("PlainString(%q) refused a plain string", b)
+		}
+	})
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+
+	"github.com/opendatafrance/moisson/harvester/source/jsonwalk"
 )
 
 // Str is a metadata value ODS (or a portal imitating it) writes as a
@@ -14,6 +16,10 @@ type Str string
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (s *Str) UnmarshalJSON(b []byte) error {
+	if t, ok := jsonwalk.PlainString(b); ok {
+		*s = Str(t)
+		return nil
+	}
 	*s = ""
 	var v any
 	if err := json.Unmarshal(b, &v); err != nil {
@@ -41,6 +47,12 @@ type StrList []string
 // UnmarshalJSON implements json.Unmarshaler.
 func (l *StrList) UnmarshalJSON(b []byte) error {
 	*l = nil
+	if t, ok := jsonwalk.PlainString(b); ok {
+		if t = strings.TrimSpace(t); t != "" {
+			*l = StrList{t}
+		}
+		return nil
+	}
 	var v any
 	if err := json.Unmarshal(b, &v); err != nil {
 		return nil
