@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -106,6 +107,9 @@ func GetJSON(ctx context.Context, kv jetstream.KeyValue, key string, v any) (fou
 // must be current (who harvests a source now) is read here; found is
 // false for a missing, deleted or purged key.
 func GetLatestJSON(ctx context.Context, js jetstream.JetStream, bucket, key string, v any) (found bool, err error) {
+	if !validKey(key) {
+		return false, jetstream.ErrInvalidKey // a wildcard would match other keys
+	}
 	req, _ := json.Marshal(map[string]string{"last_by_subj": "$KV." + bucket + "." + key})
 	msg, err := js.Conn().RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET.KV_"+bucket, req)
 	if err != nil {
@@ -117,7 +121,6 @@ func GetLatestJSON(ctx context.Context, js jetstream.JetStream, bucket, key stri
 			Data   []byte `json:"data"`
 		} `json:"message"`
 		Error *struct {
-			Code        int    `json:"code"`
 			ErrCode     int    `json:"err_code"`
 			Description string `json:"description"`
 		} `json:"error"`
@@ -147,6 +150,21 @@ func GetLatestJSON(ctx context.Context, js jetstream.JetStream, bucket, key stri
 
 // msgNotFound is JetStream's error code for "no message found".
 const msgNotFound = 10037
+
+// validKey is a key-value key as NATS allows it: letters, digits and
+// -/_=. , not starting or ending with a dot.
+func validKey(k string) bool {
+	if k == "" || k[0] == '.' || k[len(k)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-/_=.", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
 
 // SourcesBucket lists the configured sources (source id → SourceInfo), as
 // the harvester workers run them, so the API can show sources never
