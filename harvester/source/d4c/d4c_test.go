@@ -3,15 +3,16 @@ package d4c_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
-	"github.com/opendatafrance/moisson/harvester/source/sourcetest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	json "github.com/go-json-experiment/json/v1"
+	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
+	"github.com/opendatafrance/moisson/harvester/source/sourcetest"
 
 	"github.com/opendatafrance/moisson/harvester/normalize"
 	"github.com/opendatafrance/moisson/harvester/simulator"

@@ -17,7 +17,6 @@ package datafair
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +24,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	json "github.com/go-json-experiment/json/v1"
 
 	"github.com/opendatafrance/moisson/harvester/config"
 	"github.com/opendatafrance/moisson/harvester/fetch"

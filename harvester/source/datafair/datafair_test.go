@@ -3,13 +3,14 @@ package datafair_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"github.com/opendatafrance/moisson/harvester/source/sourcetest"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	json "github.com/go-json-experiment/json/v1"
+	"github.com/opendatafrance/moisson/harvester/source/sourcetest"
 
 	"github.com/opendatafrance/moisson/harvester/normalize"
 	"github.com/opendatafrance/moisson/harvester/simulator"

@@ -3,30 +3,78 @@
 // time, so that an answer is never held in memory beyond one item. What
 // each key means stays with the adapter; this package only walks, and
 // makes errors that say where the answer went wrong (*source.ParseError).
+//
+// The walk is jsontext's (encoding/json/v2's tokenizer, from the module
+// that mirrors it for Go 1.26); values are decoded with the v1 package of
+// the same module, which is encoding/json's semantics (case-insensitive
+// names, invalid UTF-8 replaced, lenient custom decoders) on that faster
+// engine. Adapters import it as "json": its RawMessage and Number are what
+// they pass around.
 package jsonwalk
 
 import (
-	"encoding/json"
+	"bytes"
 	"fmt"
 	"io"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
+	json "github.com/go-json-experiment/json/v1"
 
 	"github.com/opendatafrance/moisson/harvester/source"
 )
 
 // Decoder reads one answer.
 type Decoder struct {
-	*json.Decoder
+	dec      *jsontext.Decoder
 	protocol string
 }
 
 // NewDecoder reads r for the adapter named protocol, which prefixes error
-// messages. Numbers are kept as written (json.Number), so counts keep
-// their precision and a float where a count belongs can be refused.
+// messages. Like encoding/json, it accepts invalid UTF-8 (replaced when
+// decoded) and repeated names (the last wins).
 func NewDecoder(r io.Reader, protocol string) *Decoder {
-	dec := json.NewDecoder(r)
-	dec.UseNumber()
-	return &Decoder{Decoder: dec, protocol: protocol}
+	return &Decoder{dec: jsontext.NewDecoder(r, jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true)), protocol: protocol}
+}
+
+// InputOffset is the offset in the input after what was read.
+func (d *Decoder) InputOffset() int64 { return d.dec.InputOffset() }
+
+// More tells whether the object or list being read has another member:
+// false at its end, and at an error, which the next read reports.
+func (d *Decoder) More() bool {
+	k := d.dec.PeekKind()
+	return k != 0 && k != '}' && k != ']'
+}
+
+// Token reads the next token as encoding/json's Decoder.Token with
+// UseNumber gives it: a json.Delim, a string (a value or an object's
+// name), a json.Number, a bool or nil.
+func (d *Decoder) Token() (json.Token, error) {
+	tok, err := d.dec.ReadToken()
+	if err != nil {
+		return nil, err
+	}
+	switch k := tok.Kind(); k {
+	case '{', '}', '[', ']':
+		return json.Delim(k), nil
+	case '"':
+		return tok.String(), nil
+	case '0':
+		return json.Number(tok.String()), nil
+	case 't', 'f':
+		return tok.Bool(), nil
+	}
+	return nil, nil
+}
+
+// Decode reads the next value into v, as encoding/json does.
+func (d *Decoder) Decode(v any) error {
+	val, err := d.dec.ReadValue()
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(val, v)
 }
 
 // Errorf is a parse error at the current offset.
@@ -74,17 +122,19 @@ func (d *Decoder) End(what string) error {
 
 // Raw reads a value as it is written.
 func (d *Decoder) Raw() (json.RawMessage, error) {
-	var raw json.RawMessage
-	if err := d.Decode(&raw); err != nil {
+	val, err := d.dec.ReadValue()
+	if err != nil {
 		return nil, d.Errorf("%v", err)
 	}
-	return raw, nil
+	return json.RawMessage(bytes.Clone(val)), nil
 }
 
 // Skip reads a value and forgets it.
 func (d *Decoder) Skip() error {
-	_, err := d.Raw()
-	return err
+	if err := d.dec.SkipValue(); err != nil {
+		return d.Errorf("%v", err)
+	}
+	return nil
 }
 
 // Int reads the integer value of key.
@@ -145,10 +195,11 @@ func (d *Decoder) ListOrNull(key string) (bool, error) {
 func (d *Decoder) Items(start int, fn func(i int, raw json.RawMessage) error) (int, error) {
 	n := 0
 	for d.More() {
-		var raw json.RawMessage
-		if err := d.Decode(&raw); err != nil {
+		val, err := d.dec.ReadValue()
+		if err != nil {
 			return n, d.Errorf("dataset %d: %v", start+n+1, err)
 		}
+		raw := json.RawMessage(bytes.Clone(val))
 		n++
 		if err := fn(start+n-1, raw); err != nil {
 			return n, err

@@ -2,11 +2,15 @@ package jsonwalk
 
 import (
 	"bytes"
-	"encoding/json"
+	stdjson "encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	json "github.com/go-json-experiment/json/v1"
 
 	"github.com/opendatafrance/moisson/harvester/source"
 )
@@ -105,6 +109,40 @@ func FuzzPlainString(f *testing.F) {
 		}
 		if !ok && err == nil && !bytes.ContainsAny(b, "\\\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\v\f\r") && utf8.Valid(b) && len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
 			t.Fatalf("PlainString(%q) refused a plain string", b)
+		}
+	})
+}
+
+// FuzzTokens: the walk reads the tokens encoding/json's Decoder (with
+// UseNumber) reads, on any input the latter reads through; where the
+// latter fails, the walk fails too.
+func FuzzTokens(f *testing.F) {
+	for _, s := range []string{`{"total_count": 12, "results": [{"a": [1, 2.5e3, true, null, "x\u00e9\n"]}]}`, `[{"id": "\ud83d\ude00"}, {}]`, `{"a":}`, `{"a": 1`, `"\xff"`, `{"a": 1, "a": 2}`, `[1e999]`, `  {} `} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		std := stdjson.NewDecoder(bytes.NewReader(b))
+		std.UseNumber()
+		walk := NewDecoder(bytes.NewReader(b), "fuzz")
+		for i := 0; ; i++ {
+			want, werr := std.Token()
+			got, gerr := walk.Token()
+			if werr != nil {
+				if werr != io.EOF && gerr == nil && i < 1000 {
+					// encoding/json checks what may follow a token as it
+					// reads it, jsontext when it reads the next one.
+					if _, gerr = walk.Token(); gerr == nil {
+						t.Fatalf("token %d: encoding/json fails (%v), the walk reads %#v", i, werr, got)
+					}
+				}
+				return
+			}
+			if gerr != nil {
+				t.Fatalf("token %d: encoding/json reads %#v, the walk fails: %v", i, want, gerr)
+			}
+			if fmt.Sprint(want) != fmt.Sprint(got) {
+				t.Fatalf("token %d: encoding/json reads %#v, the walk %#v", i, want, got)
+			}
 		}
 	})
 }

@@ -1,8 +1,9 @@
 package ods
 
 import (
-	"encoding/json"
 	"io"
+
+	json "github.com/go-json-experiment/json/v1"
 
 	"github.com/opendatafrance/moisson/harvester/source/jsonwalk"
 )

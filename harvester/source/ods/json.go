@@ -1,9 +1,10 @@
 package ods
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
+
+	json "github.com/go-json-experiment/json/v1"
 
 	"github.com/opendatafrance/moisson/harvester/source/jsonwalk"
 )

@@ -3,10 +3,7 @@ package ods_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
-	"github.com/opendatafrance/moisson/harvester/source/sourcetest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,6 +11,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	json "github.com/go-json-experiment/json/v1"
+	"github.com/opendatafrance/moisson/harvester/internal/sharedtest"
+	"github.com/opendatafrance/moisson/harvester/source/sourcetest"
 
 	"github.com/opendatafrance/moisson/harvester/config"
 	"github.com/opendatafrance/moisson/harvester/normalize"
