@@ -2,15 +2,19 @@ package dcat
 
 import (
 	"bytes"
-	"encoding/json"
+	stdjson "encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 
+	"github.com/go-json-experiment/json/jsontext"
+	json "github.com/go-json-experiment/json/v1"
+
 	"github.com/opendatafrance/moisson/harvester/fetch"
 	"github.com/opendatafrance/moisson/harvester/rdf"
+	"github.com/opendatafrance/moisson/harvester/source/jsonwalk"
 	"github.com/piprate/json-gold/ld"
 )
 
@@ -78,8 +82,7 @@ var newline = []byte{'\n'}
 // line is the line of the decoder's position: the newlines read, less
 // those it has read ahead.
 func (j *jsonldReader) line() int {
-	ahead, _ := io.ReadAll(j.dec.Buffered())
-	return j.budget.lines - bytes.Count(ahead, newline) + 1
+	return j.budget.lines - bytes.Count(j.dec.Buffered(), newline) + 1
 }
 
 // reset starts the budget of the next value.
@@ -87,7 +90,7 @@ func (b *budgetReader) reset(what string, limit int64) { b.what, b.limit, b.left
 
 // jsonldReader turns a JSON-LD document into triples.
 type jsonldReader struct {
-	dec    *json.Decoder
+	dec    *jsonwalk.Decoder
 	budget *budgetReader
 	opts   *ld.JsonLdOptions
 	h      rdf.Handler
@@ -121,8 +124,7 @@ func parseJSONLD(r io.Reader, base string, h rdf.Handler) error {
 func newJSONLDReader(r io.Reader, base string, h rdf.Handler) *jsonldReader {
 	budget := &budgetReader{r: r}
 	budget.reset("JSON-LD node", jsonldNodeLimit)
-	j := &jsonldReader{dec: json.NewDecoder(budget), budget: budget, h: h}
-	j.dec.UseNumber()
+	j := &jsonldReader{dec: jsonwalk.NewDecoder(budget, "jsonld"), budget: budget, h: h}
 	j.opts = ld.NewJsonLdOptions(base)
 	j.opts.DocumentLoader = noRemoteLoader{}
 	return j
@@ -250,8 +252,8 @@ func (j *jsonldReader) rest(first json.Token) (any, error) {
 			if err != nil {
 				return nil, j.syntax(err)
 			}
-			var v any
-			if err := j.dec.Decode(&v); err != nil {
+			v, err := j.dec.Value()
+			if err != nil {
 				return nil, j.syntax(err)
 			}
 			m[k.(string)] = v
@@ -261,14 +263,17 @@ func (j *jsonldReader) rest(first json.Token) (any, error) {
 	case json.Delim('['):
 		a := []any{}
 		for j.dec.More() {
-			var v any
-			if err := j.dec.Decode(&v); err != nil {
+			v, err := j.dec.Value()
+			if err != nil {
 				return nil, j.syntax(err)
 			}
 			a = append(a, v)
 		}
 		_, err := j.dec.Token()
 		return a, j.syntax(err)
+	}
+	if n, ok := first.(json.Number); ok {
+		return stdjson.Number(n), nil // json-gold's number
 	}
 	return first, nil
 }
@@ -305,8 +310,8 @@ func (j *jsonldReader) value(what string, limit int64) (any, error) {
 	// ahead, at most twice the limit); the offsets tell the value's size.
 	j.budget.reset(what, limit)
 	start := j.dec.InputOffset()
-	var v any
-	if err := j.dec.Decode(&v); err != nil {
+	v, err := j.dec.Value()
+	if err != nil {
 		return nil, j.syntax(err)
 	}
 	if j.dec.InputOffset()-start > limit {
@@ -508,16 +513,12 @@ func (j *jsonldReader) syntax(err error) error {
 	if errors.As(err, &tl) {
 		return tl
 	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return &rdf.ParseError{Syntax: "jsonld", Line: j.line(), Msg: fmt.Sprintf("at byte %d: %s", se.Offset, se.Error())}
-	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return &rdf.ParseError{Syntax: "jsonld", Line: j.line(), Msg: fmt.Sprintf("at byte %d: unexpected end of the document", j.dec.InputOffset())}
 	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return &rdf.ParseError{Syntax: "jsonld", Msg: err.Error()}
+	var se *jsontext.SyntacticError
+	if errors.As(err, &se) {
+		return &rdf.ParseError{Syntax: "jsonld", Line: j.line(), Msg: fmt.Sprintf("at byte %d: %v", se.ByteOffset, se.Err)}
 	}
 	return err
 }

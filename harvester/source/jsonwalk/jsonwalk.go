@@ -14,6 +14,7 @@ package jsonwalk
 
 import (
 	"bytes"
+	stdjson "encoding/json"
 	"fmt"
 	"io"
 	"unicode/utf8"
@@ -75,6 +76,57 @@ func (d *Decoder) Decode(v any) error {
 		return err
 	}
 	return json.Unmarshal(val, v)
+}
+
+// Buffered is what the decoder has read ahead of its position (valid until
+// the next read).
+func (d *Decoder) Buffered() []byte { return d.dec.UnreadBuffer() }
+
+// Value reads the next value as encoding/json's Decoder with UseNumber
+// decodes it into an any: map[string]any, []any, string, encoding/json's
+// Number, bool or nil, the shapes json-gold works on. It builds them from
+// the tokens, without reflection. Repeated names: the last wins.
+func (d *Decoder) Value() (any, error) {
+	tok, err := d.dec.ReadToken()
+	if err != nil {
+		return nil, err
+	}
+	switch tok.Kind() {
+	case '{':
+		m := map[string]any{}
+		for d.dec.PeekKind() != '}' {
+			name, err := d.dec.ReadToken()
+			if err != nil {
+				return nil, err
+			}
+			k := name.String() // a token lives until the next read
+			v, err := d.Value()
+			if err != nil {
+				return nil, err
+			}
+			m[k] = v
+		}
+		_, err := d.dec.ReadToken()
+		return m, err
+	case '[':
+		a := []any{}
+		for d.dec.PeekKind() != ']' {
+			v, err := d.Value()
+			if err != nil {
+				return nil, err
+			}
+			a = append(a, v)
+		}
+		_, err := d.dec.ReadToken()
+		return a, err
+	case '"':
+		return tok.String(), nil
+	case '0':
+		return stdjson.Number(tok.String()), nil
+	case 't', 'f':
+		return tok.Bool(), nil
+	}
+	return nil, nil
 }
 
 // Errorf is a parse error at the current offset.

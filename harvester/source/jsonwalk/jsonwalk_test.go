@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -142,6 +143,37 @@ func FuzzTokens(f *testing.F) {
 			}
 			if fmt.Sprint(want) != fmt.Sprint(got) {
 				t.Fatalf("token %d: encoding/json reads %#v, the walk %#v", i, want, got)
+			}
+		}
+	})
+}
+
+// FuzzValue: Value gives what encoding/json's Decoder with UseNumber
+// decodes into an any, value after value, on any input the latter reads;
+// where the latter fails, Value fails too.
+func FuzzValue(f *testing.F) {
+	for _, s := range []string{`{"@id": "x", "n": [1, 2.5e3, -0, true, null, {"@value": "é\u00e9", "@language": "fr"}], "n": {}} []`, `[{"a": 1}, "\xff", "\ud800"]`, `{"a":}`, `{"a": 1`, `{"a": 1]`, `  1e999 "x" `} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		std := stdjson.NewDecoder(bytes.NewReader(b))
+		std.UseNumber()
+		walk := NewDecoder(bytes.NewReader(b), "fuzz")
+		for i := 0; i < 100; i++ {
+			var want any
+			werr := std.Decode(&want)
+			got, gerr := walk.Value()
+			if werr != nil {
+				if werr != io.EOF && gerr == nil {
+					t.Fatalf("value %d: encoding/json fails (%v), Value reads %#v", i, werr, got)
+				}
+				return
+			}
+			if gerr != nil {
+				t.Fatalf("value %d: encoding/json reads %#v, Value fails: %v", i, want, gerr)
+			}
+			if !reflect.DeepEqual(want, got) {
+				t.Fatalf("value %d: encoding/json reads %#v, Value %#v", i, want, got)
 			}
 		}
 	})
