@@ -46,14 +46,30 @@ func natsCluster(t *testing.T) string {
 		}
 		urls += s.ClientURL()
 	}
+	// Ready: a meta leader that knows the three peers, each current (with a
+	// peer not yet seen, a replicated create fails with "no suitable peers
+	// for placement, peer offline").
 	deadline := time.Now().Add(20 * time.Second)
-	for !servers[0].JetStreamIsLeader() && !servers[1].JetStreamIsLeader() && !servers[2].JetStreamIsLeader() {
+	for !clusterReady(servers) {
 		if time.Now().After(deadline) {
-			t.Fatal("no JetStream meta leader")
+			t.Fatal("the JetStream cluster did not form")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	return urls
+}
+
+func clusterReady(servers []*server.Server) bool {
+	peers := 0
+	for _, s := range servers {
+		if !s.JetStreamIsCurrent() {
+			return false
+		}
+		if s.JetStreamIsLeader() {
+			peers = len(s.JetStreamClusterPeers())
+		}
+	}
+	return peers == len(servers)
 }
 
 // TestConcurrentStart: six services opening the streams, buckets and the

@@ -140,7 +140,7 @@ func EnsureKeyValue(ctx context.Context, js jetstream.JetStream, c jetstream.Key
 	if err != nil {
 		return nil, err
 	}
-	return js.KeyValue(ctx, c.Bucket)
+	return openCreated(ctx, func(ctx context.Context) (jetstream.KeyValue, error) { return js.KeyValue(ctx, c.Bucket) })
 }
 
 // EnsureObjectStore opens an object store, creating it when missing and
@@ -153,7 +153,26 @@ func EnsureObjectStore(ctx context.Context, js jetstream.JetStream, c jetstream.
 	if err != nil {
 		return nil, err
 	}
-	return js.ObjectStore(ctx, c.Bucket)
+	return openCreated(ctx, func(ctx context.Context) (jetstream.ObjectStore, error) { return js.ObjectStore(ctx, c.Bucket) })
+}
+
+// openCreated opens a bucket, waiting a little for one another service has
+// just created: a cluster answers "name in use" to a second create before
+// the stream of the first answers, and the open then finds no bucket
+// (TestConcurrentStart, six services on three nodes, saw it once).
+func openCreated[T any](ctx context.Context, open func(context.Context) (T, error)) (T, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, err := open(ctx)
+		if err == nil || !errors.Is(err, jetstream.ErrBucketNotFound) || time.Now().After(deadline) {
+			return b, err
+		}
+		select {
+		case <-ctx.Done():
+			return b, err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // EnsureConsumer opens a durable consumer, creating it when missing and
