@@ -2,7 +2,6 @@ package dcat
 
 import (
 	"bytes"
-	stdjson "encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -244,38 +243,8 @@ func (j *jsonldReader) end() error {
 
 // rest reads the value that starts with the token first.
 func (j *jsonldReader) rest(first json.Token) (any, error) {
-	switch first {
-	case json.Delim('{'):
-		m := map[string]any{}
-		for j.dec.More() {
-			k, err := j.dec.Token()
-			if err != nil {
-				return nil, j.syntax(err)
-			}
-			v, err := j.dec.Value()
-			if err != nil {
-				return nil, j.syntax(err)
-			}
-			m[k.(string)] = v
-		}
-		_, err := j.dec.Token()
-		return m, j.syntax(err)
-	case json.Delim('['):
-		a := []any{}
-		for j.dec.More() {
-			v, err := j.dec.Value()
-			if err != nil {
-				return nil, j.syntax(err)
-			}
-			a = append(a, v)
-		}
-		_, err := j.dec.Token()
-		return a, j.syntax(err)
-	}
-	if n, ok := first.(json.Number); ok {
-		return stdjson.Number(n), nil // json-gold's number
-	}
-	return first, nil
+	v, err := j.dec.ValueFrom(first)
+	return v, j.syntax(err)
 }
 
 // members streams the array value of key k (its '[' read), one node per

@@ -87,12 +87,18 @@ func (d *Decoder) Buffered() []byte { return d.dec.UnreadBuffer() }
 // Number, bool or nil, the shapes json-gold works on. It builds them from
 // the tokens, without reflection. Repeated names: the last wins.
 func (d *Decoder) Value() (any, error) {
-	tok, err := d.dec.ReadToken()
+	first, err := d.Token()
 	if err != nil {
 		return nil, err
 	}
-	switch tok.Kind() {
-	case '{':
+	return d.ValueFrom(first)
+}
+
+// ValueFrom is Value for a value whose first token, first, was read by
+// Token: the rest of an object or a list, or the scalar itself.
+func (d *Decoder) ValueFrom(first json.Token) (any, error) {
+	switch first {
+	case json.Delim('{'):
 		m := map[string]any{}
 		for d.dec.PeekKind() != '}' {
 			name, err := d.dec.ReadToken()
@@ -108,7 +114,7 @@ func (d *Decoder) Value() (any, error) {
 		}
 		_, err := d.dec.ReadToken()
 		return m, err
-	case '[':
+	case json.Delim('['):
 		a := []any{}
 		for d.dec.PeekKind() != ']' {
 			v, err := d.Value()
@@ -119,14 +125,13 @@ func (d *Decoder) Value() (any, error) {
 		}
 		_, err := d.dec.ReadToken()
 		return a, err
-	case '"':
-		return tok.String(), nil
-	case '0':
-		return stdjson.Number(tok.String()), nil
-	case 't', 'f':
-		return tok.Bool(), nil
+	case json.Delim('}'), json.Delim(']'):
+		return nil, d.Errorf("%v where a value belongs", first)
 	}
-	return nil, nil
+	if n, ok := first.(json.Number); ok {
+		return stdjson.Number(n), nil
+	}
+	return first, nil
 }
 
 // Errorf is a parse error at the current offset.
@@ -174,11 +179,20 @@ func (d *Decoder) End(what string) error {
 
 // Raw reads a value as it is written.
 func (d *Decoder) Raw() (json.RawMessage, error) {
-	val, err := d.dec.ReadValue()
+	raw, err := d.raw()
 	if err != nil {
 		return nil, d.Errorf("%v", err)
 	}
-	return json.RawMessage(bytes.Clone(val)), nil
+	return raw, nil
+}
+
+// raw is Raw without the error's position.
+func (d *Decoder) raw() (json.RawMessage, error) {
+	val, err := d.dec.ReadValue()
+	if err != nil {
+		return nil, err
+	}
+	return json.RawMessage(bytes.Clone(val)), nil // val lives until the next read
 }
 
 // Skip reads a value and forgets it.
@@ -247,11 +261,10 @@ func (d *Decoder) ListOrNull(key string) (bool, error) {
 func (d *Decoder) Items(start int, fn func(i int, raw json.RawMessage) error) (int, error) {
 	n := 0
 	for d.More() {
-		val, err := d.dec.ReadValue()
+		raw, err := d.raw()
 		if err != nil {
 			return n, d.Errorf("dataset %d: %v", start+n+1, err)
 		}
-		raw := json.RawMessage(bytes.Clone(val))
 		n++
 		if err := fn(start+n-1, raw); err != nil {
 			return n, err
