@@ -13,51 +13,74 @@ import (
 	"github.com/opendatafrance/moisson/proto/bus"
 )
 
-// natsCluster starts three clustered JetStream servers in this process.
+// natsCluster starts three clustered JetStream servers in this process and
+// returns their client URLs.
 func natsCluster(t *testing.T) string {
+	return newTestCluster(t, "ensure").urls()
+}
+
+// testCluster is three clustered JetStream servers in this process; each
+// can be stopped and started again on its ports and store.
+type testCluster struct {
+	t       *testing.T
+	opts    []*server.Options
+	servers []*server.Server
+}
+
+// newTestCluster starts the cluster and waits until it is ready.
+func newTestCluster(t *testing.T, name string) *testCluster {
 	t.Helper()
-	var routes []*url.URL
+	c := &testCluster{t: t, opts: make([]*server.Options, 3), servers: make([]*server.Server, 3)}
 	cports := []int{freePort(t), freePort(t), freePort(t)}
+	var routes []*url.URL
 	for _, p := range cports {
 		routes = append(routes, &url.URL{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", p)})
 	}
-	var urls string
-	var servers []*server.Server
 	for i, p := range cports {
-		opts := &server.Options{
-			ServerName: fmt.Sprintf("n%d", i+1), Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
-			Cluster: server.ClusterOpts{Name: "ensure", Host: "127.0.0.1", Port: p},
+		c.opts[i] = &server.Options{
+			ServerName: fmt.Sprintf("n%d", i+1), Host: "127.0.0.1", Port: freePort(t), JetStream: true, StoreDir: t.TempDir(),
+			Cluster: server.ClusterOpts{Name: name, Host: "127.0.0.1", Port: p},
 			Routes:  routes, NoLog: true, NoSigs: true,
 		}
-		s, err := server.NewServer(opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		go s.Start()
-		servers = append(servers, s)
-		t.Cleanup(s.Shutdown)
+		c.start(i)
 	}
-	for _, s := range servers {
-		if !s.ReadyForConnections(10 * time.Second) {
-			t.Fatal("a NATS server did not start")
+	t.Cleanup(func() {
+		for _, s := range c.servers {
+			s.Shutdown()
 		}
-		if urls != "" {
-			urls += ","
-		}
-		urls += s.ClientURL()
-	}
+	})
 	// Ready: a meta leader that knows the three peers, each current (with a
 	// peer not yet seen, a replicated create fails with "no suitable peers
 	// for placement, peer offline").
 	deadline := time.Now().Add(20 * time.Second)
-	for !clusterReady(servers) {
+	for !clusterReady(c.servers) {
 		if time.Now().After(deadline) {
 			t.Fatal("the JetStream cluster did not form")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return urls
+	return c
 }
+
+// start starts server i (again).
+func (c *testCluster) start(i int) {
+	c.t.Helper()
+	s, err := server.NewServer(c.opts[i])
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		c.t.Fatal("a NATS server did not start")
+	}
+	c.servers[i] = s
+}
+
+// url is server i's client URL.
+func (c *testCluster) url(i int) string { return fmt.Sprintf("nats://127.0.0.1:%d", c.opts[i].Port) }
+
+// urls are the client URLs of all three.
+func (c *testCluster) urls() string { return c.url(0) + "," + c.url(1) + "," + c.url(2) }
 
 func clusterReady(servers []*server.Server) bool {
 	peers := 0

@@ -4,11 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/opendatafrance/moisson/proto/bus"
 )
 
@@ -22,42 +20,11 @@ import (
 // judged: after a restart they were not seen stale here; the cluster test
 // freezes its replica (SIGSTOP), which one process cannot do.
 func TestLeaseReadAfterRejoin(t *testing.T) {
-	cports := []int{freePort(t), freePort(t), freePort(t)}
-	var routes []*url.URL
-	for _, p := range cports {
-		routes = append(routes, &url.URL{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", p)})
-	}
-	opts := make([]*server.Options, 3)
-	servers := make([]*server.Server, 3)
-	startServer := func(i int) {
-		s, err := server.NewServer(opts[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		go s.Start()
-		if !s.ReadyForConnections(10 * time.Second) {
-			t.Fatal("a NATS server did not start")
-		}
-		servers[i] = s
-	}
-	for i, p := range cports {
-		opts[i] = &server.Options{
-			ServerName: fmt.Sprintf("n%d", i+1), Host: "127.0.0.1", Port: freePort(t), JetStream: true, StoreDir: t.TempDir(),
-			Cluster: server.ClusterOpts{Name: "leases", Host: "127.0.0.1", Port: p},
-			Routes:  routes, NoLog: true, NoSigs: true,
-		}
-		startServer(i)
-	}
-	t.Cleanup(func() {
-		for _, s := range servers {
-			s.Shutdown()
-		}
-	})
-	url := func(i int) string { return fmt.Sprintf("nats://127.0.0.1:%d", opts[i].Port) }
+	c := newTestCluster(t, "leases")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	nc, js, err := bus.Connect(url(0)+","+url(1)+","+url(2), "writer")
+	nc, js, err := bus.Connect(c.urls(), "writer")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,11 +50,11 @@ func TestLeaseReadAfterRejoin(t *testing.T) {
 	}
 	leader := st.CachedInfo().Cluster.Leader
 	f := 0
-	for opts[f].ServerName == leader {
+	for c.opts[f].ServerName == leader {
 		f++
 	}
-	servers[f].Shutdown()
-	servers[f].WaitForShutdown()
+	c.servers[f].Shutdown()
+	c.servers[f].WaitForShutdown()
 	for i := range 1000 {
 		if _, err := b.Leases.Put(ctx, fmt.Sprintf("other-%d", i%50), lease); err != nil {
 			t.Fatal(err)
@@ -96,10 +63,10 @@ func TestLeaseReadAfterRejoin(t *testing.T) {
 	if err := b.Leases.Delete(ctx, "src"); err != nil {
 		t.Fatal(err)
 	}
-	startServer(f)
+	c.start(f)
 
 	// Read through the rejoined replica only, as an API connected to it.
-	rnc, rjs, err := bus.Connect(url(f), "reader")
+	rnc, rjs, err := bus.Connect(c.url(f), "reader")
 	if err != nil {
 		t.Fatal(err)
 	}
