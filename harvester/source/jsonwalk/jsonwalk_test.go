@@ -178,3 +178,17 @@ func FuzzValue(f *testing.F) {
 		}
 	})
 }
+
+// TestValueDepth: Value recurses per level; nesting is bounded (jsontext
+// stops at 10 000 levels), so a hostile document is an error, not a stack
+// grown without end.
+func TestValueDepth(t *testing.T) {
+	doc := strings.Repeat("[", 20000) + strings.Repeat("]", 20000)
+	if _, err := NewDecoder(strings.NewReader(doc), "test").Value(); err == nil || !strings.Contains(err.Error(), "depth") {
+		t.Fatalf("20 000 nested lists: %v, want a depth error", err)
+	}
+	doc = strings.Repeat("[", 100) + strings.Repeat("]", 100)
+	if _, err := NewDecoder(strings.NewReader(doc), "test").Value(); err != nil {
+		t.Fatalf("100 nested lists: %v", err)
+	}
+}
