@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/opendatafrance/moisson/harvester/config"
@@ -61,9 +62,14 @@ func plainAndSafe(d *moissonv1.Dataset) {
 	if p := d.GetPublisher(); p != nil {
 		p.Name = normalize.Text(p.Name)
 	}
-	link := func(field, u string) string {
+	// dist is the index of the distribution the field is of, or -1 (the
+	// warning's name for it is built only when needed).
+	link := func(dist int, field, u string) string {
 		if u == "" || normalize.SafeLink(u) {
 			return u
+		}
+		if dist >= 0 {
+			field = fmt.Sprintf("distributions[%d].%s", dist, field)
 		}
 		d.Warnings = append(d.Warnings, fmt.Sprintf("%s: %s is not an http(s) or ftp link; dropped", field, clipText(u, 80)))
 		return ""
@@ -75,18 +81,18 @@ func plainAndSafe(d *moissonv1.Dataset) {
 		d.Warnings = append(d.Warnings, fmt.Sprintf("%s: %s is not an identifier a page may link to; dropped", field, clipText(u, 80)))
 		return ""
 	}
-	d.LandingPage = link("landing_page", d.LandingPage)
+	d.LandingPage = link(-1, "landing_page", d.LandingPage)
 	d.Uri = iri("uri", d.Uri)
 	if c := d.GetContactPoint(); c != nil {
-		c.Url = link("contact_point.url", c.Url)
+		c.Url = link(-1, "contact_point.url", c.Url)
 	}
 	if p := d.GetPublisher(); p != nil {
 		p.Uri = iri("publisher.uri", p.Uri)
 	}
 	for i, x := range d.Distributions {
 		x.Title = normalize.Text(x.Title)
-		x.Url = link(fmt.Sprintf("distributions[%d].url", i), x.Url)
-		x.DownloadUrl = link(fmt.Sprintf("distributions[%d].download_url", i), x.DownloadUrl)
+		x.Url = link(i, "url", x.Url)
+		x.DownloadUrl = link(i, "download_url", x.DownloadUrl)
 	}
 	kept := d.Identifiers[:0]
 	for _, id := range d.Identifiers {
@@ -104,6 +110,9 @@ func clipText(s string, n int) string {
 	return s
 }
 
+// hashBuf holds the buffers ContentHash marshals into.
+var hashBuf = sync.Pool{New: func() any { return new([]byte) }}
+
 // ContentHash hashes the normalised content of a dataset, provenance fields
 // excluded, so it stays the same across runs when nothing changed.
 func ContentHash(d *moissonv1.Dataset) string {
@@ -112,11 +121,16 @@ func ContentHash(d *moissonv1.Dataset) string {
 		c.HarvestedAt, c.RunId, c.ContentHash = nil, "", ""
 		d = c
 	}
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(d)
+	bp := hashBuf.Get().(*[]byte)
+	b, err := proto.MarshalOptions{Deterministic: true}.MarshalAppend((*bp)[:0], d)
 	if err != nil {
 		panic(err) // a Dataset always marshals
 	}
 	h := sha256.Sum256(b)
+	if cap(b) <= 1<<20 {
+		*bp = b
+		hashBuf.Put(bp)
+	}
 	return hex.EncodeToString(h[:16])
 }
 

@@ -33,7 +33,8 @@ func TestFinishPlainAndSafe(t *testing.T) {
 		len(out.Identifiers) != 1 || out.Identifiers[0] != "https://data.example.fr/ds/x" {
 		t.Errorf("links: %v", out)
 	}
-	if len(out.Warnings) != 4 || !strings.Contains(strings.Join(out.Warnings, "\n"), "landing_page: javascript:alert(document.cookie) is not an http(s) or ftp link") {
+	if w := strings.Join(out.Warnings, "\n"); len(out.Warnings) != 4 || !strings.Contains(w, "landing_page: javascript:alert(document.cookie) is not an http(s) or ftp link") ||
+		!strings.Contains(w, "distributions[1].download_url: data:application/octet-stream") {
 		t.Errorf("warnings: %q", out.Warnings)
 	}
 }

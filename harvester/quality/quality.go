@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/opendatafrance/moisson/harvester/normalize"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
 )
 
@@ -239,6 +240,9 @@ func allDists(d *moissonv1.Dataset, f func(*moissonv1.Distribution) bool) bool {
 }
 
 func httpURL(s string) bool {
+	if _, _, ok := normalize.PlainHTTPURL(s); ok {
+		return true // the plainest shape, which url.Parse takes too
+	}
 	u, err := url.Parse(strings.TrimSpace(s))
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
