@@ -87,10 +87,24 @@ func (r *iriRef) String() string {
 	return b.String()
 }
 
+// mayHaveDotSegment tells whether s has a '.' that starts it or follows a
+// slash: without, no path in it has a dot segment. Faster than
+// strings.Contains(s, "/.") on IRIs, which have many slashes and few dots.
+func mayHaveDotSegment(s string) bool {
+	for i := 0; ; i++ {
+		j := strings.IndexByte(s[i:], '.')
+		if j < 0 {
+			return false
+		}
+		if i += j; i == 0 || s[i-1] == '/' {
+			return true
+		}
+	}
+}
+
 // removeDotSegments implements RFC 3986 section 5.2.4.
 func removeDotSegments(in string) string {
-	// A dot segment starts the path or follows a slash.
-	if !strings.HasPrefix(in, ".") && !strings.Contains(in, "/.") {
+	if !mayHaveDotSegment(in) {
 		return in
 	}
 	out := make([]byte, 0, len(in))
@@ -142,7 +156,12 @@ func lastSlash(b []byte) int {
 // resolveIRI resolves ref against base following RFC 3986 section 5.2.2
 // (strict mode). If base is empty the reference is returned unchanged.
 func resolveIRI(base, ref string) string {
-	if isAbsoluteIRI(ref) {
+	if n := schemeLen(ref); n > 0 {
+		// Without a dot segment (one starts the path or follows a slash)
+		// the path stays as it is, and so does the reference: most IRIs.
+		if !mayHaveDotSegment(ref[n+1:]) {
+			return ref
+		}
 		r := splitIRI(ref)
 		p := removeDotSegments(r.path)
 		if p == r.path {

@@ -351,3 +351,34 @@ func parseFileHandler(path string, parse func(io.Reader, Handler) error) func(Ha
 		return parse(f, h)
 	}
 }
+
+// The parser remembers what an element name resolved to while the
+// namespace bindings stay the same: a prefix bound again in a sibling, or
+// out of scope once its element ended, resolves anew.
+func TestRDFXMLPrefixRebound(t *testing.T) {
+	doc := `<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about="http://example.org/s">
+    <p:x xmlns:p="http://one.example/">1</p:x>
+    <p:x xmlns:p="http://two.example/">2</p:x>
+    <p:x xmlns:p="http://two.example/" p:y="3"/>
+    <p:x xmlns:p="http://one.example/" rdf:parseType="Resource"><p:x xmlns:p="http://two.example/">4</p:x></p:x>
+  </rdf:Description>
+</rdf:RDF>`
+	got, err := collect(func(h Handler) error { return ParseRDFXML(strings.NewReader(doc), "", h) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var preds []string
+	for _, tr := range got {
+		preds = append(preds, tr.P.Value)
+	}
+	if want := "http://one.example/x http://two.example/x http://two.example/x http://two.example/y http://one.example/x http://two.example/x"; strings.Join(preds, " ") != want {
+		t.Errorf("predicates %v, want %s", preds, want)
+	}
+	out := `<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about="http://example.org/s"><p:x xmlns:p="http://one.example/">1</p:x><p:x>2</p:x></rdf:Description>
+</rdf:RDF>`
+	if _, err := collect(func(h Handler) error { return ParseRDFXML(strings.NewReader(out), "", h) }); err == nil || !strings.Contains(err.Error(), `undeclared namespace prefix "p"`) {
+		t.Errorf("prefix out of scope: %v", err)
+	}
+}

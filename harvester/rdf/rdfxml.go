@@ -71,12 +71,19 @@ type Options struct {
 }
 
 type xmlParser struct {
-	opt    Options
-	z      *xmltok.Tokenizer
-	h      Handler
-	bn     *bnodeScope
-	base   string
-	ns     []nsBinding
+	opt  Options
+	z    *xmltok.Tokenizer
+	h    Handler
+	bn   *bnodeScope
+	base string
+	ns   []nsBinding
+	// nsStamp changes with ns (it starts at 1, Entry.Stamp's zero being
+	// never current); memo is lookupNS's last answer, valid at its stamp.
+	nsStamp uint64
+	memo    struct {
+		prefix, uri string
+		stamp       uint64
+	}
 	stack  []xframe
 	ids    map[string]struct{}
 	lit    []byte      // XML literal under construction
@@ -114,7 +121,7 @@ func ParseRDFXML(r io.Reader, base string, h Handler) error {
 // ParseRDFXMLOpts is ParseRDFXML with options (lenient mode).
 func ParseRDFXMLOpts(r io.Reader, base string, opt Options, h Handler) error {
 	p := &xmlParser{opt: opt, z: xmltok.New(r), h: h, bn: newBnodeScope(), base: base,
-		strs: map[string]string{}}
+		strs: map[string]string{}, nsStamp: 1}
 	return p.parse()
 }
 
@@ -186,8 +193,12 @@ func (p *xmlParser) lookupNS(prefix string) (string, bool) {
 	if prefix == "xml" {
 		return xmlNS, true
 	}
+	if p.memo.stamp == p.nsStamp && p.memo.prefix == prefix {
+		return p.memo.uri, true
+	}
 	for i := len(p.ns) - 1; i >= 0; i-- {
 		if p.ns[i].prefix == prefix {
+			p.memo.prefix, p.memo.uri, p.memo.stamp = prefix, p.ns[i].uri, p.nsStamp
 			return p.ns[i].uri, true
 		}
 	}
@@ -226,6 +237,9 @@ func (p *xmlParser) start() error {
 			}
 		}
 		p.ns = append(p.ns, nsBinding{prefix, p.intern(z.Value(a))})
+	}
+	if len(p.ns) != nsMark {
+		p.nsStamp++
 	}
 	parent := p.top()
 	base, lang := p.base, ""
@@ -270,20 +284,27 @@ func (p *xmlParser) start() error {
 		p.attrs = append(p.attrs, xattr{prefix: a.Name.Prefix, ns: ns, local: a.Name.Local, value: value})
 	}
 	name := z.Name
-	elNS, ok := p.lookupNS(name.Prefix)
-	if !ok {
-		return p.errorf("undeclared namespace prefix %q in element <%s>", name.Prefix, name.String())
+	e := z.Entry
+	elNS := e.NS
+	if e.Stamp != p.nsStamp {
+		var ok bool
+		if elNS, ok = p.lookupNS(name.Prefix); !ok {
+			return p.errorf("undeclared namespace prefix %q in element <%s>", name.Prefix, name.String())
+		}
+		e.NS, e.URI, e.Stamp = elNS, elNS+name.Local, p.nsStamp
 	}
-	f := xframe{name: name, nsMark: nsMark, base: base, lang: lang, textStart: len(p.tbuf)}
+	// The frame is built in place on the stack (it is large: copying it
+	// was a tenth of a catalogue's parse); parent moves with the stack.
+	p.stack = append(p.stack, xframe{name: name, nsMark: nsMark, base: base, lang: lang, textStart: len(p.tbuf)})
+	f := &p.stack[len(p.stack)-1]
+	if parent != nil {
+		parent = &p.stack[len(p.stack)-2]
+	}
 	if parent != nil && parent.kind == fLiteral {
 		return p.literalStart(f, name, elNS)
 	}
 	if elNS == "" {
 		return p.errorf("element <%s> has no namespace", name.String())
-	}
-	e := z.Entry
-	if e.NS != elNS || e.URI == "" {
-		e.NS, e.URI = elNS, elNS+name.Local
 	}
 	uri := e.URI
 	if parent == nil && uri == rdfNS+"RDF" {
@@ -293,11 +314,10 @@ func (p *xmlParser) start() error {
 			}
 		}
 		f.kind = fRDF
-		p.stack = append(p.stack, f)
 		return nil
 	}
 	if parent == nil || parent.kind == fRDF || parent.kind == fProp || parent.kind == fCollection {
-		subj, err := p.nodeElement(&f, uri)
+		subj, err := p.nodeElement(f, uri)
 		if err != nil {
 			return err
 		}
@@ -306,7 +326,6 @@ func (p *xmlParser) start() error {
 				return err
 			}
 		}
-		p.stack = append(p.stack, f)
 		return nil
 	}
 	// parent is fNode: this is a property element
@@ -494,7 +513,8 @@ func (p *xmlParser) propertyAttr(subj Term, a *xattr, f *xframe) error {
 	return p.emit(subj, iriTerm(a.ns+a.local), p.literalFor(a.value, f.lang))
 }
 
-func (p *xmlParser) propertyElement(f xframe, parent *xframe, uri string) error {
+// propertyElement fills f, the frame pushed for a property element.
+func (p *xmlParser) propertyElement(f *xframe, parent *xframe, uri string) error {
 	if parent.kind != fNode {
 		return p.errorf("unexpected element <%s>", f.name.String())
 	}
@@ -580,7 +600,6 @@ func (p *xmlParser) propertyElement(f xframe, parent *xframe, uri string) error 
 			return p.errorf("rdf:datatype cannot be combined with rdf:resource, rdf:nodeID or property attributes")
 		}
 	}
-	p.stack = append(p.stack, f)
 	return nil
 }
 
@@ -644,7 +663,10 @@ func (p *xmlParser) end(name xmltok.Name) error {
 			p.litNS = p.litNS[:f.litMark]
 		}
 	}
-	p.ns = p.ns[:f.nsMark]
+	if len(p.ns) != f.nsMark {
+		p.ns = p.ns[:f.nsMark]
+		p.nsStamp++
+	}
 	p.tbuf = p.tbuf[:f.textStart]
 	p.stack = p.stack[:len(p.stack)-1]
 	return err
@@ -686,8 +708,8 @@ func (p *xmlParser) endProp(f *xframe) error {
 }
 
 // literalStart renders a start tag inside an rdf:parseType="Literal" value in
-// exclusive canonical XML form.
-func (p *xmlParser) literalStart(f xframe, name xmltok.Name, elNS string) error {
+// exclusive canonical XML form; f is its frame, pushed.
+func (p *xmlParser) literalStart(f *xframe, name xmltok.Name, elNS string) error {
 	f.kind = fLiteral
 	f.litMark = len(p.litNS)
 	// namespace declarations visibly utilized by the element and attributes
@@ -763,7 +785,6 @@ func (p *xmlParser) literalStart(f xframe, name xmltok.Name, elNS string) error 
 	}
 	p.lit = b
 	p.litNS = append(p.litNS, decls...)
-	p.stack = append(p.stack, f)
 	return nil
 }
 

@@ -90,13 +90,14 @@ type Tokenizer struct {
 	maxKept int
 }
 
-// Entry is an interned qualified name. NS and URI are the caller's: room
-// to keep what the name last resolved to, so that a parser resolves each
-// name of a document once rather than at every element.
+// Entry is an interned qualified name. NS, URI and Stamp are the caller's:
+// room to keep what the name last resolved to, and when, so that a parser
+// resolves each name of a document once rather than at every element.
 type Entry struct {
 	Raw string
 	Name
 	NS, URI string
+	Stamp   uint64
 }
 
 // Kind is the kind of a token.
