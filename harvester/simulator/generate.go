@@ -539,6 +539,7 @@ type generator struct {
 	platform string // the member's name when it is no collectivité (Mégalis, ARNia)
 	titles   map[string]bool
 	ids      map[string]bool
+	next     map[string]int // unique's memo
 	// original, for a data.gouv.fr source, draws a dataset of another
 	// portal of the territory to hold a harvested copy of (nil: none).
 	original func(r *rng) *Dataset
@@ -546,7 +547,7 @@ type generator struct {
 
 func newGenerator(seed int64, src *config.Source, today time.Time) *generator {
 	g := &generator{seed: seed, src: src, protocol: src.Protocol, today: today, pool: newPool(src),
-		titles: map[string]bool{}, ids: map[string]bool{}}
+		titles: map[string]bool{}, ids: map[string]bool{}, next: map[string]int{}}
 	if m := src.Member; m != nil && m.Collectivite == "" {
 		g.platform = m.Name
 	}
@@ -624,10 +625,7 @@ func (g *generator) gen(i int) Dataset {
 			break
 		}
 		if attempt == 8 {
-			base := title
-			for k := 2; g.titles[title]; k++ {
-				title = fmt.Sprintf("%s – partie %d", base, k)
-			}
+			title = g.unique(g.titles, title, "%s – partie %d")
 			break
 		}
 	}
@@ -642,7 +640,7 @@ func (g *generator) gen(i int) Dataset {
 		d.OrgSlug = org
 	}
 	d.OrgID = uuidFrom(g.seed, "org:"+d.OrgSlug)
-	g.titles[title] = true
+	g.titles[title] = true // already, when suffixed
 	d.Title = title
 	d.Description = tp.desc(ctx)
 	if r.chance(10) {
@@ -650,14 +648,14 @@ func (g *generator) gen(i int) Dataset {
 	}
 
 	// Identifiers.
-	d.Name = uniqueID(g.ids, slugify(title))
+	d.Name = g.unique(g.ids, slugify(title), "%s-%d")
 	switch g.protocol {
 	case "ckan":
 		d.ID = r.uuid()
 	default:
 		d.ID = g.idPrefix(pub) + strings.ReplaceAll(d.Name, "-", "_")
 		if g.ids[d.ID] && d.ID != d.Name {
-			d.ID = uniqueID(g.ids, d.ID)
+			d.ID = g.unique(g.ids, d.ID, "%s-%d")
 		} else {
 			g.ids[d.ID] = true
 		}
@@ -840,13 +838,9 @@ func (g *generator) copyOf(r *rng, o *Dataset) Dataset {
 	} else {
 		d.OrgSlug = slugify(d.Publisher)
 	}
-	title := d.Title
-	for k := 2; g.titles[title]; k++ {
-		title = fmt.Sprintf("%s (%d)", d.Title, k)
-	}
-	g.titles[title] = true
+	title := g.unique(g.titles, d.Title, "%s (%d)")
 	d.Title = title
-	d.Name = uniqueID(g.ids, slugify(title))
+	d.Name = g.unique(g.ids, slugify(title), "%s-%d")
 	d.ID = d.Name
 	d.OrgID = uuidFrom(g.seed, "org:"+d.OrgSlug)
 	d.LandingPage = g.portalURL() + "/fr/datasets/" + d.Name + "/"
@@ -862,11 +856,24 @@ func uuidFrom(seed int64, s string) string {
 	return newRNG(seed, s, 0).uuid()
 }
 
-func uniqueID(seen map[string]bool, id string) string {
-	out := id
-	for k := 2; seen[out]; k++ {
-		out = fmt.Sprintf("%s-%d", id, k)
+// unique returns s when seen does not hold it, else the first of
+// format(s, 2), format(s, 3)… that it does not hold; seen then holds the
+// answer. The maps only grow, so every suffix below the one found last
+// for s stays taken: next remembers where to start, or a catalogue where
+// many titles share a base would cost the square of its size.
+func (g *generator) unique(seen map[string]bool, s, format string) string {
+	if !seen[s] {
+		seen[s] = true
+		return s
 	}
+	key := format + "\x00" + s
+	k := max(2, g.next[key])
+	out := fmt.Sprintf(format, s, k)
+	for seen[out] {
+		k++
+		out = fmt.Sprintf(format, s, k)
+	}
+	g.next[key] = k + 1
 	seen[out] = true
 	return out
 }

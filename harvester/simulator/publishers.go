@@ -14,6 +14,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/opendatafrance/moisson/harvester/config"
 	"github.com/opendatafrance/moisson/referential"
@@ -365,6 +366,34 @@ func deDepartement(name string) string {
 	return "de la " + name
 }
 
+// communeIndex indexes the communes table for placeOf: by INSEE code, and
+// by the two and three first digits of the code (a département's), in the
+// order of the territories' ids and of their lists.
+var communeIndex = sync.OnceValue(func() (idx struct {
+	byCode   map[string]commune
+	byPrefix map[string][]commune
+}) {
+	idx.byCode, idx.byPrefix = map[string]commune{}, map[string][]commune{}
+	ids := make([]string, 0, len(communes))
+	for id := range communes {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		for _, a := range communes[id] {
+			if _, dup := idx.byCode[a.INSEE]; !dup {
+				idx.byCode[a.INSEE] = a
+			}
+			for _, n := range []int{2, 3} {
+				if len(a.INSEE) > n {
+					idx.byPrefix[a.INSEE[:n]] = append(idx.byPrefix[a.INSEE[:n]], a)
+				}
+			}
+		}
+	}
+	return idx
+})
+
 // placeOf is a commune with a position: a known one's, else near the known
 // communes of its département (the referential has no coordinates; the
 // position is approximate, stable per commune).
@@ -372,16 +401,13 @@ func placeOf(c *referential.Collectivite, territoryID string) commune {
 	if c == nil {
 		return commune{"Paris", "75056", 48.8566, 2.3522}
 	}
+	idx := communeIndex()
+	if a, ok := idx.byCode[c.Code]; ok {
+		return a
+	}
 	var anchors []commune
-	for _, list := range communes {
-		for _, a := range list {
-			if a.INSEE == c.Code {
-				return a
-			}
-			if strings.HasPrefix(a.INSEE, c.Departement) && len(c.Departement) >= 2 {
-				anchors = append(anchors, a)
-			}
-		}
+	if len(c.Departement) >= 2 {
+		anchors = idx.byPrefix[c.Departement]
 	}
 	if len(anchors) == 0 {
 		anchors = communes[territoryID]
