@@ -23,6 +23,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -207,6 +208,9 @@ func (src *source) datasets() []Dataset {
 	if src.gen == nil {
 		src.gen = newGenerator(src.sim.opts.Seed, src.cfg, src.sim.opts.Today)
 		src.gen.original = src.sim.original(src.cfg)
+	}
+	if len(src.all) < src.n {
+		src.all = slices.Grow(src.all, src.n-len(src.all))
 	}
 	for len(src.all) < src.n {
 		src.all = append(src.all, src.gen.gen(len(src.all)))
