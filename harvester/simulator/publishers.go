@@ -45,6 +45,23 @@ type pool struct {
 	area    *referential.Area
 	terrID  string
 	fixed   string // a CKAN organisation filter: every dataset is its own
+	// What depends on the collectivité or the name alone, for the next
+	// dataset of the same: an EPCI's largest commune, a name's slug.
+	largest map[*referential.Collectivite]string
+	slugs   map[string]string
+}
+
+// slug is slugify(name), remembered (a pool has a few hundred names).
+func (p *pool) slug(name string) string {
+	if s, ok := p.slugs[name]; ok {
+		return s
+	}
+	if p.slugs == nil || len(p.slugs) >= 4096 {
+		p.slugs = map[string]string{}
+	}
+	s := slugify(name)
+	p.slugs[name] = s
+	return s
 }
 
 // State services, syndicates and associations that publish on territorial
@@ -227,7 +244,7 @@ func (p *pool) nonCollectivite(r *rng) publisher {
 	}
 	name = strings.NewReplacer("{dep}", dep, "{reg}", reg).Replace(name)
 	name = strings.TrimSpace(strings.TrimSuffix(name, " "))
-	return publisher{Name: name, Slug: slugify(name), Place: c}
+	return publisher{Name: name, Slug: p.slug(name), Place: c}
 }
 
 // form writes a collectivité's name the way a portal would.
@@ -284,7 +301,7 @@ func (p *pool) form(r *rng, c *referential.Collectivite) publisher {
 	if c.Siren != "" && r.chance(15) {
 		pub.Siren = c.Siren
 	}
-	pub.Slug = slugify(pub.Name)
+	pub.Slug = p.slug(pub.Name)
 	return pub
 }
 
@@ -298,11 +315,17 @@ func (p *pool) placeFor(r *rng, c *referential.Collectivite) commune {
 	case referential.EPCI:
 		if len(c.Members) > 0 {
 			// Its largest commune mostly.
-			best := ""
-			for _, m := range c.Members {
-				if mc := ref.Commune(m); mc != nil && (best == "" || mc.Population > ref.Commune(best).Population) {
-					best = m
+			best, ok := p.largest[c]
+			if !ok {
+				for _, m := range c.Members {
+					if mc := ref.Commune(m); mc != nil && (best == "" || mc.Population > ref.Commune(best).Population) {
+						best = m
+					}
 				}
+				if p.largest == nil {
+					p.largest = map[*referential.Collectivite]string{}
+				}
+				p.largest[c] = best
 			}
 			if r.chance(40) {
 				best = c.Members[r.intn(len(c.Members))]
