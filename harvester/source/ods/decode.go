@@ -107,7 +107,7 @@ type Dataset struct {
 	Attachments        []Attachment               `json:"attachments"`
 	AlternativeExports []Attachment               `json:"alternative_exports"`
 	Fields             []Field                    `json:"fields"`
-	Metas              map[string]json.RawMessage `json:"metas"`
+	Metas              Metas                      `json:"metas"`
 	InteropMetas       map[string]json.RawMessage `json:"interop_metas"` // API v1
 	Wrapped            *Dataset                   `json:"dataset"`       // API v2.0 wrapper
 }
@@ -184,17 +184,11 @@ func Parse(raw json.RawMessage) (*Dataset, error) {
 
 // metas returns the default and dcat metadata, whatever the API version.
 func (d *Dataset) metas() (Default, DCAT, inspire) {
-	var def Default
 	var dc DCAT
 	var insp inspire
-	if raw, ok := d.Metas["default"]; ok && len(raw) > 0 && raw[0] == '{' {
-		_ = json.Unmarshal(raw, &def)
-		if raw := d.Metas["dcat"]; len(raw) > 0 && raw[0] == '{' {
-			_ = json.Unmarshal(raw, &dc)
-		}
-	} else if d.Metas != nil {
-		b, _ := json.Marshal(d.Metas)
-		_ = json.Unmarshal(b, &def)
+	def := d.Metas.Default
+	if d.Metas.hasDefault {
+		dc = d.Metas.DCAT
 	}
 	if raw := d.InteropMetas["dcat"]; len(raw) > 0 && raw[0] == '{' && dc == (DCAT{}) {
 		_ = json.Unmarshal(raw, &dc)
