@@ -523,3 +523,36 @@ func TestReadMarkupTitle(t *testing.T) {
 		t.Errorf("records %v, problems %v; want one titled by its id", k.Recs, k.Problems)
 	}
 }
+
+// A dataset's metas as each API version writes them, read in one pass:
+// v2's default and dcat blocks (other templates skipped), v1's flat fields
+// (names matched without case), the last of a repeated block; a metas that
+// is no object is a problem for that dataset only.
+func TestMetasShapes(t *testing.T) {
+	doc := `[
+	 {"dataset_id":"v2","metas":{"semantic":{"x":[1,{"y":null}]},"default":{"title":"Bloc","publisher":"Ville de Rennes"},"dcat":{"creator":"Service SIG"},"title":"ignorée"}},
+	 {"dataset_id":"v1","metas":{"TITLE":"Plat","Publisher":"Rennes Métropole","keyword":["a","b"],"dcat":{"creator":"pas lu en v1"}}},
+	 {"dataset_id":"again","metas":{"default":{"title":"Premier"},"default":"remplacé","title":"Dernier"}},
+	 {"dataset_id":"bad","metas":[1,2]},
+	 {"dataset_id":"none","metas":null}
+	]`
+	k := &sink{}
+	if err := ods.Read(context.Background(), strings.NewReader(doc), "", k); err != nil {
+		t.Fatal(err)
+	}
+	got := k.byID()
+	for id, want := range map[string]string{"v2": "Bloc", "v1": "Plat", "again": "Dernier", "none": "none"} {
+		if title := got[id].Dataset.GetTitle(); title != want {
+			t.Errorf("%s: title %q, want %q", id, title, want)
+		}
+	}
+	if p := got["v2"].Dataset.GetPublisher().GetName(); p != "Ville de Rennes" {
+		t.Errorf("v2 publisher %q", p)
+	}
+	if p := got["v1"].Dataset.GetPublisher().GetName(); p != "Rennes Métropole" || len(got["v1"].Dataset.GetKeywords()) != 2 {
+		t.Errorf("v1 publisher %q, keywords %v", p, got["v1"].Dataset.GetKeywords())
+	}
+	if len(k.Problems) != 1 || !strings.Contains(k.Problems[0].Message, "metas is not an object") || got["bad"].Dataset != nil {
+		t.Errorf("problems %v", k.Problems)
+	}
+}
