@@ -79,7 +79,17 @@ type Resolver struct {
 	overrides map[string]*Collectivite   // name key → collectivité
 	sirens    map[string]*Collectivite   // SIRENs the members declare
 	members   map[string]*Collectivite   // member id → its collectivité
+	// byName remembers what a publisher name resolves to (portals name a
+	// few hundred publishers over and over; the indexer's workers resolve
+	// at once).
+	byName struct {
+		sync.Mutex
+		m map[string]Resolution
+	}
 }
+
+// maxNameMemo bounds Resolver.byName; past it, it starts over.
+const maxNameMemo = 1 << 14
 
 // Resolver is the resolver of a territory.
 func (r *Referential) Resolver(t Territory) *Resolver {
@@ -147,6 +157,28 @@ func (rs *Resolver) Resolve(name string, sirenTexts ...string) Resolution {
 			}
 		}
 	}
+	return rs.resolveName(name)
+}
+
+// resolveName is Resolve by the name alone, remembered.
+func (rs *Resolver) resolveName(name string) Resolution {
+	rs.byName.Lock()
+	res, ok := rs.byName.m[name]
+	rs.byName.Unlock()
+	if ok {
+		return res
+	}
+	res = rs.resolveNameOnce(name)
+	rs.byName.Lock()
+	if rs.byName.m == nil || len(rs.byName.m) >= maxNameMemo {
+		rs.byName.m = map[string]Resolution{}
+	}
+	rs.byName.m[name] = res
+	rs.byName.Unlock()
+	return res
+}
+
+func (rs *Resolver) resolveNameOnce(name string) Resolution {
 	k, hint := NameKey(name)
 	if k == "" {
 		return Resolution{How: NoPublisher}
@@ -214,6 +246,17 @@ var (
 // sirensIn lists the SIRENs (9 digits, or the first 9 of a SIRET) a text
 // holds, valid by the Luhn key.
 func sirensIn(t string) []string {
+	// A SIREN is 9 digits: a text with fewer (most IRIs and identifiers)
+	// holds none, and the expression need not run.
+	digits := 0
+	for i := 0; i < len(t) && digits < 9; i++ {
+		if t[i]-'0' < 10 {
+			digits++
+		}
+	}
+	if digits < 9 {
+		return nil
+	}
 	var out []string
 	for _, m := range reSiren.FindAllStringSubmatch(t, -1) {
 		s := strings.ReplaceAll(m[1], " ", "")
