@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"math/bits"
 	"regexp"
 	"regexp/syntax"
 	"sort"
@@ -174,6 +175,11 @@ func requiredLiteral(re *syntax.Regexp) string {
 
 var scdlC []scdlCompiled
 
+// columnItems are, by column key, the items whose columns hold it (bit i:
+// item i), so that a dataset's columns are looked up once each rather than
+// every item's columns in them.
+var columnItems = map[string]uint64{}
+
 // titleMemo keeps, for texts seen lately (keywords repeat from one dataset
 // to the next), the items whose title patterns they match (bit i: item i).
 var titleMemo = struct {
@@ -196,6 +202,7 @@ func init() {
 		}
 		for _, col := range r.Columns {
 			c.columns[columnKey(col)] = true
+			columnItems[columnKey(col)] |= 1 << i
 		}
 		c.need = scdlColumnsNeeded(len(c.columns))
 		for _, p := range r.TitlePatterns {
@@ -258,8 +265,9 @@ func SCDLItems() []SCDLItem {
 	return out
 }
 
-// keywordKeys remembers key of keywords.
-var keywordKeys memo[string]
+// keywordKeys remembers key of keywords, columnKeys columnKey of column
+// names (both repeat from one dataset to the next).
+var keywordKeys, columnKeys memo[string]
 
 // SCDL decides which SCDL items a dataset counts for and on which evidence
 // (see scdlTable for the rules). The result has one match per item, the
@@ -271,9 +279,20 @@ func SCDL(title string, keywords, conformsTo, columns []string) []*moissonv1.Scd
 			declared = append(declared, c)
 		}
 	}
-	cols := map[string]bool{}
-	for _, c := range columns {
-		cols[columnKey(c)] = true
+	// found[i]: how many of item i's columns the dataset has.
+	var found [64]int
+	if len(columns) > 0 {
+		seen := make(map[string]bool, len(columns))
+		for _, c := range columns {
+			k := columnKeys.get(c, columnKey)
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			for set := columnItems[k]; set != 0; set &= set - 1 {
+				found[bits.TrailingZeros64(set)]++
+			}
+		}
 	}
 	texts := make([]string, 0, len(keywords)+1)
 	if k := key(title); k != "" {
@@ -291,7 +310,7 @@ func SCDL(title string, keywords, conformsTo, columns []string) []*moissonv1.Scd
 	}
 	var out []*moissonv1.ScdlMatch
 	for i, r := range scdlTable {
-		if ev := scdlEvidence(i, declared, cols, titled); ev != "" {
+		if ev := scdlEvidence(i, declared, found[i], titled); ev != "" {
 			out = append(out, &moissonv1.ScdlMatch{Item: r.ID, Evidence: ev})
 		}
 	}
@@ -299,7 +318,7 @@ func SCDL(title string, keywords, conformsTo, columns []string) []*moissonv1.Scd
 	return out
 }
 
-func scdlEvidence(item int, declared []string, cols map[string]bool, titled uint64) string {
+func scdlEvidence(item int, declared []string, found int, titled uint64) string {
 	c := &scdlC[item]
 	for _, d := range declared {
 		for _, id := range c.ids {
@@ -308,16 +327,8 @@ func scdlEvidence(item int, declared []string, cols map[string]bool, titled uint
 			}
 		}
 	}
-	if c.need > 0 && len(cols) > 0 {
-		n := 0
-		for col := range c.columns {
-			if cols[col] {
-				n++
-			}
-		}
-		if n >= c.need {
-			return EvidenceColumns
-		}
+	if c.need > 0 && found >= c.need {
+		return EvidenceColumns
 	}
 	if titled&(1<<item) != 0 {
 		return EvidenceTitle
