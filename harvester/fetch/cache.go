@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -70,12 +71,13 @@ func (c *Cache) store(u string, m cacheMeta, body io.ReadCloser) io.ReadCloser {
 	if err != nil {
 		return body
 	}
-	return &teeBody{rc: body, tmp: tmp, meta: m, metaPath: mp, bodyPath: bp}
+	return &teeBody{rc: body, tmp: tmp, w: bufio.NewWriterSize(tmp, 64<<10), meta: m, metaPath: mp, bodyPath: bp}
 }
 
 type teeBody struct {
 	rc                 io.ReadCloser
 	tmp                *os.File
+	w                  *bufio.Writer // to tmp: a parser reads a few kB at a time
 	meta               cacheMeta
 	metaPath, bodyPath string
 	failed, done       bool
@@ -84,7 +86,7 @@ type teeBody struct {
 func (t *teeBody) Read(p []byte) (int, error) {
 	n, err := t.rc.Read(p)
 	if n > 0 && !t.failed {
-		if _, werr := t.tmp.Write(p[:n]); werr != nil {
+		if _, werr := t.w.Write(p[:n]); werr != nil {
 			t.failed = true
 		}
 	}
@@ -96,6 +98,9 @@ func (t *teeBody) Read(p []byte) (int, error) {
 
 func (t *teeBody) Close() error {
 	err := t.rc.Close()
+	if t.done && !t.failed && t.w.Flush() != nil {
+		t.failed = true
+	}
 	t.tmp.Close()
 	if t.done && !t.failed {
 		if os.Rename(t.tmp.Name(), t.bodyPath) == nil {
