@@ -131,6 +131,9 @@ func New(opt Options) *Client {
 		TLSHandshakeTimeout:   opt.ConnectTimeout,
 		MaxIdleConnsPerHost:   4,
 		IdleConnTimeout:       90 * time.Second,
+		// A parser reads a few kB at a time; the default 4 kB buffer made
+		// that a system call each.
+		ReadBufferSize: 64 << 10,
 	}
 	ua := "Moisson/" + Version + " (open data harvester"
 	if opt.Contact != "" {
