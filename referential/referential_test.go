@@ -1,6 +1,8 @@
 package referential
 
 import (
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -191,4 +193,33 @@ func TestConcurrentResolve(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// The resolutions a resolver remembers are bounded in number and size:
+// long names (a hostile portal's) resolve without being kept.
+func TestNameMemoBounded(t *testing.T) {
+	rs := France().Resolver(Territory{Geography: Geography{Regions: []string{"53"}}})
+	long := strings.Repeat("Ville de Rennes ", 1000)
+	if res := rs.Resolve(long); res.How == "" {
+		t.Fatalf("no resolution for a long name")
+	}
+	rs.byName.Lock()
+	_, kept := rs.byName.m[long]
+	rs.byName.Unlock()
+	if kept {
+		t.Errorf("a name of %d bytes remembered", len(long))
+	}
+	for i := 0; i < maxNameMemo+10; i++ {
+		rs.Resolve(fmt.Sprintf("Service %d", i))
+	}
+	rs.byName.Lock()
+	defer rs.byName.Unlock()
+	if len(rs.byName.m) > maxNameMemo {
+		t.Errorf("%d names remembered, bound %d", len(rs.byName.m), maxNameMemo)
+	}
+	for k := range rs.byName.m {
+		if len(k) > maxNameMemoLen {
+			t.Errorf("a name of %d bytes remembered", len(k))
+		}
+	}
 }

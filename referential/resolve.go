@@ -88,8 +88,13 @@ type Resolver struct {
 	}
 }
 
-// maxNameMemo bounds Resolver.byName; past it, it starts over.
-const maxNameMemo = 1 << 14
+// maxNameMemo bounds Resolver.byName; past it, it starts over. Names
+// longer than maxNameMemoLen (no collectivité's) are not remembered, so it
+// holds at most 4 MiB whatever the portals send.
+const (
+	maxNameMemo    = 1 << 14
+	maxNameMemoLen = 256
+)
 
 // Resolver is the resolver of a territory.
 func (r *Referential) Resolver(t Territory) *Resolver {
@@ -162,6 +167,9 @@ func (rs *Resolver) Resolve(name string, sirenTexts ...string) Resolution {
 
 // resolveName is Resolve by the name alone, remembered.
 func (rs *Resolver) resolveName(name string) Resolution {
+	if len(name) > maxNameMemoLen {
+		return rs.resolveNameOnce(name)
+	}
 	rs.byName.Lock()
 	res, ok := rs.byName.m[name]
 	rs.byName.Unlock()
