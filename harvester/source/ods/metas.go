@@ -17,8 +17,8 @@ import (
 // each block copied and decoded again.
 type Metas struct {
 	// Default is the default block, else (no "default" object: API v1)
-	// the fields of metas read as one. DCAT is the dcat block, read only
-	// along a default block (v1 has it in interop_metas).
+	// the fields of metas read as one. DCAT is the dcat block; the mapper
+	// reads it only along a default block (v1 has it in interop_metas).
 	Default    Default
 	DCAT       DCAT
 	hasDefault bool
