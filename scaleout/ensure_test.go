@@ -99,7 +99,11 @@ func clusterReady(servers []*server.Server) bool {
 // consumer at once on a three-node cluster. A cluster leaves concurrent
 // create-or-update requests for one stream unanswered: each service waited
 // 5 s per stream and bucket and retried (a minute to start on three
-// nodes). Twice: the first start creates, the second finds.
+// nodes). Twice: the first start creates, the second finds. Each service
+// gets one attempt of at most 30 s: usually all six are ready within a
+// second, but under the test command's load (packages tested in parallel
+// on two cores) a new stream may take seconds to elect its leader, and 10 s
+// failed about one run in fifty.
 func TestConcurrentStart(t *testing.T) {
 	urls := natsCluster(t)
 	for _, round := range []string{"first start", "restart"} {
@@ -118,7 +122,7 @@ func TestConcurrentStart(t *testing.T) {
 				defer nc.Close()
 				// One attempt each (the services retry, but must not
 				// need to): an unanswered request used to fail it.
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()
 				if err := bus.EnsureStreams(ctx, js, bus.Options{Replicas: 3}); err != nil {
 					errs <- fmt.Errorf("svc%d streams: %w", i, err)
