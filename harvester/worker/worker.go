@@ -380,8 +380,12 @@ func (w *Worker) harvest(ctx context.Context, src *config.Source, prev Schedule,
 	lease.RunID = runID
 	bctx := context.WithoutCancel(ctx)
 
-	// A run left open by a dead worker is closed first.
-	if prev.OpenRun != "" {
+	// A run left open by a dead worker is closed first, unless it ended:
+	// its worker saved the harvest state but could not clear the schedule
+	// (NATS out of reach then), and closing it would overwrite its end.
+	if prev.OpenRun != "" && w.runEnded(bctx, runner, src.ID, prev.OpenRun) {
+		log.Info("the run left open had ended", zap.String("run", prev.OpenRun), zap.String("by", prev.OpenWorker))
+	} else if prev.OpenRun != "" {
 		dead := &moissonv1.HarvestRun{
 			RunId: prev.OpenRun, SourceId: src.ID, Status: moissonv1.HarvestRun_FAILED,
 			StartedAt: timestamppb.New(prev.OpenStarted), FinishedAt: timestamppb.Now(),
@@ -473,6 +477,18 @@ func (w *Worker) harvest(ctx context.Context, src *config.Source, prev Schedule,
 	}
 	// The renewer has stopped (renewDone): rev is settled.
 	w.release(src.ID, rev, runID)
+}
+
+// runEnded tells whether a run of a source reached its end: the harvest
+// state, saved just before the run's end is published, names it.
+func (w *Worker) runEnded(ctx context.Context, runner *harvest.Runner, sourceID, runID string) bool {
+	if runner.State == nil {
+		return false
+	}
+	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	st, err := runner.State.Load(lctx, sourceID)
+	return err == nil && st != nil && st.LastRunID == runID
 }
 
 func (w *Worker) putSchedule(ctx context.Context, id string, s Schedule) {
