@@ -132,10 +132,9 @@ var scdlTable = []scdlRow{
 }
 
 type scdlCompiled struct {
-	ids     []string // id then aliases, lower-case
-	columns map[string]bool
-	need    int
-	titles  []titlePattern
+	ids    []string // id then aliases, lower-case
+	need   int      // of its distinct column keys (columnItems) a dataset must have
+	titles []titlePattern
 }
 
 // titlePattern is a title pattern and a text it cannot match without:
@@ -196,15 +195,17 @@ func init() {
 		if r.SchemaURL == "" {
 			r.SchemaURL = schemaBase + r.ID + "/latest/schema.json"
 		}
-		c := scdlCompiled{ids: []string{strings.ToLower(r.ID)}, columns: map[string]bool{}}
+		c := scdlCompiled{ids: []string{strings.ToLower(r.ID)}}
 		for _, a := range r.Aliases {
 			c.ids = append(c.ids, strings.ToLower(a))
 		}
+		keys := map[string]bool{}
 		for _, col := range r.Columns {
-			c.columns[columnKey(col)] = true
-			columnItems[columnKey(col)] |= 1 << i
+			k := columnKey(col)
+			keys[k] = true
+			columnItems[k] |= 1 << i
 		}
-		c.need = scdlColumnsNeeded(len(c.columns))
+		c.need = scdlColumnsNeeded(len(keys))
 		for _, p := range r.TitlePatterns {
 			tp := titlePattern{re: regexp.MustCompile(p)}
 			if parsed, err := syntax.Parse(p, syntax.Perl); err == nil {
