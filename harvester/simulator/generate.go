@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/opendatafrance/moisson/harvester/config"
 )
@@ -111,7 +112,26 @@ func (r *rng) uuid() string {
 	a, b := r.p.Uint64(), r.p.Uint64()
 	a = a&^(0xf<<12) | 4<<12   // version 4
 	b = b&^(0x3<<62) | 0x2<<62 // variant
-	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", a>>32, (a>>16)&0xffff, a&0xffff, b>>48, b&0xffffffffffff)
+	var u [36]byte
+	hexInto(u[0:8], a>>32)
+	u[8] = '-'
+	hexInto(u[9:13], (a>>16)&0xffff)
+	u[13] = '-'
+	hexInto(u[14:18], a&0xffff)
+	u[18] = '-'
+	hexInto(u[19:23], b>>48)
+	u[23] = '-'
+	hexInto(u[24:36], b&0xffffffffffff)
+	return string(u[:])
+}
+
+// hexInto writes v in lower-case hexadecimal, zero-padded to fill b.
+func hexInto(b []byte, v uint64) {
+	const digits = "0123456789abcdef"
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = digits[v&0xf]
+		v >>= 4
+	}
 }
 
 // timeBetween returns a time in [from, to), with microseconds.
@@ -268,10 +288,11 @@ func aCommune(name string) string {
 }
 
 func startsWithVowel(s string) bool {
-	for _, c := range foldAccents(s) {
-		return strings.ContainsRune("AEIOUYaeiouyH", c)
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return false
 	}
-	return false
+	return strings.ContainsRune("AEIOUYaeiouyH", []rune(foldAccents(string(r)))[0])
 }
 
 var templates = []tmpl{
@@ -540,6 +561,7 @@ type generator struct {
 	titles   map[string]bool
 	ids      map[string]bool
 	next     map[string]int // unique's memo
+	site     string         // siteURL(src), computed once
 	// original, for a data.gouv.fr source, draws a dataset of another
 	// portal of the territory to hold a harvested copy of (nil: none).
 	original func(r *rng) *Dataset
@@ -547,7 +569,7 @@ type generator struct {
 
 func newGenerator(seed int64, src *config.Source, today time.Time) *generator {
 	g := &generator{seed: seed, src: src, protocol: src.Protocol, today: today, pool: newPool(src),
-		titles: map[string]bool{}, ids: map[string]bool{}, next: map[string]int{}}
+		titles: map[string]bool{}, ids: map[string]bool{}, next: map[string]int{}, site: siteURL(src)}
 	if m := src.Member; m != nil && m.Collectivite == "" {
 		g.platform = m.Name
 	}
@@ -556,7 +578,7 @@ func newGenerator(seed int64, src *config.Source, today time.Time) *generator {
 
 // portalURL is the site root the portal's own URLs start with: for CKAN
 // the endpoint without /api/3/action, else the endpoint's scheme and host.
-func (g *generator) portalURL() string { return siteURL(g.src) }
+func (g *generator) portalURL() string { return g.site }
 
 func siteURL(src *config.Source) string {
 	u, err := url.Parse(src.Endpoint)

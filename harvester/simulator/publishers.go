@@ -242,7 +242,7 @@ func (p *pool) nonCollectivite(r *rng) publisher {
 			name = strings.ReplaceAll(name, "{dn}", d.Name)
 		}
 	}
-	name = strings.NewReplacer("{dep}", dep, "{reg}", reg).Replace(name)
+	name = strings.ReplaceAll(strings.ReplaceAll(name, "{dep}", dep), "{reg}", reg)
 	name = strings.TrimSpace(strings.TrimSuffix(name, " "))
 	return publisher{Name: name, Slug: p.slug(name), Place: c}
 }

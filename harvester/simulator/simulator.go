@@ -13,12 +13,9 @@ package simulator
 
 import (
 	"bufio"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"net"
 	"net/http"
@@ -29,6 +26,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 
 	"github.com/opendatafrance/moisson/harvester/config"
 )
@@ -670,7 +669,7 @@ func (src *source) takeFault(page int) *Fault {
 // megabytes) is rendered again to be streamed.
 type countHash struct {
 	n    int64
-	h    hash.Hash
+	h    *xxhash.Digest // an ETag needs no cryptographic hash: xxhash is ~10× cheaper than SHA-256
 	body []byte
 	over bool
 }
@@ -682,7 +681,7 @@ const keptBody = 4 << 20
 var bodies = sync.Pool{New: func() any { return new([]byte) }}
 
 func newCountHash() *countHash {
-	return &countHash{h: sha256.New(), body: (*bodies.Get().(*[]byte))[:0]}
+	return &countHash{h: xxhash.New(), body: (*bodies.Get().(*[]byte))[:0]}
 }
 
 // release gives the body's buffer back.
@@ -744,7 +743,7 @@ func (s *Simulator) write(w http.ResponseWriter, r *http.Request, rep *reply, tr
 		jsonError(w, http.StatusInternalServerError, "render", err.Error())
 		return
 	}
-	etag := `"` + hex.EncodeToString(ch.h.Sum(nil)[:12]) + `"`
+	etag := etagOf(ch.h.Sum64())
 	h := w.Header()
 	for k, v := range rep.header {
 		h[k] = v
@@ -774,6 +773,9 @@ func (s *Simulator) write(w http.ResponseWriter, r *http.Request, rep *reply, tr
 	}
 	_ = ch.replay(w, rep)
 }
+
+// etagOf is the ETag of a body hashing to sum.
+func etagOf(sum uint64) string { return fmt.Sprintf(`"%016x"`, sum) }
 
 // notModified applies If-None-Match (preferred) or If-Modified-Since.
 func notModified(r *http.Request, etag string, lastMod time.Time) bool {
