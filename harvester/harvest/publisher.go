@@ -49,12 +49,34 @@ func NewJetStreamPublisher(js jetstream.JetStream) *JetStreamPublisher {
 	return &JetStreamPublisher{js: js, window: 256, Retries: 5, Backoff: 500 * time.Millisecond, AckWait: 10 * time.Second}
 }
 
+// encodedPublisher is a Publisher that also takes an envelope with the
+// encoding of its dataset made before the provenance was set (see
+// bus.RecordMsgEncoded), sparing a second marshalling of the dataset.
+type encodedPublisher interface {
+	RecordEncoded(ctx context.Context, env *moissonv1.RecordEnvelope, datasetWire []byte) error
+}
+
 // Record queues an envelope.
 func (p *JetStreamPublisher) Record(ctx context.Context, env *moissonv1.RecordEnvelope) error {
 	m, err := bus.RecordMsg(env)
 	if err != nil {
 		return err
 	}
+	return p.queue(ctx, m)
+}
+
+// RecordEncoded queues an envelope whose dataset is already encoded.
+func (p *JetStreamPublisher) RecordEncoded(ctx context.Context, env *moissonv1.RecordEnvelope, datasetWire []byte) error {
+	m, err := bus.RecordMsgEncoded(env, datasetWire)
+	if err != nil {
+		return err
+	}
+	return p.queue(ctx, m)
+}
+
+// queue publishes a record message asynchronously, settling the window
+// when it is full.
+func (p *JetStreamPublisher) queue(ctx context.Context, m *nats.Msg) error {
 	fut, err := p.js.PublishMsgAsync(m)
 	if err != nil {
 		// The async queue refused it (too many pending, connection down):

@@ -29,6 +29,16 @@ func DatasetID(sourceID, originalID string) string {
 // Finish completes a record read from src: identity, SCDL evidence, metadata
 // quality, content hash and provenance.
 func Finish(src *config.Source, rec source.Record, runID string, at time.Time) *moissonv1.Dataset {
+	bp := hashBuf.Get().(*[]byte)
+	d, wire := finish(src, rec, runID, at, (*bp)[:0])
+	putHashBuf(bp, wire)
+	return d
+}
+
+// finish is Finish, which also gives the encoding of the dataset it hashed
+// (appended to buf): what bus.RecordMsgEncoded publishes without
+// marshalling the dataset again.
+func finish(src *config.Source, rec source.Record, runID string, at time.Time, buf []byte) (*moissonv1.Dataset, []byte) {
 	d := rec.Dataset
 	d.SourceId = src.ID
 	d.Protocol = src.Protocol
@@ -45,11 +55,11 @@ func Finish(src *config.Source, rec source.Record, runID string, at time.Time) *
 	plainAndSafe(d)
 	d.Scdl = normalize.SCDL(d.GetTitle(), d.GetKeywords(), d.GetConformsTo(), rec.Columns)
 	d.Quality = quality.Assess(d)
-	d.HarvestedAt, d.RunId, d.ContentHash = nil, "", ""
-	d.ContentHash = ContentHash(d)
+	d.HarvestedAt, d.RunId, d.ContentHash, d.FirstSeen = nil, "", "", nil
+	d.ContentHash, buf = contentHash(d, buf)
 	d.HarvestedAt = timestamppb.New(at)
 	d.RunId = runID
-	return d
+	return d, buf
 }
 
 // plainAndSafe makes the texts people read plain text (markup hidden behind
@@ -113,25 +123,37 @@ func clipText(s string, n int) string {
 // hashBuf holds the buffers ContentHash marshals into.
 var hashBuf = sync.Pool{New: func() any { return new([]byte) }}
 
+// putHashBuf gives a buffer back, unless it grew large.
+func putHashBuf(bp *[]byte, b []byte) {
+	if cap(b) <= 1<<20 {
+		*bp = b[:0]
+		hashBuf.Put(bp)
+	}
+}
+
 // ContentHash hashes the normalised content of a dataset, provenance fields
 // excluded, so it stays the same across runs when nothing changed.
 func ContentHash(d *moissonv1.Dataset) string {
-	if d.HarvestedAt != nil || d.RunId != "" || d.ContentHash != "" {
+	if d.HarvestedAt != nil || d.RunId != "" || d.ContentHash != "" || d.FirstSeen != nil {
 		c := proto.Clone(d).(*moissonv1.Dataset)
-		c.HarvestedAt, c.RunId, c.ContentHash = nil, "", ""
+		c.HarvestedAt, c.RunId, c.ContentHash, c.FirstSeen = nil, "", "", nil
 		d = c
 	}
 	bp := hashBuf.Get().(*[]byte)
-	b, err := proto.MarshalOptions{Deterministic: true}.MarshalAppend((*bp)[:0], d)
+	h, b := contentHash(d, (*bp)[:0])
+	putHashBuf(bp, b)
+	return h
+}
+
+// contentHash hashes d as it is, and gives its deterministic encoding,
+// appended to buf.
+func contentHash(d *moissonv1.Dataset, buf []byte) (string, []byte) {
+	b, err := proto.MarshalOptions{Deterministic: true}.MarshalAppend(buf, d)
 	if err != nil {
 		panic(err) // a Dataset always marshals
 	}
 	h := sha256.Sum256(b)
-	if cap(b) <= 1<<20 {
-		*bp = b
-		hashBuf.Put(bp)
-	}
-	return hex.EncodeToString(h[:16])
+	return hex.EncodeToString(h[:16]), b
 }
 
 // Client builds the HTTP client a configuration asks for; with a cache, its

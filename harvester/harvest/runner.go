@@ -290,7 +290,9 @@ func (s *runSink) Record(ctx context.Context, rec source.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	d := Finish(s.src, rec, s.run.RunId, s.r.now())
+	bp := hashBuf.Get().(*[]byte)
+	d, wire := finish(s.src, rec, s.run.RunId, s.r.now(), (*bp)[:0])
+	defer putHashBuf(bp, wire)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, dup := s.seen[d.Id]; dup {
@@ -334,7 +336,13 @@ func (s *runSink) Record(ctx context.Context, rec source.Record) error {
 		ContentHash: d.ContentHash,
 		Version:     d.HarvestedAt.AsTime().UnixNano(),
 	}
-	if err := s.r.Publisher.Record(ctx, env); err != nil {
+	var err error
+	if ep, ok := s.r.Publisher.(encodedPublisher); ok {
+		err = ep.RecordEncoded(ctx, env, wire)
+	} else {
+		err = s.r.Publisher.Record(ctx, env)
+	}
+	if err != nil {
 		return &source.Error{Kind: source.KindPublish, URL: s.src.Endpoint, Err: err}
 	}
 	s.run.Published++

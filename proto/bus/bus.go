@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -166,6 +167,39 @@ func RecordMsg(env *moissonv1.RecordEnvelope) (*nats.Msg, error) {
 	m.Header.Set(jetstream.MsgIDHeader, MsgID(env))
 	return m, nil
 }
+
+// RecordMsgEncoded builds the same message as RecordMsg, from the encoding
+// of the envelope's dataset made before its provenance was set: datasetWire
+// encodes the dataset with harvested_at, run_id, content_hash and
+// first_seen empty (as harvest.ContentHash marshals it to hash it), the
+// dataset holding those four besides. The dataset is then not marshalled a
+// second time: its encoding is datasetWire followed by the four fields,
+// which a decoder merges (protobuf's concatenation rule; they are absent
+// from datasetWire).
+func RecordMsgEncoded(env *moissonv1.RecordEnvelope, datasetWire []byte) (*nats.Msg, error) {
+	d := env.GetDataset()
+	prov := &moissonv1.Dataset{HarvestedAt: d.GetHarvestedAt(), RunId: d.GetRunId(), ContentHash: d.GetContentHash(), FirstSeen: d.GetFirstSeen()}
+	n := len(datasetWire) + proto.Size(prov)
+	env.Dataset = nil
+	data, err := proto.MarshalOptions{}.MarshalAppend(make([]byte, 0, len(datasetWire)+256), env)
+	env.Dataset = d
+	if err != nil {
+		return nil, err
+	}
+	data = protowire.AppendTag(data, envelopeDataset, protowire.BytesType)
+	data = protowire.AppendVarint(data, uint64(n))
+	data = append(data, datasetWire...)
+	if data, err = (proto.MarshalOptions{UseCachedSize: true}).MarshalAppend(data, prov); err != nil {
+		return nil, err
+	}
+	m := nats.NewMsg(RecordSubject(d.GetTerritoryId(), env.GetSourceId()))
+	m.Data = data
+	m.Header.Set(jetstream.MsgIDHeader, MsgID(env))
+	return m, nil
+}
+
+// envelopeDataset is the field number of RecordEnvelope.dataset.
+var envelopeDataset = (&moissonv1.RecordEnvelope{}).ProtoReflect().Descriptor().Fields().ByName("dataset").Number()
 
 // DecodeRecord reads an envelope.
 func DecodeRecord(data []byte) (*moissonv1.RecordEnvelope, error) {
