@@ -29,6 +29,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -79,6 +80,8 @@ func main() {
 	esURL := flag.String("es-url", "", "index into this Elasticsearch (default: the embedded index)")
 	data := flag.String("data", "", "data directory, kept (default: a temporary one)")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address while running")
+	cpuProfile := flag.String("cpuprofile", "", "write the CPU profile of the harvest-to-searchable phase to FILE.pipeline,\n"+
+		"and with -stage that of the index writes alone to FILE.stage")
 	hold := flag.Duration("hold", 0, "keep serving this long after the load (to look at it)")
 	noCache := flag.Bool("no-cache", false, "switch the search result cache off")
 	esAlias := flag.String("es-alias", "", "Elasticsearch alias, kept after the run (default: a new one, moisson-loadtest-<time>, dropped at the end)")
@@ -86,6 +89,7 @@ func main() {
 	timeline := flag.Duration("timeline", 0, "also report the requests sent in each window this long")
 	stage := flag.Bool("stage", false, "after the load, write the same records into a fresh index of the same backend alone\n"+
 		"(batches of 500, two in flight, as the indexer does) and report the pipeline's rate against that stage's")
+	concurrency := flag.Int("concurrency", 4, "sources harvested at once")
 	progress := flag.Bool("progress", false, "print the indexed and pending counts every 2 s while harvesting")
 	backendOnly := flag.Bool("backend-only", false, "with -reuse: compute, one after the other and straight on the index (no API, no cache),\n"+
 		"the distinct searches of the requests the load would send, and report how long the index takes")
@@ -136,9 +140,10 @@ func main() {
 	if alias == "" {
 		alias = fmt.Sprintf("moisson-loadtest-%d", time.Now().Unix())
 	}
+	stopProfile := startProfile(*cpuProfile, "pipeline")
 	start, startCPU := time.Now(), procTicks("self")
 	a, err := app.Start(ctx, app.Options{DataDir: dir, Addr: "127.0.0.1:0", Simulate: true, SimDatasets: perSource,
-		Concurrency: 4, ESURL: *esURL, ESAlias: alias, NoCache: *noCache, NoHarvest: *reuse, Log: zap.NewNop()})
+		Concurrency: *concurrency, ESURL: *esURL, ESAlias: alias, NoCache: *noCache, NoHarvest: *reuse, Log: zap.NewNop()})
 	if err != nil {
 		fail(err)
 	}
@@ -168,11 +173,12 @@ func main() {
 		time.Sleep(500 * time.Millisecond)
 	}
 	took := time.Since(start)
+	stopProfile()
 	pipelineRate := float64(total) / took.Seconds()
 	fmt.Printf("searchable after %s (%.0f datasets/s end to end), %.1f CPU-seconds\n", took.Round(100*time.Millisecond), pipelineRate, (procTicks("self")-startCPU)/100)
 	if *stage && !*reuse {
 		defer func() {
-			rate, err := writeStage(ctx, a.Index(), *esURL, alias)
+			rate, err := writeStage(ctx, a.Index(), *esURL, alias, *cpuProfile)
 			if err != nil {
 				fail(err)
 			}
@@ -531,7 +537,7 @@ func fail(err error) {
 // index of the same backend, two batches of 500 in flight as the indexer
 // does: the rate of the index-write stage alone, to set the whole
 // pipeline's against.
-func writeStage(ctx context.Context, from index.Index, esURL, alias string) (float64, error) {
+func writeStage(ctx context.Context, from index.Index, esURL, alias, cpuProfile string) (float64, error) {
 	var ds []*moissonv1.Dataset
 	q := index.Query{Size: 1000, Sort: index.SortTitle}
 	for {
@@ -562,6 +568,8 @@ func writeStage(ctx context.Context, from index.Index, esURL, alias string) (flo
 	// of its Workers). On bleve one writer measured as fast (18.7 s against
 	// 19.1 s for 100k records, same run): it writes one batch at a time.
 	const writers = 2
+	stopProfile := startProfile(cpuProfile, "stage")
+	defer stopProfile()
 	start, startCPU := time.Now(), procTicks("self")
 	batches := make(chan []*moissonv1.Dataset)
 	errs := make(chan error, writers)
@@ -605,6 +613,27 @@ func writeStage(ctx context.Context, from index.Index, esURL, alias string) (flo
 	took := time.Since(start)
 	fmt.Printf("index writes alone: %s, %.1f CPU-seconds\n", took.Round(100*time.Millisecond), (procTicks("self")-startCPU)/100)
 	return float64(len(ds)) / took.Seconds(), nil
+}
+
+// startProfile writes a CPU profile to prefix.phase until the returned
+// function is called (nothing without a prefix).
+func startProfile(prefix, phase string) (stop func()) {
+	if prefix == "" {
+		return func() {}
+	}
+	f, err := os.Create(prefix + "." + phase)
+	if err != nil {
+		fail(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fail(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			fail(err)
+		}
+	}
 }
 
 // esMerging tells whether Elasticsearch is merging segments of the alias
