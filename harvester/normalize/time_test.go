@@ -111,6 +111,12 @@ func FuzzTime(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		tm, ok := Time(s)
+		// The shapes parseTime reads before the table read as the table does.
+		if lt, lok := parseLayouts(s); lok {
+			if pt, pok := parseTime(s); !pok || !pt.Equal(lt) || pt.Location() != lt.Location() {
+				t.Fatalf("parseTime(%q) = %v %v, the layouts' %v", s, pt, pok, lt)
+			}
+		}
 		if ok && (tm.Year() < minYear || tm.Year() > maxYear || tm.Location() != time.UTC) {
 			t.Fatalf("Time(%q) = %v", s, tm)
 		}
