@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 )
 
@@ -16,14 +17,32 @@ import (
 // date, so the next harvest asks with If-None-Match / If-Modified-Since and,
 // on 304 Not Modified, replays the kept body: the portal sends nothing, the
 // adapter reads the same bytes, and unchanged records are not republished.
-type Cache struct{ dir string }
+type Cache struct {
+	dir  string
+	made sync.Map // the entry directories known to exist
+}
 
 // NewCache opens (creating) a cache directory.
 func NewCache(dir string) (*Cache, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
+	dropOldLayout(dir)
 	return &Cache{dir: dir}, nil
+}
+
+// dropOldLayout removes the entries of the layout before 256 directories
+// (directories named by four hexadecimal digits): never looked up again.
+func dropOldLayout(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if _, err := hex.DecodeString(e.Name()); err == nil && len(e.Name()) == 4 && e.IsDir() {
+			os.RemoveAll(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 type cacheMeta struct {
@@ -35,7 +54,9 @@ type cacheMeta struct {
 
 func (c *Cache) paths(u string) (meta, body string) {
 	h := sha256.Sum256([]byte(u))
-	base := filepath.Join(c.dir, hex.EncodeToString(h[:2]), hex.EncodeToString(h[:]))
+	// 256 directories: a few hundred entries each for a 100k-page cache;
+	// one per entry (65 536 of them, as before) cost a mkdir per page.
+	base := filepath.Join(c.dir, hex.EncodeToString(h[:1]), hex.EncodeToString(h[:]))
 	return base + ".json", base + ".body"
 }
 
@@ -64,11 +85,18 @@ func (c *Cache) open(u string) (*os.File, error) {
 // is kept only when the body was read to its end.
 func (c *Cache) store(u string, m cacheMeta, body io.ReadCloser) io.ReadCloser {
 	mp, bp := c.paths(u)
-	if err := os.MkdirAll(filepath.Dir(bp), 0o755); err != nil {
-		return body
+	dir := filepath.Dir(bp)
+	if _, ok := c.made.Load(dir); !ok {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return body
+		}
+		c.made.Store(dir, struct{}{})
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(bp), "part-*")
+	tmp, err := os.CreateTemp(dir, "part-*")
 	if err != nil {
+		// The directory may have been removed since (the cache wiped
+		// while running): forget it, store this answer next time.
+		c.made.Delete(dir)
 		return body
 	}
 	return &teeBody{rc: body, tmp: tmp, w: bufio.NewWriterSize(tmp, 64<<10), meta: m, metaPath: mp, bodyPath: bp}
