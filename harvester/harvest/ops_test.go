@@ -438,3 +438,42 @@ func TestCKANIncremental(t *testing.T) {
 		t.Errorf("full run: incremental %v, deleted %d, published %d", full.GetIncremental(), full.GetDeleted(), full.GetPublished())
 	}
 }
+
+// TestPublishedAsFinished: what the harvester publishes on RECORDS (the
+// dataset's encoding kept from its content hash, then its provenance,
+// bus.RecordMsgEncoded) decodes to the finished dataset: its content
+// hashes again to the hash it carries, and the provenance is there.
+func TestPublishedAsFinished(t *testing.T) {
+	e := newEnv(t, 30, nil)
+	ids := []string{"arnia-ckan", "rennes-dcat", "bretagne-ods", "geobretagne-csw", "megalis-udata"}
+	for _, id := range ids {
+		wantStatus(t, e.run(t, id), moissonv1.HarvestRun_SUCCEEDED, 30)
+	}
+	ctx := context.Background()
+	cons, err := e.js.OrderedConsumer(ctx, bus.RecordsStream, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := cons.Fetch(len(ids)*30, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for m := range batch.Messages() {
+		n++
+		env, err := bus.DecodeRecord(m.Data())
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := env.GetDataset()
+		if h := harvest.ContentHash(d); h != d.GetContentHash() || h != env.GetContentHash() {
+			t.Fatalf("%s: content hashes to %s, carries %s (envelope %s)", d.GetId(), h, d.GetContentHash(), env.GetContentHash())
+		}
+		if d.GetHarvestedAt() == nil || d.GetRunId() != env.GetRunId() || d.GetFirstSeen() == nil || d.GetTitle() == "" || d.GetQuality() == nil {
+			t.Fatalf("%s: published without its provenance or content: %v", d.GetId(), d)
+		}
+	}
+	if n != len(ids)*30 {
+		t.Fatalf("read %d records, want %d", n, len(ids)*30)
+	}
+}
