@@ -28,7 +28,6 @@ import (
 	"time"
 
 	"github.com/cespare/xxhash/v2"
-
 	"github.com/opendatafrance/moisson/harvester/config"
 )
 
