@@ -32,7 +32,7 @@ func (ckanProtocol) serve(src *source, r *http.Request, rest string) *reply {
 	if r.Method == http.MethodPost {
 		ckanPostParams(r, params)
 	}
-	help := siteURL(src.cfg) + "/api/3/action/help_show?name=" + action
+	help := src.site + "/api/3/action/help_show?name=" + action
 	switch action {
 	case "package_search":
 		return ckanSearch(src, params, help)
@@ -43,7 +43,7 @@ func (ckanProtocol) serve(src *source, r *http.Request, rest string) *reply {
 	case "status_show":
 		st := map[string]any{
 			"ckan_version":     "2.10.4",
-			"site_url":         siteURL(src.cfg),
+			"site_url":         src.site,
 			"site_title":       portalName(src),
 			"site_description": "",
 			"locale_default":   "fr",

@@ -81,7 +81,7 @@ func d4cPackage(src *source, d *Dataset) d4cPkg {
 		}
 	}
 	// The CKAN back end stores files under the front's host.
-	site := siteURL(src.cfg)
+	site := src.site
 	for i := range p.Resources {
 		r := &p.Resources[i]
 		r.URL = fmt.Sprintf("%s/sites/default/files/dataset/%s_%s", site, d.Modified.UTC().Format("20060102150405"), d4cFileName(d, i))

@@ -561,15 +561,15 @@ type generator struct {
 	titles   map[string]bool
 	ids      map[string]bool
 	next     map[string]int // unique's memo
-	site     string         // siteURL(src), computed once
+	site     string         // siteURL(src)
 	// original, for a data.gouv.fr source, draws a dataset of another
 	// portal of the territory to hold a harvested copy of (nil: none).
 	original func(r *rng) *Dataset
 }
 
-func newGenerator(seed int64, src *config.Source, today time.Time) *generator {
+func newGenerator(seed int64, src *config.Source, site string, today time.Time) *generator {
 	g := &generator{seed: seed, src: src, protocol: src.Protocol, today: today, pool: newPool(src),
-		titles: map[string]bool{}, ids: map[string]bool{}, next: map[string]int{}, site: siteURL(src)}
+		titles: map[string]bool{}, ids: map[string]bool{}, next: map[string]int{}, site: site}
 	if m := src.Member; m != nil && m.Collectivite == "" {
 		g.platform = m.Name
 	}

@@ -256,7 +256,7 @@ var odsStandard = map[string]bool{"CSV": true, "JSON": true, "GeoJSON": true, "S
 
 // odsDataset is the Explore v2.1 description of a dataset.
 func odsDataset(src *source, d *Dataset) odsDS {
-	api := siteURL(src.cfg) + "/api/explore/v2.1/catalog/datasets/" + url.PathEscape(d.ID)
+	api := src.site + "/api/explore/v2.1/catalog/datasets/" + url.PathEscape(d.ID)
 	o := odsDS{
 		DatasetID: d.ID, DatasetUID: "da_" + strings.ReplaceAll(uuidFrom(src.sim.opts.Seed, "ods:"+d.ID), "-", "")[:6],
 		Attachments: []odsAtt{}, HasRecords: true, DataVisible: true, Features: []string{"analyze"},

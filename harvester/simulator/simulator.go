@@ -111,6 +111,7 @@ type source struct {
 	cfg   *config.Source
 	sim   *Simulator
 	proto protocol
+	site  string // siteURL(cfg), computed once: answers use it for every dataset
 
 	mu    sync.Mutex
 	gen   *generator
@@ -185,7 +186,7 @@ func New(cfg *config.Config, opts Options) *Simulator {
 		if v, ok := opts.PerSource[src.ID]; ok {
 			n = max(v, 0)
 		}
-		s.sources[src.ID] = &source{cfg: src, sim: s, proto: protocols[src.Protocol], n: n}
+		s.sources[src.ID] = &source{cfg: src, sim: s, proto: protocols[src.Protocol], site: siteURL(src), n: n}
 		s.order = append(s.order, src.ID)
 	}
 	return s
@@ -204,7 +205,7 @@ func (src *source) datasets() []Dataset {
 	src.mu.Lock()
 	defer src.mu.Unlock()
 	if src.gen == nil {
-		src.gen = newGenerator(src.sim.opts.Seed, src.cfg, src.sim.opts.Today)
+		src.gen = newGenerator(src.sim.opts.Seed, src.cfg, src.site, src.sim.opts.Today)
 		src.gen.original = src.sim.original(src.cfg)
 	}
 	if len(src.all) < src.n {

@@ -227,7 +227,7 @@ type udataOrgDoc struct {
 }
 
 func udataOrg(src *source, d *Dataset, full bool) udataOrgDoc {
-	site := siteURL(src.cfg)
+	site := src.site
 	apiRoot := site + src.endpointPath()
 	o := udataOrgDoc{Badges: []udataKind{{Kind: "public-service"}}, Class: "Organization",
 		ID: udataObjectID(src.sim.opts.Seed, "org:"+d.OrgSlug), Name: d.Publisher,
@@ -360,7 +360,7 @@ type udataDatasetDoc struct {
 
 func udataDataset(src *source, d *Dataset) udataDatasetDoc {
 	seed := src.sim.opts.Seed
-	site := siteURL(src.cfg)
+	site := src.site
 	apiRoot := site + src.endpointPath()
 	id := udataDatasetID(src, d)
 	tags := []string{}
