@@ -162,10 +162,16 @@ func RecordMsg(env *moissonv1.RecordEnvelope) (*nats.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
+	return recordMsg(env, data), nil
+}
+
+// recordMsg is the message of an envelope encoded as data: its subject
+// and message id.
+func recordMsg(env *moissonv1.RecordEnvelope, data []byte) *nats.Msg {
 	m := nats.NewMsg(RecordSubject(env.GetDataset().GetTerritoryId(), env.GetSourceId()))
 	m.Data = data
 	m.Header.Set(jetstream.MsgIDHeader, MsgID(env))
-	return m, nil
+	return m
 }
 
 // RecordMsgEncoded builds the same message as RecordMsg, from the encoding
@@ -192,10 +198,7 @@ func RecordMsgEncoded(env *moissonv1.RecordEnvelope, datasetWire []byte) (*nats.
 	if data, err = (proto.MarshalOptions{UseCachedSize: true}).MarshalAppend(data, prov); err != nil {
 		return nil, err
 	}
-	m := nats.NewMsg(RecordSubject(d.GetTerritoryId(), env.GetSourceId()))
-	m.Data = data
-	m.Header.Set(jetstream.MsgIDHeader, MsgID(env))
-	return m, nil
+	return recordMsg(env, data), nil
 }
 
 // envelopeDataset is the field number of RecordEnvelope.dataset.
