@@ -271,25 +271,40 @@ func (m *mapper) emit(ctx context.Context, u string, raw json.RawMessage, sink s
 	return nil
 }
 
+// shapedPackage reads a dataset's shape and, for a CKAN package, the
+// package itself in one pass.
+type shapedPackage struct {
+	shape
+	ckan.Package
+}
+
+// isODS reports whether a dataset has the ODS shape.
+func (sh *shape) isODS() bool { return sh.DatasetID != "" || sh.ODSID != "" || len(sh.Metas) > 0 }
+
 // record normalises one dataset; id is the portal's identifier when known.
 func (m *mapper) record(raw json.RawMessage) (source.Record, string, error) {
-	var sh shape
-	if err := json.Unmarshal(raw, &sh); err != nil {
-		return source.Record{}, "", err
-	}
-	if sh.DatasetID != "" || sh.ODSID != "" || len(sh.Metas) > 0 {
-		d, err := ods.Parse(raw)
-		if err != nil {
+	var sp shapedPackage
+	if err := json.Unmarshal(raw, &sp); err != nil || sp.isODS() {
+		// An ODS-like dataset, or one that does not read as a package
+		// (whose error is the package's, or the shape's when neither reads).
+		sp = shapedPackage{}
+		if err := json.Unmarshal(raw, &sp.shape); err != nil {
 			return source.Record{}, "", err
 		}
-		rec, err := m.ods.Record(d)
-		return rec, d.ID(), err
+		if sp.isODS() {
+			d, err := ods.Parse(raw)
+			if err != nil {
+				return source.Record{}, "", err
+			}
+			rec, err := m.ods.Record(d)
+			return rec, d.ID(), err
+		}
+		if err := json.Unmarshal(raw, &sp.Package); err != nil {
+			return source.Record{}, "", err
+		}
 	}
-	var p ckan.Package
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return source.Record{}, "", err
-	}
-	rec, err := m.ckan.Record(&p)
+	sh, p := &sp.shape, &sp.Package
+	rec, err := m.ckan.Record(p)
 	if err != nil {
 		return rec, p.ID, err
 	}
