@@ -48,15 +48,16 @@ type Options struct {
 	SimAddr     string         // simulator listen address (default 127.0.0.1:0)
 	SimDatasets int            // datasets per simulated source
 	SimSeed     int64
-	Concurrency int            // sources harvested at once
-	NoHarvest   bool           // no harvester worker (tests drive harvests themselves)
-	LeaseTTL    time.Duration  // harvest lease time (default 30s)
-	AdminToken  string         // protects POST /v1/sources/{id}/harvest ("" disables it)
-	ESURL       string         // index into Elasticsearch instead of the embedded index
-	ESAlias     string         // its alias (default moisson-datasets)
-	NoCache     bool           // no search result cache (measurements)
-	BaseURL     string         // public address of the API, for the catalogue's IRIs ("" = the request's)
-	Trusted     []netip.Prefix // proxies whose X-Forwarded-* headers are honoured
+	Simulator   *simulator.Simulator // or this simulator, made for the same configuration and not started (Simulate implied)
+	Concurrency int                  // sources harvested at once
+	NoHarvest   bool                 // no harvester worker (tests drive harvests themselves)
+	LeaseTTL    time.Duration        // harvest lease time (default 30s)
+	AdminToken  string               // protects POST /v1/sources/{id}/harvest ("" disables it)
+	ESURL       string               // index into Elasticsearch instead of the embedded index
+	ESAlias     string               // its alias (default moisson-datasets)
+	NoCache     bool                 // no search result cache (measurements)
+	BaseURL     string               // public address of the API, for the catalogue's IRIs ("" = the request's)
+	Trusted     []netip.Prefix       // proxies whose X-Forwarded-* headers are honoured
 	Log         *zap.Logger
 }
 
@@ -181,8 +182,11 @@ func Start(ctx context.Context, o Options) (*App, error) {
 
 	// The simulator, and the configuration pointed at it.
 	cfg := a.cfg
-	if o.Simulate {
-		a.sim = simulator.New(a.cfg, simulator.Options{Seed: o.SimSeed, DatasetsPerSource: o.SimDatasets})
+	if o.Simulate || o.Simulator != nil {
+		a.sim = o.Simulator
+		if a.sim == nil {
+			a.sim = simulator.New(a.cfg, simulator.Options{Seed: o.SimSeed, DatasetsPerSource: o.SimDatasets})
+		}
 		if a.simURL, err = a.sim.Start(o.SimAddr); err != nil {
 			return nil, fmt.Errorf("simulator: %w", err)
 		}

@@ -38,6 +38,8 @@ import (
 
 	"github.com/opendatafrance/moisson/api/server"
 	"github.com/opendatafrance/moisson/app"
+	"github.com/opendatafrance/moisson/harvester/config"
+	"github.com/opendatafrance/moisson/harvester/simulator"
 	"github.com/opendatafrance/moisson/indexer/index"
 	"github.com/opendatafrance/moisson/indexer/index/bleve"
 	"github.com/opendatafrance/moisson/indexer/index/elasticsearch"
@@ -90,6 +92,8 @@ func main() {
 	stage := flag.Bool("stage", false, "after the load, write the same records into a fresh index of the same backend alone\n"+
 		"(batches of 500, two in flight, as the indexer does) and report the pipeline's rate against that stage's")
 	concurrency := flag.Int("concurrency", 4, "sources harvested at once")
+	lazyPortals := flag.Bool("lazy-portals", false, "let the simulator generate a source's datasets on its first request, inside the\n"+
+		"measured harvest (default: before the clock, as real portals have their catalogues)")
 	progress := flag.Bool("progress", false, "print the indexed and pending counts every 2 s while harvesting")
 	backendOnly := flag.Bool("backend-only", false, "with -reuse: compute, one after the other and straight on the index (no API, no cache),\n"+
 		"the distinct searches of the requests the load would send, and report how long the index takes")
@@ -119,30 +123,25 @@ func main() {
 		dir = d
 	}
 	ctx := context.Background()
-	probeDir, err := os.MkdirTemp("", "moisson-loadtest-probe-")
-	if err != nil {
-		fail(err)
-	}
-	defer os.RemoveAll(probeDir)
-	probe, err := app.Start(ctx, app.Options{DataDir: probeDir, Addr: "127.0.0.1:0", Simulate: true, SimDatasets: 1, NoHarvest: true})
-	if err != nil {
-		fail(err)
-	}
-	sources := 0
-	for _, s := range probe.Config().Sources() {
-		if s.Disabled == "" {
-			sources++
-		}
-	}
-	probe.Close()
+	cfg := config.Default()
+	sources := simulator.New(cfg, simulator.Options{DatasetsPerSource: 1}).Total()
 	perSource := (*datasets + sources - 1) / sources
 	alias := *esAlias
 	if alias == "" {
 		alias = fmt.Sprintf("moisson-loadtest-%d", time.Now().Unix())
 	}
+	// The portals have their catalogues before the harvest starts: the
+	// simulator generates them before the clock, unless -lazy-portals
+	// (then on each source's first request, as the all-in-one does).
+	sim := simulator.New(cfg, simulator.Options{DatasetsPerSource: perSource})
+	if !*lazyPortals {
+		t0 := time.Now()
+		sim.Prepare()
+		fmt.Printf("portals' catalogues generated in %s, before the clock\n", time.Since(t0).Round(10*time.Millisecond))
+	}
 	stopProfile := startProfile(*cpuProfile, "pipeline")
 	start, startCPU := time.Now(), procTicks("self")
-	a, err := app.Start(ctx, app.Options{DataDir: dir, Addr: "127.0.0.1:0", Simulate: true, SimDatasets: perSource,
+	a, err := app.Start(ctx, app.Options{DataDir: dir, Addr: "127.0.0.1:0", Config: cfg, Simulator: sim,
 		Concurrency: *concurrency, ESURL: *esURL, ESAlias: alias, NoCache: *noCache, NoHarvest: *reuse, Log: zap.NewNop()})
 	if err != nil {
 		fail(err)

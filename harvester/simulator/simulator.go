@@ -192,6 +192,17 @@ func New(cfg *config.Config, opts Options) *Simulator {
 	return s
 }
 
+// Prepare generates the datasets of every served source now rather than
+// on first use, as a portal has its catalogue before anyone reads it
+// (measurements start their clock after it).
+func (s *Simulator) Prepare() {
+	for _, id := range s.order {
+		if src := s.sources[id]; src.served() {
+			src.datasets()
+		}
+	}
+}
+
 // Supports reports whether the simulator serves a protocol.
 func (s *Simulator) Supports(protocol string) bool { return protocols[protocol] != nil }
 
