@@ -149,6 +149,12 @@ func (p *JetStreamPublisher) Run(ctx context.Context, run *moissonv1.HarvestRun)
 	return p.retry(ctx, func(actx context.Context) error { return bus.PublishRun(actx, p.js, run) })
 }
 
+// LastRun reads a source's last harvest run event from the RUNS stream's
+// leader (nil when it has none).
+func (p *JetStreamPublisher) LastRun(ctx context.Context, sourceID string) (*moissonv1.HarvestRun, error) {
+	return bus.LastRun(ctx, p.js, sourceID)
+}
+
 // retry runs do until it succeeds, Retries more times at most, waiting
 // Backoff (doubled each time) in between. Each attempt has its own
 // timeout: an ack lost with a stream leader would otherwise hold the first

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/opendatafrance/moisson/harvester/config"
 	"github.com/opendatafrance/moisson/harvester/harvest"
+	"github.com/opendatafrance/moisson/harvester/state"
 	"github.com/opendatafrance/moisson/proto/bus"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
 	"go.uber.org/zap"
@@ -380,29 +381,8 @@ func (w *Worker) harvest(ctx context.Context, src *config.Source, prev Schedule,
 	lease.RunID = runID
 	bctx := context.WithoutCancel(ctx)
 
-	// A run left open by a dead worker is closed first, unless it ended:
-	// its worker saved the harvest state but could not clear the schedule
-	// (NATS out of reach then), and closing it would overwrite its end.
-	if prev.OpenRun != "" && w.runEnded(bctx, runner, src.ID, prev.OpenRun) {
-		log.Info("the run left open had ended", zap.String("run", prev.OpenRun), zap.String("by", prev.OpenWorker))
-	} else if prev.OpenRun != "" {
-		dead := &moissonv1.HarvestRun{
-			RunId: prev.OpenRun, SourceId: src.ID, Status: moissonv1.HarvestRun_FAILED,
-			StartedAt: timestamppb.New(prev.OpenStarted), FinishedAt: timestamppb.Now(),
-			Worker: prev.OpenWorker, Protocol: src.Protocol, DeclaredTotal: -1, ErrorCount: 1,
-			Errors: []*moissonv1.HarvestError{{At: timestamppb.Now(), Kind: "worker", Url: src.Endpoint,
-				Message: fmt.Sprintf("worker %s stopped during the run (its lease expired); %s takes over with run %s", prev.OpenWorker, w.Name, runID)}},
-		}
-		if src.Territory != nil {
-			dead.TerritoryId = src.Territory.ID
-		}
-		if src.Portal != nil {
-			dead.PortalUrl = src.Portal.URL
-		}
-		if err := runner.Publisher.Run(bctx, dead); err != nil {
-			log.Warn("could not close the dead run", zap.Error(err))
-		}
-		log.Warn("took over a source whose worker died", zap.String("dead_run", prev.OpenRun), zap.String("dead_worker", prev.OpenWorker))
+	if prev.OpenRun != "" {
+		w.closeOpenRun(bctx, runner, src, prev, runID, log)
 	}
 	open := prev
 	open.OpenRun, open.OpenWorker, open.OpenStarted = runID, w.Name, time.Now().UTC()
@@ -479,16 +459,83 @@ func (w *Worker) harvest(ctx context.Context, src *config.Source, prev Schedule,
 	w.release(src.ID, rev, runID)
 }
 
-// runEnded tells whether a run of a source reached its end: the harvest
-// state, saved just before the run's end is published, names it.
-func (w *Worker) runEnded(ctx context.Context, runner *harvest.Runner, sourceID, runID string) bool {
+// runHistory reads a source's last harvest run event (the JetStream
+// publisher does).
+type runHistory interface {
+	LastRun(ctx context.Context, sourceID string) (*moissonv1.HarvestRun, error)
+}
+
+// closeOpenRun ends, in the run history, the run a worker left open in the
+// schedule (it died, or lost NATS before it could clear the schedule). A
+// run whose end is published is left as it is. One that reached its end
+// without publishing it (the harvest state, saved just before the end is
+// published, names it) gets the end its state tells. Any other is closed
+// as FAILED. When the history cannot be read, a run the state names is
+// left as it is: its end may be published.
+func (w *Worker) closeOpenRun(ctx context.Context, runner *harvest.Runner, src *config.Source, prev Schedule, runID string, log *zap.Logger) {
+	var last *moissonv1.HarvestRun
+	historyErr := errors.New("no run history")
+	if h, ok := runner.Publisher.(runHistory); ok {
+		hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		last, historyErr = h.LastRun(hctx, src.ID)
+		cancel()
+	}
+	if historyErr == nil && last.GetRunId() == prev.OpenRun && last.GetStatus() != moissonv1.HarvestRun_RUNNING {
+		log.Info("the run left open had ended", zap.String("run", prev.OpenRun), zap.String("by", prev.OpenWorker))
+		return
+	}
+	st := w.endedState(ctx, runner, src.ID, prev.OpenRun)
+	if st != nil && historyErr != nil {
+		log.Info("the run left open had ended (its harvest state says; the run history could not be read)",
+			zap.String("run", prev.OpenRun), zap.String("by", prev.OpenWorker), zap.Error(historyErr))
+		return
+	}
+	now := timestamppb.Now()
+	end := &moissonv1.HarvestRun{
+		RunId: prev.OpenRun, SourceId: src.ID, Status: moissonv1.HarvestRun_FAILED,
+		StartedAt: timestamppb.New(prev.OpenStarted), FinishedAt: now, HeartbeatAt: now,
+		Worker: prev.OpenWorker, Protocol: src.Protocol, DeclaredTotal: -1, ErrorCount: 1,
+	}
+	if src.Territory != nil {
+		end.TerritoryId = src.Territory.ID
+	}
+	if src.Portal != nil {
+		end.PortalUrl = src.Portal.URL
+	}
+	msg := fmt.Sprintf("worker %s stopped during the run (its lease expired); %s takes over with run %s", prev.OpenWorker, w.Name, runID)
+	if st != nil {
+		// Its end is lost, not what it did: the state was saved, so its
+		// records were published and its deletions made.
+		msg = fmt.Sprintf("worker %s stopped after the run's end, before publishing it: the end is told from the harvest state it saved, its counts are lost; %s takes over with run %s", prev.OpenWorker, w.Name, runID)
+		if !st.LastSuccessStarted.IsZero() && st.LastSuccessStarted.Equal(st.LastStarted) {
+			end.Status = moissonv1.HarvestRun_SUCCEEDED
+			if st.LastFull.Equal(st.LastStarted) {
+				end.Complete, end.Seen = true, st.LastSuccessSeen
+			}
+		}
+	}
+	end.Errors = []*moissonv1.HarvestError{{At: now, Kind: "worker", Url: src.Endpoint, Message: msg}}
+	if err := runner.Publisher.Run(ctx, end); err != nil {
+		log.Warn("could not close the run left open", zap.Error(err))
+	}
+	log.Warn("took over a source whose worker died", zap.String("dead_run", prev.OpenRun), zap.String("dead_worker", prev.OpenWorker),
+		zap.String("closed_as", end.Status.String()))
+}
+
+// endedState returns the harvest state of a source when it names the run
+// (which then reached its end: the state is saved just before the run's
+// end is published), else nil.
+func (w *Worker) endedState(ctx context.Context, runner *harvest.Runner, sourceID, runID string) *state.Source {
 	if runner.State == nil {
-		return false
+		return nil
 	}
 	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	st, err := runner.State.Load(lctx, sourceID)
-	return err == nil && st != nil && st.LastRunID == runID
+	if err != nil || st == nil || st.LastRunID != runID {
+		return nil
+	}
+	return st
 }
 
 func (w *Worker) putSchedule(ctx context.Context, id string, s Schedule) {

@@ -226,6 +226,16 @@ func PublishRun(ctx context.Context, js jetstream.JetStream, run *moissonv1.Harv
 	return err
 }
 
+// LastRun reads a source's last harvest run event (its current status)
+// from the RUNS stream's leader; nil when the source has none.
+func LastRun(ctx context.Context, js jetstream.JetStream, source string) (*moissonv1.HarvestRun, error) {
+	_, data, found, err := lastBySubject(ctx, js, RunsStream, RunSubject(source))
+	if !found || err != nil {
+		return nil, err
+	}
+	return DecodeRun(data)
+}
+
 // DecodeRun reads a harvest run event.
 func DecodeRun(data []byte) (*moissonv1.HarvestRun, error) {
 	var run moissonv1.HarvestRun

@@ -110,10 +110,23 @@ func GetLatestJSON(ctx context.Context, js jetstream.JetStream, bucket, key stri
 	if !validKey(key) {
 		return false, jetstream.ErrInvalidKey // a wildcard would match other keys
 	}
-	req, _ := json.Marshal(map[string]string{"last_by_subj": "$KV." + bucket + "." + key})
-	msg, err := js.Conn().RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET.KV_"+bucket, req)
-	if err != nil {
+	hdr, data, found, err := lastBySubject(ctx, js, "KV_"+bucket, "$KV."+bucket+"."+key)
+	if !found || err != nil {
 		return false, err
+	}
+	if op := hdr.Get("KV-Operation"); op == "DEL" || op == "PURGE" {
+		return false, nil
+	}
+	return true, json.Unmarshal(data, v)
+}
+
+// lastBySubject reads the last message of a stream on a subject (no
+// wildcard) from the stream's leader: found is false when there is none.
+func lastBySubject(ctx context.Context, js jetstream.JetStream, stream, subject string) (hdr nats.Header, data []byte, found bool, err error) {
+	req, _ := json.Marshal(map[string]string{"last_by_subj": subject})
+	msg, err := js.Conn().RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+stream, req)
+	if err != nil {
+		return nil, nil, false, err
 	}
 	var resp struct {
 		Message *struct {
@@ -126,26 +139,22 @@ func GetLatestJSON(ctx context.Context, js jetstream.JetStream, bucket, key stri
 		} `json:"error"`
 	}
 	if err := json.Unmarshal(msg.Data, &resp); err != nil {
-		return false, fmt.Errorf("%s %s: %w", bucket, key, err)
+		return nil, nil, false, fmt.Errorf("%s %s: %w", stream, subject, err)
 	}
 	switch {
 	case resp.Error != nil && resp.Error.ErrCode == msgNotFound:
-		return false, nil
+		return nil, nil, false, nil
 	case resp.Error != nil:
-		return false, fmt.Errorf("%s %s: %s (%d)", bucket, key, resp.Error.Description, resp.Error.ErrCode)
+		return nil, nil, false, fmt.Errorf("%s %s: %s (%d)", stream, subject, resp.Error.Description, resp.Error.ErrCode)
 	case resp.Message == nil:
-		return false, fmt.Errorf("%s %s: empty answer", bucket, key)
+		return nil, nil, false, fmt.Errorf("%s %s: empty answer", stream, subject)
 	}
 	if len(resp.Message.Header) > 0 {
-		hdr, err := nats.DecodeHeadersMsg(resp.Message.Header)
-		if err != nil {
-			return false, fmt.Errorf("%s %s: %w", bucket, key, err)
-		}
-		if op := hdr.Get("KV-Operation"); op == "DEL" || op == "PURGE" {
-			return false, nil
+		if hdr, err = nats.DecodeHeadersMsg(resp.Message.Header); err != nil {
+			return nil, nil, false, fmt.Errorf("%s %s: %w", stream, subject, err)
 		}
 	}
-	return true, json.Unmarshal(resp.Message.Data, v)
+	return hdr, resp.Message.Data, true, nil
 }
 
 // msgNotFound is JetStream's error code for "no message found".
