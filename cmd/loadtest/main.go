@@ -199,7 +199,11 @@ func main() {
 				last, since = v, time.Now()
 			}
 		}
-		fmt.Printf("index at rest %s later\n", time.Since(settle).Round(100*time.Millisecond))
+		fmt.Printf("index at rest %s later", time.Since(settle).Round(100*time.Millisecond))
+		if b, ok := a.Index().(*bleve.Index); ok {
+			fmt.Printf(", %d segments", b.Segments())
+		}
+		fmt.Println()
 	}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	// Warm up the caches a little, as a running service would be.

@@ -25,6 +25,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/lang/fr"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/registry"
 	"github.com/blevesearch/bleve/v2/search"
@@ -405,6 +406,29 @@ func (x *Index) Write(ctx context.Context, ops []index.Op) ([]error, error) {
 		x.gen.Add(1)
 	}
 	return items, nil
+}
+
+// Segments is the number of segments a search reads now (0 for an index
+// in memory).
+func (x *Index) Segments() int {
+	adv, err := x.idx.Advanced()
+	if err != nil {
+		return 0
+	}
+	sc, ok := adv.(*scorch.Scorch)
+	if !ok {
+		return 0
+	}
+	r, err := sc.Reader()
+	if err != nil {
+		return 0
+	}
+	defer r.Close()
+	snap, ok := r.(*scorch.IndexSnapshot)
+	if !ok {
+		return 0
+	}
+	return len(snap.Segments())
 }
 
 // Generation grows with every write (index.Generational).

@@ -139,3 +139,32 @@ func BenchmarkWrite(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*500)/b.Elapsed().Seconds(), "records/s")
 }
+
+// Segments counts the segments a search reads (0 in memory).
+func TestSegments(t *testing.T) {
+	x, err := Open(filepath.Join(t.TempDir(), "index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if n := x.Segments(); n != 0 {
+		t.Errorf("empty index: %d segments", n)
+	}
+	ds := indextest.Datasets()
+	for i, d := range ds[:3] {
+		if _, err := x.Write(context.Background(), []index.Op{{ID: d.GetId(), Version: int64(i + 1), Dataset: d}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := x.Segments(); n < 1 || n > 3 {
+		t.Errorf("after 3 batches: %d segments, want 1 to 3", n)
+	}
+	mem, err := OpenMem()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	if n := mem.Segments(); n != 0 {
+		t.Errorf("index in memory: %d segments, want 0", n)
+	}
+}
