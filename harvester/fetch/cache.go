@@ -2,6 +2,7 @@ package fetch
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -17,30 +19,36 @@ import (
 // date, so the next harvest asks with If-None-Match / If-Modified-Since and,
 // on 304 Not Modified, replays the kept body: the portal sends nothing, the
 // adapter reads the same bytes, and unchanged records are not republished.
+//
+// An entry is one file, pages/<xx>/<sha256 of the URL>.page: a line of JSON
+// (the URL and the validators), then the body as received.
 type Cache struct {
-	dir  string
+	dir  string   // the entries' root, <cache directory>/pages
 	made sync.Map // the entry directories known to exist
 }
 
 // NewCache opens (creating) a cache directory.
 func NewCache(dir string) (*Cache, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	pages := filepath.Join(dir, "pages")
+	if err := os.MkdirAll(pages, 0o755); err != nil {
 		return nil, err
 	}
-	dropOldLayout(dir)
-	return &Cache{dir: dir}, nil
+	dropOldLayouts(dir)
+	return &Cache{dir: pages}, nil
 }
 
-// dropOldLayout removes the entries of the layout before 256 directories
-// (directories named by four hexadecimal digits): never looked up again.
-func dropOldLayout(dir string) {
+// dropOldLayouts removes the entries of the layouts before, never looked up
+// again: directories named by four hexadecimal digits (one per entry), then
+// by two (256 of them, with a .json and a .body file per entry).
+func dropOldLayouts(dir string) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
-		if _, err := hex.DecodeString(e.Name()); err == nil && len(e.Name()) == 4 && e.IsDir() {
-			os.RemoveAll(filepath.Join(dir, e.Name()))
+		n := e.Name()
+		if _, err := hex.DecodeString(n); err == nil && (len(n) == 4 || len(n) == 2) && e.IsDir() {
+			os.RemoveAll(filepath.Join(dir, n))
 		}
 	}
 }
@@ -52,45 +60,74 @@ type cacheMeta struct {
 	ContentType  string `json:"content_type"`
 }
 
-func (c *Cache) paths(u string) (meta, body string) {
+// maxMetaLine bounds an entry's first line (a URL and two validators).
+const maxMetaLine = 64 << 10
+
+func (c *Cache) path(u string) string {
 	h := sha256.Sum256([]byte(u))
 	// 256 directories: a few hundred entries each for a 100k-page cache;
 	// one per entry (65 536 of them, as before) cost a mkdir per page.
-	base := filepath.Join(c.dir, hex.EncodeToString(h[:1]), hex.EncodeToString(h[:]))
-	return base + ".json", base + ".body"
+	return filepath.Join(c.dir, hex.EncodeToString(h[:1]), hex.EncodeToString(h[:])+".page")
 }
 
-func (c *Cache) lookup(u string) (*cacheMeta, bool) {
-	mp, bp := c.paths(u)
-	b, err := os.ReadFile(mp)
+// cached is an entry found: its validators, and its file positioned at the
+// body (to replay on 304, else to close).
+type cached struct {
+	meta cacheMeta
+	body *os.File
+}
+
+// lookup finds the entry of u; a missing, truncated or foreign entry is a
+// miss.
+func (c *Cache) lookup(u string) (*cached, bool) {
+	f, err := os.Open(c.path(u))
 	if err != nil {
 		return nil, false
 	}
 	var m cacheMeta
-	if json.Unmarshal(b, &m) != nil || m.URL != u {
-		return nil, false
+	if n, ok := readMeta(f, &m); ok && m.URL == u {
+		if _, err := f.Seek(n, io.SeekStart); err == nil {
+			return &cached{meta: m, body: f}, true
+		}
 	}
-	if _, err := os.Stat(bp); err != nil {
-		return nil, false
-	}
-	return &m, true
+	f.Close()
+	return nil, false
 }
 
-func (c *Cache) open(u string) (*os.File, error) {
-	_, bp := c.paths(u)
-	return os.Open(bp)
+// readMeta reads an entry's first line into m and returns where the body
+// starts.
+func readMeta(f *os.File, m *cacheMeta) (int64, bool) {
+	buf := make([]byte, 0, 1024)
+	for len(buf) < maxMetaLine {
+		k, err := f.Read(buf[len(buf):min(cap(buf), maxMetaLine)])
+		buf = buf[:len(buf)+k]
+		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+			return int64(i + 1), json.Unmarshal(buf[:i], m) == nil
+		}
+		if err != nil {
+			return 0, false
+		}
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, len(buf))
+		}
+	}
+	return 0, false
 }
 
 // store returns a body that copies what is read into the cache; the entry
 // is kept only when the body was read to its end.
 func (c *Cache) store(u string, m cacheMeta, body io.ReadCloser) io.ReadCloser {
-	mp, bp := c.paths(u)
-	dir := filepath.Dir(bp)
+	path := c.path(u)
+	dir := filepath.Dir(path)
 	if _, ok := c.made.Load(dir); !ok {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return body
 		}
 		c.made.Store(dir, struct{}{})
+	}
+	line, err := json.Marshal(m)
+	if err != nil {
+		return body
 	}
 	tmp, err := os.CreateTemp(dir, "part-*")
 	if err != nil {
@@ -99,16 +136,17 @@ func (c *Cache) store(u string, m cacheMeta, body io.ReadCloser) io.ReadCloser {
 		c.made.Delete(dir)
 		return body
 	}
-	return &teeBody{rc: body, tmp: tmp, w: bufio.NewWriterSize(tmp, 64<<10), meta: m, metaPath: mp, bodyPath: bp}
+	t := &teeBody{rc: body, tmp: tmp, w: bufio.NewWriterSize(tmp, 64<<10), path: path}
+	t.w.Write(append(line, '\n')) // an error shows at Flush
+	return t
 }
 
 type teeBody struct {
-	rc                 io.ReadCloser
-	tmp                *os.File
-	w                  *bufio.Writer // to tmp: a parser reads a few kB at a time
-	meta               cacheMeta
-	metaPath, bodyPath string
-	failed, done       bool
+	rc           io.ReadCloser
+	tmp          *os.File
+	w            *bufio.Writer // to tmp: a parser reads a few kB at a time
+	path         string
+	failed, done bool
 }
 
 func (t *teeBody) Read(p []byte) (int, error) {
@@ -130,15 +168,9 @@ func (t *teeBody) Close() error {
 		t.failed = true
 	}
 	t.tmp.Close()
-	if t.done && !t.failed {
-		if os.Rename(t.tmp.Name(), t.bodyPath) == nil {
-			if b, merr := json.Marshal(t.meta); merr == nil {
-				_ = os.WriteFile(t.metaPath, b, 0o644)
-			}
-			return err
-		}
+	if !t.done || t.failed || os.Rename(t.tmp.Name(), t.path) != nil {
+		os.Remove(t.tmp.Name())
 	}
-	os.Remove(t.tmp.Name())
 	return err
 }
 

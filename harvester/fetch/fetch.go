@@ -346,39 +346,37 @@ func (c *Client) once(ctx context.Context, req Request) (*Response, time.Duratio
 	if req.Accept != "" {
 		hreq.Header.Set("Accept", req.Accept)
 	}
-	var cached *cacheMeta
+	var kept *cached // the cache's entry, its body open: replayed on 304, else closed
 	if c.opt.Cache != nil && hreq.Header.Get("If-None-Match") == "" {
-		if m, ok := c.opt.Cache.lookup(req.URL); ok {
-			cached = m
-			if m.ETag != "" {
-				hreq.Header.Set("If-None-Match", m.ETag)
+		if e, ok := c.opt.Cache.lookup(req.URL); ok {
+			kept = e
+			if e.meta.ETag != "" {
+				hreq.Header.Set("If-None-Match", e.meta.ETag)
 			}
-			if m.LastModified != "" {
-				hreq.Header.Set("If-Modified-Since", m.LastModified)
+			if e.meta.LastModified != "" {
+				hreq.Header.Set("If-Modified-Since", e.meta.LastModified)
 			}
 		}
 	}
 	resp, err := c.http.Do(hreq)
+	if kept != nil && (err != nil || resp.StatusCode != http.StatusNotModified) {
+		kept.body.Close()
+	}
 	if err != nil {
 		cancel()
 		return nil, 0, err
 	}
-	if resp.StatusCode == http.StatusNotModified && cached != nil {
+	if resp.StatusCode == http.StatusNotModified && kept != nil {
 		resp.Body.Close()
-		f, ferr := c.opt.Cache.open(req.URL)
-		if ferr == nil {
-			if st := statsOf(ctx); st != nil {
-				st.NotModified.Add(1)
-			}
-			h := resp.Header.Clone()
-			if h.Get("Content-Type") == "" && cached.ContentType != "" {
-				h.Set("Content-Type", cached.ContentType)
-			}
-			return &Response{URL: req.URL, Status: http.StatusOK, NotModified: true, Header: h,
-				Body: c.limit(f, req.URL, rctx), cancel: cancel}, 0, nil
+		if st := statsOf(ctx); st != nil {
+			st.NotModified.Add(1)
 		}
-		cancel()
-		return nil, 0, fmt.Errorf("304 Not Modified but the kept copy is gone: %w", ferr)
+		h := resp.Header.Clone()
+		if h.Get("Content-Type") == "" && kept.meta.ContentType != "" {
+			h.Set("Content-Type", kept.meta.ContentType)
+		}
+		return &Response{URL: req.URL, Status: http.StatusOK, NotModified: true, Header: h,
+			Body: c.limit(kept.body, req.URL, rctx), cancel: cancel}, 0, nil
 	}
 	if c.opt.Cache != nil && resp.StatusCode == http.StatusOK && resp.Request.URL.String() == req.URL &&
 		(resp.Header.Get("ETag") != "" || resp.Header.Get("Last-Modified") != "") {
