@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/opendatafrance/moisson/harvester/source"
+	"github.com/opendatafrance/moisson/harvester/source/sourcetest"
 )
 
 // BenchmarkReadCKAN reads a generated package_search answer of 100000
@@ -41,20 +41,14 @@ func BenchmarkReadCKAN(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		var s countSink
+		var s sourcetest.Count
 		if err := Read(context.Background(), bytes.NewReader(data), "https://data.example.fr/api/3/action/package_search", &s); err != nil {
 			b.Fatal(err)
 		}
-		if s.n != n {
-			b.Fatalf("read %d, want %d", s.n, n)
+		if s.N != n {
+			b.Fatalf("read %d, want %d", s.N, n)
 		}
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "datasets/s")
 }
-
-type countSink struct{ n int }
-
-func (s *countSink) Page(string, int64)                          {}
-func (s *countSink) Record(context.Context, source.Record) error { s.n++; return nil }
-func (s *countSink) Problem(source.Problem)                      {}

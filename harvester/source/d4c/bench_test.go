@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/opendatafrance/moisson/harvester/source"
+	"github.com/opendatafrance/moisson/harvester/source/sourcetest"
 )
 
 // BenchmarkReadD4C reads a generated catalogue answer of 100000 CKAN
@@ -40,23 +40,14 @@ func BenchmarkReadD4C(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		var s countSink
+		var s sourcetest.Count
 		if err := Read(context.Background(), bytes.NewReader(data), "https://data.example.fr/d4c/api/datasets/2.0/search/", &s); err != nil {
 			b.Fatal(err)
 		}
-		if s.n != n {
-			b.Fatalf("read %d, want %d (%s)", s.n, n, s.problem)
+		if s.N != n {
+			b.Fatalf("read %d, want %d (%s)", s.N, n, s.Last)
 		}
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "datasets/s")
 }
-
-type countSink struct {
-	n       int
-	problem string
-}
-
-func (s *countSink) Page(string, int64)                          {}
-func (s *countSink) Record(context.Context, source.Record) error { s.n++; return nil }
-func (s *countSink) Problem(p source.Problem)                    { s.problem = p.Message }

@@ -9,14 +9,8 @@ import (
 
 	"github.com/opendatafrance/moisson/harvester/config"
 	"github.com/opendatafrance/moisson/harvester/simulator"
-	"github.com/opendatafrance/moisson/harvester/source"
+	"github.com/opendatafrance/moisson/harvester/source/sourcetest"
 )
-
-type countSink struct{ n int }
-
-func (s *countSink) Page(string, int64)                          {}
-func (s *countSink) Record(context.Context, source.Record) error { s.n++; return nil }
-func (s *countSink) Problem(source.Problem)                      {}
 
 // BenchmarkReadODS reads a 100k-dataset ODS Explore v2.1 catalogue (the
 // simulator's exports/json listing of one portal) through Read; reports
@@ -40,12 +34,12 @@ func BenchmarkReadODS(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		sink := &countSink{}
+		sink := &sourcetest.Count{}
 		if err := Read(context.Background(), bytes.NewReader(data), "", sink); err != nil {
 			b.Fatal(err)
 		}
-		if sink.n != n {
-			b.Fatalf("read %d datasets, want %d", sink.n, n)
+		if sink.N != n {
+			b.Fatalf("read %d datasets, want %d", sink.N, n)
 		}
 	}
 	b.StopTimer()

@@ -40,3 +40,20 @@ func (s *Sink) Problem(p source.Problem) {
 	defer s.mu.Unlock()
 	s.Problems = append(s.Problems, p)
 }
+
+// Count counts the datasets an adapter hands over and keeps nothing but
+// the last problem: a benchmark's sink, whose figures must not include
+// keeping the records. Not safe for concurrent use.
+type Count struct {
+	N    int
+	Last string // the last problem's message
+}
+
+// Page does nothing.
+func (c *Count) Page(string, int64) {}
+
+// Record counts a dataset.
+func (c *Count) Record(context.Context, source.Record) error { c.N++; return nil }
+
+// Problem keeps the message.
+func (c *Count) Problem(p source.Problem) { c.Last = p.Message }
