@@ -8,6 +8,7 @@ package state
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -127,6 +128,47 @@ func Read(r io.Reader) (*Source, error) {
 	return &s, sc.Err()
 }
 
+// ReadHeader reads only the header of what Write wrote: the state's runs,
+// held deletions and counts, without its record hashes (Hashes and
+// FirstSeen are nil).
+func ReadHeader(r io.Reader) (*Source, error) {
+	br := bufio.NewReaderSize(r, 4<<10)
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		line = append(line, chunk...)
+		if err == nil {
+			break
+		}
+		if err == io.EOF && len(line) > 0 {
+			break // a state of no record
+		}
+		if err != bufio.ErrBufferFull {
+			if err == io.EOF {
+				return nil, errors.New("state: empty")
+			}
+			return nil, err
+		}
+		if len(line) > maxHeader {
+			return nil, fmt.Errorf("state header: longer than %d bytes", maxHeader)
+		}
+	}
+	var s Source
+	if err := json.Unmarshal(line, &s); err != nil {
+		return nil, fmt.Errorf("state header: %w", err)
+	}
+	return &s, nil
+}
+
+// maxHeader bounds a state's header line, as Read does.
+const maxHeader = 64 << 20
+
+// Headers reads states' headers alone (JetStream and Memory do): what a
+// worker taking a source over needs, without the record hashes.
+type Headers interface {
+	LoadHeader(ctx context.Context, sourceID string) (*Source, error)
+}
+
 // JetStream keeps states in an object store.
 type JetStream struct {
 	os jetstream.ObjectStore
@@ -188,6 +230,20 @@ func (j *JetStream) load(ctx context.Context, sourceID string) (*Source, error) 
 		return nil, badState{err}
 	}
 	return st, err
+}
+
+// LoadHeader reads the header of a source's state (an empty state's for a
+// source never harvested), leaving the object's record lines unread.
+func (j *JetStream) LoadHeader(ctx context.Context, sourceID string) (*Source, error) {
+	r, err := j.os.Get(ctx, sourceID)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return New(sourceID), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return ReadHeader(r)
 }
 
 // errReader keeps the first error of r other than io.EOF.
@@ -279,6 +335,17 @@ func (m *Memory) Load(ctx context.Context, sourceID string) (*Source, error) {
 		return New(sourceID), nil
 	}
 	return Read(strings.NewReader(string(b)))
+}
+
+// LoadHeader reads the header of a state.
+func (m *Memory) LoadHeader(ctx context.Context, sourceID string) (*Source, error) {
+	m.mu.Lock()
+	b, ok := m.m[sourceID]
+	m.mu.Unlock()
+	if !ok {
+		return New(sourceID), nil
+	}
+	return ReadHeader(bytes.NewReader(b))
 }
 
 // Save writes a state.

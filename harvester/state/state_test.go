@@ -185,3 +185,54 @@ func TestSaveDiffPruneBounded(t *testing.T) {
 		t.Fatal("the prune waited for the run's deadline")
 	}
 }
+
+// LoadHeader reads a state's header without its record lines: a taking-over
+// worker learns the last run of a 100k-record source without loading its
+// hashes. It reads a header longer than its buffer, and never what follows.
+func TestLoadHeader(t *testing.T) {
+	ctx := context.Background()
+	s := New("src")
+	s.LastRunID, s.LastSuccessSeen = "run-7", 3
+	s.Held = &Held{RunID: "run-6"}
+	for i := 0; i < 2000; i++ { // a header of some 40 kB
+		s.Held.IDs = append(s.Held.IDs, fmt.Sprintf("held-record-%05d", i))
+	}
+	for i := 0; i < 1000; i++ {
+		s.Hashes[fmt.Sprintf("r%d", i)] = "h"
+	}
+	var sb strings.Builder
+	if err := Write(&sb, s); err != nil {
+		t.Fatal(err)
+	}
+	header := sb.String()[:strings.IndexByte(sb.String(), '\n')+1]
+
+	// The JetStream store, its object cut by a timeout after the header:
+	// Load would fail on it, LoadHeader does not read that far.
+	f := &flakyStore{timeouts: 1, body: header + strings.Repeat("r x\n", 2*len(header))}
+	got, err := (&JetStream{os: f}).LoadHeader(ctx, "src")
+	if err != nil || got.LastRunID != "run-7" || got.LastSuccessSeen != 3 || got.Held == nil || len(got.Held.IDs) != 2000 || got.Hashes != nil {
+		t.Fatalf("JetStream header: %+v, %v", got, err)
+	}
+	if got, err := (&JetStream{os: &flakyStore{}}).LoadHeader(ctx, "new"); err != nil || got.SourceID != "new" || got.LastRunID != "" {
+		t.Errorf("never harvested: %+v, %v", got, err)
+	}
+	if _, err := (&JetStream{os: &flakyStore{body: "not json\n"}}).LoadHeader(ctx, "src"); err == nil {
+		t.Error("unparsable header read")
+	}
+
+	// The memory store, record lines unreadable after a good header.
+	m := NewMemory()
+	m.m["src"] = []byte(header + "no-hash-here\n")
+	if _, err := m.Load(ctx, "src"); err == nil {
+		t.Fatal("Load read a bad record line")
+	}
+	if got, err := m.LoadHeader(ctx, "src"); err != nil || got.LastRunID != "run-7" {
+		t.Errorf("memory header: %+v, %v", got, err)
+	}
+	for name, body := range map[string]string{"empty": "", "header cut": header[:len(header)/2]} {
+		m.m["bad"] = []byte(body)
+		if _, err := m.LoadHeader(ctx, "bad"); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}

@@ -522,7 +522,8 @@ func (w *Worker) closeOpenRun(ctx context.Context, runner *harvest.Runner, src *
 		zap.String("closed_as", end.Status.String()))
 }
 
-// endedState returns the harvest state of a source when it names the run
+// endedState returns the harvest state of a source (its header, when the
+// store reads headers alone: not the record hashes) when it names the run
 // (which then reached its end: the state is saved just before the run's
 // end is published), else nil.
 func (w *Worker) endedState(ctx context.Context, runner *harvest.Runner, sourceID, runID string) *state.Source {
@@ -531,7 +532,11 @@ func (w *Worker) endedState(ctx context.Context, runner *harvest.Runner, sourceI
 	}
 	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	st, err := runner.State.Load(lctx, sourceID)
+	load := runner.State.Load
+	if h, ok := runner.State.(state.Headers); ok {
+		load = h.LoadHeader
+	}
+	st, err := load(lctx, sourceID)
 	if err != nil || st == nil || st.LastRunID != runID {
 		return nil
 	}
