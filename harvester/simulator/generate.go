@@ -292,7 +292,8 @@ func startsWithVowel(s string) bool {
 	if n == 0 {
 		return false
 	}
-	return strings.ContainsRune("AEIOUYaeiouyH", []rune(foldAccents(string(r)))[0])
+	c, _ := utf8.DecodeRuneInString(foldAccents(string(r)))
+	return strings.ContainsRune("AEIOUYaeiouyH", c)
 }
 
 var templates = []tmpl{

@@ -94,17 +94,9 @@ func Write(w io.Writer, s *Source) error {
 
 // Read reads what Write wrote.
 func Read(r io.Reader) (*Source, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 64<<20)
-	if !sc.Scan() {
-		if err := sc.Err(); err != nil {
-			return nil, err
-		}
-		return nil, errors.New("state: empty")
-	}
-	var s Source
-	if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
-		return nil, fmt.Errorf("state header: %w", err)
+	sc, s, err := scanHeader(r)
+	if err != nil {
+		return nil, err
 	}
 	s.Hashes, s.FirstSeen = map[string]string{}, map[string]int64{}
 	for sc.Scan() {
@@ -125,42 +117,36 @@ func Read(r io.Reader) (*Source, error) {
 		}
 		s.Hashes[id] = hash
 	}
-	return &s, sc.Err()
+	return s, sc.Err()
 }
 
 // ReadHeader reads only the header of what Write wrote: the state's runs,
 // held deletions and counts, without its record hashes (Hashes and
 // FirstSeen are nil).
 func ReadHeader(r io.Reader) (*Source, error) {
-	br := bufio.NewReaderSize(r, 4<<10)
-	var line []byte
-	for {
-		chunk, err := br.ReadSlice('\n')
-		line = append(line, chunk...)
-		if err == nil {
-			break
-		}
-		if err == io.EOF && len(line) > 0 {
-			break // a state of no record
-		}
-		if err != bufio.ErrBufferFull {
-			if err == io.EOF {
-				return nil, errors.New("state: empty")
-			}
-			return nil, err
-		}
-		if len(line) > maxHeader {
-			return nil, fmt.Errorf("state header: longer than %d bytes", maxHeader)
-		}
-	}
-	var s Source
-	if err := json.Unmarshal(line, &s); err != nil {
-		return nil, fmt.Errorf("state header: %w", err)
-	}
-	return &s, nil
+	_, s, err := scanHeader(r)
+	return s, err
 }
 
-// maxHeader bounds a state's header line, as Read does.
+// scanHeader reads a state's header line, and gives the scanner positioned
+// at its record lines.
+func scanHeader(r io.Reader) (*bufio.Scanner, *Source, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), maxHeader)
+	if !sc.Scan() {
+		if err := sc.Err(); err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, errors.New("state: empty")
+	}
+	var s Source
+	if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
+		return nil, nil, fmt.Errorf("state header: %w", err)
+	}
+	return sc, &s, nil
+}
+
+// maxHeader bounds a state's header line (and any line of a state).
 const maxHeader = 64 << 20
 
 // Headers reads states' headers alone (JetStream and Memory do): what a
@@ -328,24 +314,23 @@ func NewMemory() *Memory { return &Memory{m: map[string][]byte{}} }
 
 // Load reads a state.
 func (m *Memory) Load(ctx context.Context, sourceID string) (*Source, error) {
-	m.mu.Lock()
-	b, ok := m.m[sourceID]
-	m.mu.Unlock()
-	if !ok {
-		return New(sourceID), nil
-	}
-	return Read(strings.NewReader(string(b)))
+	return m.read(sourceID, Read)
 }
 
 // LoadHeader reads the header of a state.
 func (m *Memory) LoadHeader(ctx context.Context, sourceID string) (*Source, error) {
+	return m.read(sourceID, ReadHeader)
+}
+
+// read reads a kept state with read (an empty one when none is kept).
+func (m *Memory) read(sourceID string, read func(io.Reader) (*Source, error)) (*Source, error) {
 	m.mu.Lock()
 	b, ok := m.m[sourceID]
 	m.mu.Unlock()
 	if !ok {
 		return New(sourceID), nil
 	}
-	return ReadHeader(bytes.NewReader(b))
+	return read(bytes.NewReader(b))
 }
 
 // Save writes a state.
