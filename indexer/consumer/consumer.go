@@ -148,10 +148,23 @@ func (c *Consumer) Run(ctx context.Context) error {
 	return nil
 }
 
-// loop fetches batches and writes them until ctx is done.
+// loop fetches batches and writes them until ctx is done. While records
+// wait behind the last batch (a harvest's backlog), the next fetch takes
+// what is there at once: the end of a backlog is written as soon as it
+// is reached rather than after MaxWait. Once the stream is drained, a
+// fetch waits up to MaxWait for a full batch, so that records trickling
+// in are still written in batches.
 func (c *Consumer) loop(ctx context.Context, cons jetstream.Consumer) {
+	backlog := false
 	for ctx.Err() == nil {
-		batch, err := cons.Fetch(c.Batch, jetstream.FetchMaxWait(c.MaxWait))
+		var batch jetstream.MessageBatch
+		var err error
+		if backlog {
+			batch, err = cons.FetchNoWait(c.Batch)
+		} else {
+			batch, err = cons.Fetch(c.Batch, jetstream.FetchMaxWait(c.MaxWait))
+		}
+		backlog = false
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -169,6 +182,9 @@ func (c *Consumer) loop(ctx context.Context, cons jetstream.Consumer) {
 		}
 		if len(msgs) == 0 {
 			continue
+		}
+		if md, err := msgs[len(msgs)-1].Metadata(); err == nil {
+			backlog = md.NumPending > 0
 		}
 		c.handle(ctx, msgs)
 	}
