@@ -285,6 +285,7 @@ func Start(ctx context.Context, o Options) (*App, error) {
 		a.worker = &worker.Worker{
 			Buckets: a.buckets, Config: a.cfg, Runner: a.runner, Log: a.log.Named("harvester"),
 			Name: "all-in-one", LeaseTTL: o.LeaseTTL, Concurrency: o.Concurrency,
+			Backlog: a.Pending,
 		}
 		a.harvest.Add(1)
 		go func() {
@@ -340,15 +341,7 @@ func (a *App) IndexCount(ctx context.Context) (int64, error) { return a.idx.Coun
 
 // Pending is the number of records not yet acknowledged by the indexer.
 func (a *App) Pending(ctx context.Context) (uint64, error) {
-	c, err := a.js.Consumer(ctx, bus.RecordsStream, bus.IndexerDurable)
-	if err != nil {
-		return 0, err
-	}
-	info, err := c.Info(ctx)
-	if err != nil {
-		return 0, err
-	}
-	return info.NumPending + uint64(info.NumAckPending), nil
+	return bus.IndexBacklog(ctx, a.js)
 }
 
 // Close stops everything, in order: harvest, API, indexer, index, NATS.

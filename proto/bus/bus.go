@@ -204,6 +204,21 @@ func RecordMsgEncoded(env *moissonv1.RecordEnvelope, datasetWire []byte) (*nats.
 // envelopeDataset is the field number of RecordEnvelope.dataset.
 var envelopeDataset = (&moissonv1.RecordEnvelope{}).ProtoReflect().Descriptor().Fields().ByName("dataset").Number()
 
+// IndexBacklog is how many records wait for the indexers: not yet
+// delivered to the indexers' consumer on RECORDS, or delivered and not yet
+// acked (being written).
+func IndexBacklog(ctx context.Context, js jetstream.JetStream) (uint64, error) {
+	c, err := js.Consumer(ctx, RecordsStream, IndexerDurable)
+	if err != nil {
+		return 0, err
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.NumPending + uint64(info.NumAckPending), nil
+}
+
 // DecodeRecord reads an envelope.
 func DecodeRecord(data []byte) (*moissonv1.RecordEnvelope, error) {
 	var env moissonv1.RecordEnvelope

@@ -20,6 +20,7 @@ import (
 	"github.com/opendatafrance/moisson/harvester/source"
 	"github.com/opendatafrance/moisson/harvester/state"
 	"github.com/opendatafrance/moisson/harvester/worker"
+	"github.com/opendatafrance/moisson/proto/bus"
 	moissonv1 "github.com/opendatafrance/moisson/proto/moisson/v1"
 	"github.com/opendatafrance/moisson/service"
 	"go.uber.org/zap"
@@ -70,6 +71,7 @@ func runCmd(args []string) error {
 	natsURL := fs.String("nats-url", env("MOISSON_NATS_URL", "nats://127.0.0.1:4222"), "NATS URL(s), comma-separated (env MOISSON_NATS_URL)")
 	cfgPath := fs.String("config", env("MOISSON_CONFIG", ""), "territories file (default: the embedded nine territories; env MOISSON_CONFIG)")
 	concurrency := fs.Int("concurrency", 4, "sources harvested at once by this worker")
+	backlog := fs.Uint64("indexer-backlog", 5000, "while more records than this wait for the indexers, start one source at a time (0: do not look)")
 	once := fs.Bool("once", false, "harvest every due source once, then exit")
 	worker_ := fs.String("worker", env("HOSTNAME", "harvester"), "name of this worker, recorded on its runs and leases")
 	metrics := fs.String("metrics-addr", env("MOISSON_METRICS_ADDR", ""), "address of /metrics and /healthz (empty: none)")
@@ -121,7 +123,10 @@ func runCmd(args []string) error {
 		return err
 	}
 	w := &worker.Worker{Buckets: conn.buckets, Config: cfg, Runner: runner, Log: log, Name: *worker_,
-		LeaseTTL: *leaseTTL, Concurrency: *concurrency}
+		LeaseTTL: *leaseTTL, Concurrency: *concurrency, BacklogLimit: *backlog}
+	if *backlog > 0 {
+		w.Backlog = func(ctx context.Context) (uint64, error) { return bus.IndexBacklog(ctx, conn.js) }
+	}
 	if *once {
 		wctx, cancel := context.WithCancel(ctx)
 		go func() {
